@@ -1,0 +1,3 @@
+"""mlpctl: train multilayer perceptrons from a YAML file."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from mlpctl.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""The names a config may use, kept free of TensorFlow so that `validate` can check them fast.
+
+`mlpctl.model` maps each name here to its Keras object; a test checks the two agree.
+"""
+
+SCENARIOS = ("binary", "multiclass", "regression")
+
+# Our name -> Keras' name. Aliases are the words the course notes use.
+ACTIVATIONS = {
+    "linear": "linear",
+    "identity": "linear",
+    "sigmoid": "sigmoid",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "relu6": "relu6",
+    "leaky_relu": "leaky_relu",
+    "elu": "elu",
+    "selu": "selu",
+    "gelu": "gelu",
+    "silu": "silu",
+    "swish": "silu",
+    "softplus": "softplus",
+    "softsign": "softsign",
+    "hard_sigmoid": "hard_sigmoid",
+    "hard_silu": "hard_silu",
+    "exponential": "exponential",
+    "mish": "mish",
+}
+
+# Loss -> the scenarios it fits. The first loss listed for a scenario is its default.
+LOSSES = {
+    "binary_crossentropy": ("binary",),
+    "binary_focal_crossentropy": ("binary",),
+    "hinge": ("binary",),
+    "squared_hinge": ("binary",),
+    "sparse_categorical_crossentropy": ("multiclass",),
+    "categorical_crossentropy": ("multiclass",),
+    "categorical_focal_crossentropy": ("multiclass",),
+    "mean_squared_error": ("regression",),
+    "mean_absolute_error": ("regression",),
+    "mean_absolute_percentage_error": ("regression",),
+    "mean_squared_logarithmic_error": ("regression",),
+    "huber": ("regression",),
+    "log_cosh": ("regression",),
+}
+LOSS_ALIASES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+}
+# Losses that want one-hot targets rather than integer class indices.
+ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal_crossentropy")
+
+DEFAULT_LOSS = {
+    "binary": "binary_crossentropy",
+    "multiclass": "sparse_categorical_crossentropy",
+    "regression": "mean_squared_error",
+}
+OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+METRICS = {"binary": ("accuracy", "auc"), "multiclass": ("accuracy",), "regression": ("mae", "r2")}
+
+
+def canonical_loss(name: str) -> str:
+    return LOSS_ALIASES.get(name, name)
+
+
+def monitorable(scenario: str) -> tuple[str, ...]:
+    """Every quantity an epoch logs for this scenario, training and validation."""
+    names = ("loss", *METRICS[scenario])
+    return names + tuple(f"val_{name}" for name in names)

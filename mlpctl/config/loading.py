@@ -1,0 +1,168 @@
+"""From a YAML file and `--set` overrides to a validated `RunConfig`, with errors a user can act on."""
+
+import re
+import types
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from mlpctl.config.schema import RunConfig
+from mlpctl.config.suggest import did_you_mean, unknown_name
+from mlpctl.errors import ConfigError
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+    """Read, override, resolve paths, validate. Raises ConfigError with one line per problem."""
+    path = Path(path)
+    raw = read_yaml(path)
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    _resolve_data_path(raw, path.parent)
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: {describe(error)}" for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys, got {type(raw).__name__}")
+    return raw
+
+
+def apply_override(raw: dict, assignment: str) -> None:
+    """Apply one `a.b.c=value` to the raw config; the value is parsed as a YAML scalar.
+
+    Missing sections are created and then checked by the schema like any other key, so an
+    unknown key gets the same "did you mean" error as in the file. List items go by index.
+    """
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. training.epochs=5")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {assignment!r}: the value is not valid YAML") from None
+    parts = key.strip().split(".")
+    node: Any = raw
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[: depth + 1])
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(part, node, here, assignment)
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            parent = ".".join(parts[:depth])
+            raise ConfigError(f"--set {assignment!r}: {parent} is a value, not a section")
+
+
+def _list_index(part: str, items: list, here: str, assignment: str) -> int:
+    if not re.fullmatch(r"\d+", part) or int(part) >= len(items):
+        raise ConfigError(
+            f"--set {assignment!r}: {here} is not an item; the list has {len(items)} "
+            f"item(s), indices 0 to {len(items) - 1}"
+        )
+    return int(part)
+
+
+def _resolve_data_path(raw: dict, base: Path) -> None:
+    data = raw.get("data")
+    if isinstance(data, dict) and isinstance(data.get("path"), str):
+        data["path"] = str((base / data["path"]).resolve())
+
+
+def describe(error: dict) -> str:
+    """One line for one pydantic error: the user's field path, the problem, the bad value."""
+    path, siblings = _walk(RunConfig, list(error["loc"]))
+    where = ".".join(path) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        hint = did_you_mean(path[-1], siblings) or f" (valid keys here: {', '.join(siblings)})"
+        return f"{where}: unknown key{hint}"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", error["ctx"]["expected"])
+        return f"{where}: {unknown_name('value', error['input'], choices)}"
+    if kind == "union_tag_invalid":
+        choices = re.findall(r"'([^']*)'", error["ctx"]["expected_tags"])
+        return f"{where}.name: {unknown_name('name', error['ctx']['tag'], choices)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "value_error":
+        return f"{where}: {message}"
+    return f"{where}: {message[:1].lower()}{message[1:]}, got {error['input']!r}"
+
+
+def _walk(model: type[BaseModel], loc: list) -> tuple[list[str], list[str]]:
+    """Map pydantic's location to the path as written (no union tags) and the keys valid at its end."""
+    shown: list[str] = []
+    current: Any = model
+    while loc:
+        key = loc.pop(0)
+        shown.append(str(key))
+        if not loc:
+            break
+        if not _is_model(current) or key not in current.model_fields:
+            return shown, []
+        current = _unwrap(current.model_fields[key].annotation, loc, shown)
+    siblings = list(current.model_fields) if _is_model(current) else []
+    return shown, siblings
+
+
+def _unwrap(annotation: Any, loc: list, shown: list[str]) -> Any:
+    """Step through Optional, list items and tagged unions to the model a location continues in."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list and loc and isinstance(loc[0], int):
+        shown.append(str(loc.pop(0)))
+        return _unwrap(args[0], loc, shown)
+    if origin in (Union, types.UnionType):
+        models = [arg for arg in args if _is_model(arg)]
+        if len(models) == 1:
+            return models[0]
+        for candidate in models:
+            if loc and _tag_of(candidate) == loc[0]:
+                loc.pop(0)
+                return candidate
+    return annotation
+
+
+def _tag_of(model: type[BaseModel]) -> Any:
+    field = model.model_fields.get("name")
+    if field is not None and get_origin(field.annotation) is Literal:
+        return get_args(field.annotation)[0]
+    return None
+
+
+def _is_model(candidate: Any) -> bool:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
+def resolved_yaml(config: RunConfig) -> str:
+    """The config with every default filled in: `mlpctl train` on it repeats the run."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,120 @@
+"""Human-facing output, all on stderr: progress while training, the final table, errors.
+
+A terminal gets a Rich progress bar; anything else (CI logs, shell loops) one plain line per
+epoch. Rich honours NO_COLOR by itself. TensorFlow-free, like everything the CLI loads early.
+"""
+
+import contextlib
+import os
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+
+SHOWN_IN_PROGRESS = 4  # logged quantities shown next to the bar
+
+
+def make_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+class Progress:
+    """What training reports while it runs. This base class shows nothing (--quiet)."""
+
+    def start(self, epochs: int) -> None: ...
+
+    def epoch(self, epoch: int, logs: dict[str, float]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def format_logs(logs: dict[str, float], limit: int | None = None) -> str:
+    items = [(key, value) for key, value in logs.items() if key != "epoch"][:limit]
+    return "  ".join(f"{key}={value:.4g}" for key, value in items)
+
+
+class PlainProgress(Progress):
+    """One line per epoch, for output that is not a terminal."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.epochs = 0
+
+    def start(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        self.console.print(f"epoch {epoch}/{self.epochs}  {format_logs(logs)}", soft_wrap=True)
+
+
+class BarProgress(Progress):
+    """A live bar with the latest loss and metrics, for a terminal."""
+
+    def __init__(self, console: Console):
+        self.bar = RichProgress(
+            TextColumn("[bold]training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[logs]}"),
+            console=console,
+            transient=False,
+        )
+        self.task = None
+
+    def start(self, epochs: int) -> None:
+        self.task = self.bar.add_task("train", total=epochs, logs="")
+        self.bar.start()
+
+    def epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        self.bar.update(self.task, completed=epoch, logs=format_logs(logs, SHOWN_IN_PROGRESS))
+
+    def finish(self) -> None:
+        self.bar.stop()
+
+
+def make_progress(console: Console, quiet: bool) -> Progress:
+    if quiet:
+        return Progress()
+    return BarProgress(console) if console.is_terminal else PlainProgress(console)
+
+
+def metrics_table(metrics: dict[str, dict[str, float | None]]) -> Table:
+    names = list(dict.fromkeys(name for split in metrics.values() for name in split))
+    table = Table(title="final metrics")
+    table.add_column("split")
+    for name in names:
+        table.add_column(name, justify="right")
+    for split, values in metrics.items():
+        cells = [_cell(values.get(name)) for name in names]
+        table.add_row(split, *cells)
+    return table
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+@contextlib.contextmanager
+def native_stderr_silenced(enabled: bool = True):
+    """Send file descriptor 2 to /dev/null for a while.
+
+    TensorFlow's C++ start-up logs bypass Python and ignore TF_CPP_MIN_LOG_LEVEL since 2.19
+    (tensorflow/tensorflow#100442), so the only way to hide them is below Python.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -1,0 +1,213 @@
+"""Data stage: read a CSV, check it fits the scenario, split, encode labels, normalize inputs.
+
+Everything is checked before training starts and reported as a DataError naming the column.
+The statistics and the label mapping come from the training rows only and are kept in
+`Preprocessing`, which is saved with the run so that later predictions apply the same transform.
+"""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlpctl.config import RunConfig
+from mlpctl.config.suggest import did_you_mean
+from mlpctl.errors import DataError
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class Preprocessing:
+    """What turns raw rows into model inputs and model outputs back into labels."""
+
+    features: list[str]
+    targets: list[str]
+    normalize: str
+    center: list[float]
+    scale: list[float]
+    classes: list | None = None  # original labels, index = encoded class
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        x = frame[self.features].to_numpy(dtype=np.float64)
+        return ((x - np.asarray(self.center)) / np.asarray(self.scale)).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Dataset:
+    x: dict[str, np.ndarray]  # split name -> inputs; only splits with rows
+    y: dict[str, np.ndarray]
+    preprocessing: Preprocessing
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.preprocessing.features)
+
+
+def load_dataset(config: RunConfig) -> Dataset:
+    frame = read_table(Path(config.data.path))
+    targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
+    features = _feature_columns(frame, targets, config.data.features)
+    _check_complete(frame, features + targets)
+    _check_numeric(frame, features)
+    labels, classes = encode_targets(frame[targets], config.scenario)
+    parts = split_indices(len(frame), config, labels if classes is not None else None)
+    preprocessing = fit_preprocessing(
+        frame.iloc[parts["train"]], features, targets, config.data.normalize, classes
+    )
+    x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
+    y = {name: labels[rows] for name, rows in parts.items()}
+    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()})
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"data.path: file not found: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"data.path: cannot read {path} as CSV: {exc}") from None
+    if frame.empty:
+        raise DataError(f"data.path: {path} has no data rows")
+    return frame
+
+
+def _feature_columns(frame: pd.DataFrame, targets: list[str], features: list[str] | None):
+    columns = [str(column) for column in frame.columns]
+    for role, names in (("data.target", targets), ("data.features", features or [])):
+        for name in names:
+            if name not in columns:
+                raise DataError(
+                    f"{role}: no column {name!r} in the data{did_you_mean(name, columns)} "
+                    f"(columns: {', '.join(columns)})"
+                )
+    chosen = features if features is not None else [c for c in columns if c not in targets]
+    overlap = sorted(set(chosen) & set(targets))
+    if overlap:
+        raise DataError(f"data.features: {overlap} is also the target")
+    if not chosen:
+        raise DataError("data.features: no feature columns left besides the target")
+    return chosen
+
+
+def _check_complete(frame: pd.DataFrame, columns: list[str]) -> None:
+    for column in columns:
+        missing = frame[column].isna()
+        if missing.any():
+            first = int(np.flatnonzero(missing.to_numpy())[0]) + 2  # header is line 1
+            raise DataError(
+                f"column {column!r}: {int(missing.sum())} missing value(s) (NaN or empty), "
+                f"first at line {first}; fill or drop them"
+            )
+
+
+def _check_numeric(frame: pd.DataFrame, features: list[str]) -> None:
+    for column in features:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"column {column!r}: {int(bad.sum())} non-numeric value(s), first "
+                f"{frame[column].iloc[first]!r} at line {first + 2}; feature columns must be numbers"
+            )
+        if not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+            raise DataError(f"column {column!r}: contains infinite values")
+
+
+def encode_targets(target: pd.DataFrame, scenario: str) -> tuple[np.ndarray, list | None]:
+    """Labels as the loss wants them, and the original class labels (None for regression)."""
+    if scenario == "regression":
+        _check_numeric(target, list(target.columns))
+        return target.to_numpy(dtype=np.float32), None
+    column = target.iloc[:, 0]
+    name = column.name
+    classes = sorted(pd.unique(column), key=_label_sort_key)
+    if scenario == "binary" and len(classes) != 2:
+        shown = ", ".join(map(repr, classes[:5])) + (", ..." if len(classes) > 5 else "")
+        raise DataError(
+            f"column {name!r}: binary scenario needs exactly 2 distinct labels, found "
+            f"{len(classes)} ({shown}); use scenario multiclass or regression"
+        )
+    if scenario == "multiclass":
+        _check_class_labels(column, classes)
+    codes = pd.Categorical(column, categories=classes).codes.astype(np.int32)
+    labels = codes.astype(np.float32).reshape(-1, 1) if scenario == "binary" else codes
+    return labels, [_plain(label) for label in classes]
+
+
+def _check_class_labels(column: pd.Series, classes: list) -> None:
+    if len(classes) < 2:
+        raise DataError(f"column {column.name!r}: multiclass needs at least 2 labels, found 1")
+    if pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0):
+        raise DataError(
+            f"column {column.name!r}: has fractional values, which are not class labels; "
+            f"is this a regression target?"
+        )
+    if len(classes) > max(100, len(column) // 2):
+        raise DataError(
+            f"column {column.name!r}: {len(classes)} distinct labels in {len(column)} rows "
+            f"looks like a regression target, not classes"
+        )
+
+
+def _label_sort_key(label) -> tuple:
+    return (isinstance(label, str), label)
+
+
+def _plain(label):
+    """numpy scalars -> Python values, so the mapping serialises to JSON."""
+    return label.item() if hasattr(label, "item") else label
+
+
+def split_indices(n_rows: int, config: RunConfig, labels: np.ndarray | None) -> dict:
+    """Shuffled row indices per split, stratified by class when labels are given.
+
+    Each class keeps at least one training row; splits with no rows are left out.
+    """
+    rng = np.random.default_rng(config.seed)
+    fractions = {"validation": config.data.validation_split, "test": config.data.test_split}
+    groups = [np.arange(n_rows)] if labels is None else _by_class(labels.reshape(-1))
+    parts = {name: [] for name in SPLITS}
+    for group in groups:
+        group = rng.permutation(group)
+        start = 0
+        for name, fraction in fractions.items():
+            count = min(int(round(fraction * len(group))), len(group) - start - 1)
+            count = max(count, 0)
+            parts[name].append(group[start : start + count])
+            start += count
+        parts["train"].append(group[start:])
+    result = {name: rng.permutation(np.concatenate(chunks)) for name, chunks in parts.items()}
+    for name, fraction in fractions.items():
+        if fraction > 0 and len(result[name]) == 0:
+            raise DataError(
+                f"data.{name}_split: {fraction} of {n_rows} rows leaves no {name} rows; "
+                f"use more data or set it to 0"
+            )
+    return {name: rows for name, rows in result.items() if len(rows)}
+
+
+def _by_class(labels: np.ndarray) -> list[np.ndarray]:
+    return [np.flatnonzero(labels == value) for value in np.unique(labels)]
+
+
+def fit_preprocessing(
+    train: pd.DataFrame, features: list[str], targets: list[str], normalize: str, classes
+) -> Preprocessing:
+    x = train[features].to_numpy(dtype=np.float64)
+    if normalize == "standard":
+        center, scale = x.mean(axis=0), x.std(axis=0)
+    elif normalize == "minmax":
+        center, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+    else:
+        center, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+    scale = np.where(scale > 0, scale, 1.0)  # a constant column stays constant, not NaN
+    return Preprocessing(
+        features, targets, normalize, center.tolist(), scale.tolist(), classes
+    )

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mlpctl.config import RunConfig, resolved_yaml
+from mlpctl.errors import ConfigError
 
 FILES = {
     "config": "config.yaml",
@@ -27,7 +28,10 @@ FILES = {
 
 def create_run_dir(output_dir: Path, name: str, now: datetime | None = None) -> Path:
     """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>`, with -2, -3, ... if taken. Never reuses one."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--output-dir: cannot create {output_dir}: {exc.strerror}") from None
     stem = f"{name}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
     for attempt in range(1, 1000):
         run_dir = output_dir / (stem if attempt == 1 else f"{stem}-{attempt}")

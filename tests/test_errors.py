@@ -6,7 +6,7 @@ loaded. No traceback without --debug.
 
 import pytest
 
-from conftest import base_config
+from conftest import CONFIGS, base_config
 
 BAD_CONFIGS = [
     # (id, config changes or YAML text, --set overrides, expected message fragment)
@@ -98,3 +98,24 @@ def test_debug_shows_the_traceback(cli, write_config, tmp_path):
     result = cli("train", write_config(config), "--debug")
     assert result.exit_code == 3
     assert "Traceback" in result.stderr and "DataError" in result.stderr
+
+
+def test_internal_errors_exit_1_with_one_line_and_traceback_on_request(cli, monkeypatch):
+    def broken(config):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("mlpctl.data.load_dataset", broken)
+    result = cli("train", CONFIGS / "xor.yaml")
+    assert result.exit_code == 1
+    assert result.stderr == "error: internal error: RuntimeError: boom (run again with --debug for the traceback)\n"
+    monkeypatch.setenv("MLPCTL_DEBUG", "1")
+    result = cli("train", CONFIGS / "xor.yaml")
+    assert result.exit_code == 1 and "Traceback" in result.stderr
+
+
+def test_unusable_output_dir_is_a_usage_error(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = cli("train", CONFIGS / "xor.yaml", "--output-dir", blocker / "runs")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --output-dir: cannot create")

@@ -69,21 +69,21 @@ class ModelConfig(Section):
 
 
 class OptimizerBase(Section):
-    learning_rate: float = Field(0.001, gt=0.0)
+    learning_rate: float = Field(0.001, gt=0.0, description="Step size.")
     clipnorm: float | None = Field(None, gt=0.0, description="Clip each gradient to this norm.")
     clipvalue: float | None = Field(None, gt=0.0, description="Clip each gradient element.")
 
 
 class SGDConfig(OptimizerBase):
     name: Literal["sgd"]
-    learning_rate: float = Field(0.01, gt=0.0)
+    learning_rate: float = Field(0.01, gt=0.0, description="Step size; SGD's default is larger.")
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="The notes' 'inertia'.")
-    nesterov: bool = False
+    nesterov: bool = Field(False, description="Nesterov momentum.")
 
 
 class RMSpropConfig(OptimizerBase):
     name: Literal["rmsprop"]
-    rho: float = Field(0.9, gt=0.0, lt=1.0)
+    rho: float = Field(0.9, gt=0.0, lt=1.0, description="Decay of the squared-gradient average.")
     momentum: float = Field(0.0, ge=0.0, lt=1.0)
     epsilon: float = Field(1e-7, gt=0.0)
     centered: bool = False
@@ -91,8 +91,8 @@ class RMSpropConfig(OptimizerBase):
 
 class AdamConfig(OptimizerBase):
     name: Literal["adam"]
-    beta_1: float = Field(0.9, gt=0.0, lt=1.0)
-    beta_2: float = Field(0.999, gt=0.0, lt=1.0)
+    beta_1: float = Field(0.9, gt=0.0, lt=1.0, description="Decay of the gradient average.")
+    beta_2: float = Field(0.999, gt=0.0, lt=1.0, description="Decay of the squared-gradient average.")
     epsilon: float = Field(1e-7, gt=0.0)
     amsgrad: bool = False
 
@@ -104,18 +104,20 @@ OptimizerConfig = Annotated[
 
 class EarlyStoppingConfig(Section):
     monitor: str = Field("val_loss", description="A logged quantity, e.g. val_loss, val_accuracy.")
-    patience: int = Field(5, ge=0)
-    min_delta: float = Field(0.0, ge=0.0)
-    mode: Literal["auto", "min", "max"] = "auto"
+    patience: int = Field(5, ge=0, description="Epochs without improvement before stopping.")
+    min_delta: float = Field(0.0, ge=0.0, description="Smallest change that counts as improvement.")
+    mode: Literal["auto", "min", "max"] = Field(
+        "auto", description="Whether lower or higher is better; auto: from the name."
+    )
     restore_best: bool = Field(True, description="Restore the best epoch's weights on stopping.")
 
 
 class TrainingConfig(Section):
-    epochs: int = Field(50, gt=0)
+    epochs: int = Field(50, gt=0, description="Passes over the training rows.")
     batch_size: Union[int, Literal["full"]] = Field(
         32, description="Rows per step, or 'full' for the whole training set per step."
     )
-    early_stopping: EarlyStoppingConfig | None = None
+    early_stopping: EarlyStoppingConfig | None = Field(None, description="Off unless given.")
 
     @field_validator("batch_size", mode="before")
     @classmethod
@@ -127,8 +129,10 @@ class TrainingConfig(Section):
 
 class RunConfig(Section):
     name: str = Field(description="Used in the run directory name.")
-    scenario: Literal["binary", "multiclass", "regression"]
-    seed: int = 0
+    scenario: Literal["binary", "multiclass", "regression"] = Field(
+        description="Sets the output layer, the default loss and the metrics."
+    )
+    seed: int = Field(0, description="Seeds the splits, the weights, shuffling and dropout.")
     data: DataConfig
     model: ModelConfig
     loss: str | None = Field(None, description="Default from the scenario; a Keras loss name.")

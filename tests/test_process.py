@@ -1,0 +1,76 @@
+"""What only a real process shows: imports at start-up, exit codes, signals, stderr noise."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CONFIGS, ROOT, base_config
+
+HEAVY = ("tensorflow", "keras", "pandas", "matplotlib")
+REPORT_IMPORTS = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('LOADED=' + ','.join(sorted("
+    "{m.split('.')[0] for m in sys.modules} & set(%r)))))\n"
+    "sys.argv = ['mlpctl', *%r]\n"
+    "from mlpctl.cli import main\n"
+    "main()\n"
+)
+
+
+def mlpctl(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mlpctl", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120, **kwargs)
+
+
+def heavy_modules_loaded_by(*args) -> str:
+    code = REPORT_IMPORTS % (HEAVY, [str(arg) for arg in args])
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return result.stdout.split("LOADED=")[-1].strip()
+
+
+@pytest.mark.parametrize("args", [("--help",), ("train", "--help"), ("validate", *sorted(CONFIGS.glob("*.yaml")))])
+def test_help_and_validate_load_no_tensorflow(args):
+    assert heavy_modules_loaded_by(*args) == ""
+
+
+def test_exit_codes_through_a_real_process(write_config, tmp_path):
+    bad_config = write_config(base_config(scenario="bianry"), "bad.yaml")
+    bad_data = write_config(base_config(**{"data.path": str(tmp_path / "absent.csv")}), "nodata.yaml")
+    assert mlpctl("validate", *sorted(CONFIGS.glob("*.yaml"))).returncode == 0
+    assert mlpctl("validate", bad_config).returncode == 2
+    assert mlpctl("train", "--no-such-option", bad_config).returncode == 2
+    result = mlpctl("train", bad_data, "-o", tmp_path / "runs")
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: data.path: file not found") and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_training_keeps_the_run_and_exits_130(tmp_path):
+    """Also: TensorFlow's start-up logs stay hidden, and epochs are plain lines on a pipe."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlpctl", "train", CONFIGS / "xor.yaml", "-o", tmp_path, "--json",
+         "--set", "training.epochs=100000"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if line.startswith("epoch 20/100000"):
+            break
+    process.send_signal(signal.SIGINT)
+    stdout, rest = process.communicate(timeout=60)
+    stderr = "".join(lines) + rest
+    assert process.returncode == 130, stderr
+    document = json.loads(stdout)
+    assert document["status"] == "interrupted" and 20 <= document["epochs_run"] < 100000
+    run_dir = tmp_path / os.path.basename(document["run_dir"])
+    assert (run_dir / "config.yaml").exists() and (run_dir / "history.csv").exists()
+    assert "interrupted after" in stderr
+    for noise in ("I0000", "E0000", "absl::InitializeLog", "cuInit", "oneDNN", "UserWarning"):
+        assert noise not in stderr, noise

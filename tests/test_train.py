@@ -1,0 +1,138 @@
+"""Training end to end, in-process: real learning, the run directory, reproducibility."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from mlpctl.data import Preprocessing
+from mlpctl.report import create_run_dir
+
+from conftest import CONFIGS, base_config, run_dir_of
+
+RUN_FILES = {"config.yaml", "metrics.json", "history.csv", "learning_curves.png", "model.keras", "preprocessing.json"}
+
+
+def train(cli, tmp_path, config, *args):
+    result = cli("train", config, "--output-dir", tmp_path / "runs", "--json", *args)
+    document = json.loads(result.stdout) if result.stdout.strip() else None
+    return result, document
+
+
+@pytest.mark.parametrize(
+    "config, split, metric, threshold",
+    [
+        ("xor", "train", "accuracy", 1.0),
+        ("xor_cloud", "test", "accuracy", 0.95),
+        ("linear", "test", "accuracy", 0.97),
+        ("digits", "test", "accuracy", 0.95),
+        ("regression", "test", "r2", 0.9),
+    ],
+)
+def test_bundled_config_learns(cli, tmp_path, config, split, metric, threshold):
+    result, document = train(cli, tmp_path, CONFIGS / f"{config}.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert document["status"] == "completed"
+    assert document["metrics"][split][metric] >= threshold
+
+
+def test_xor_truth_table_is_solved_output_by_output(cli, tmp_path):
+    result, document = train(cli, tmp_path, CONFIGS / "xor.yaml")
+    model = keras.saving.load_model(run_dir_of(result) / "model.keras")
+    predictions = model.predict(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32"), verbose=0)
+    assert (predictions.ravel() > 0.5).tolist() == [False, True, True, False]
+
+
+def test_keras_seed_example_learns_like_the_classic_script(cli, tmp_path):
+    """Adam at 1e-3 for 100 epochs undertrains this net, as in the notes; it must still learn."""
+    result, document = train(cli, tmp_path, CONFIGS / "keras_seed_example.yaml")
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(open(run_dir_of(result) / "history.csv")))
+    assert len(rows) == 100
+    assert float(rows[-1]["loss"]) < 0.1 * float(rows[0]["loss"])
+    assert document["metrics"]["test"]["r2"] > 0.1
+
+
+def test_run_directory_is_complete_and_self_describing(cli, tmp_path):
+    result, document = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "training.epochs=3")
+    run_dir = run_dir_of(result)
+    assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("digits-")
+    assert {path.name for path in run_dir.iterdir()} == RUN_FILES
+    assert json.loads((run_dir / "metrics.json").read_text()) == document
+    assert document["epochs_run"] == 3 and document["seed"] == 7
+    assert set(document["metrics"]) == {"train", "validation", "test"}
+    assert {"loss", "accuracy"} <= set(document["metrics"]["validation"])
+    assert {"tensorflow", "keras", "mlpctl", "python"} <= set(document["versions"])
+    rows = list(csv.DictReader(open(run_dir / "history.csv")))
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3]
+    assert list(rows[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
+    assert float(rows[0]["learning_rate"]) == pytest.approx(0.001)
+    assert (run_dir / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    resolved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert resolved["training"]["epochs"] == 3 and resolved["loss"] == "sparse_categorical_crossentropy"
+    prep = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
+    assert prep.classes == list(range(10)) and len(prep.features) == 64
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert model.count_params() == 64 * 65 + 65 * 32 + 33 * 10
+
+
+def test_same_config_and_seed_give_the_same_numbers(cli, tmp_path):
+    """Twice in a row, the second time from the first run's own config.yaml."""
+    first, a = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "training.epochs=4")
+    second, b = train(cli, tmp_path, run_dir_of(first) / "config.yaml")
+    assert a["metrics"] == b["metrics"]
+    assert a["run_dir"] != b["run_dir"]
+    assert (run_dir_of(first) / "history.csv").read_text() == (run_dir_of(second) / "history.csv").read_text()
+
+
+def test_a_different_seed_gives_different_numbers(cli, tmp_path):
+    _, a = train(cli, tmp_path, CONFIGS / "xor_cloud.yaml", "--set", "training.epochs=2")
+    _, b = train(cli, tmp_path, CONFIGS / "xor_cloud.yaml", "--set", "training.epochs=2", "--set", "seed=2")
+    assert a["metrics"]["train"]["loss"] != b["metrics"]["train"]["loss"]
+
+
+def test_json_puts_only_the_metrics_document_on_stdout(cli, tmp_path):
+    result, document = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "training.epochs=2")
+    assert json.loads(result.stdout) == document
+    assert "epoch 2/2" in result.stderr and "final metrics" in result.stderr
+
+
+def test_quiet_prints_nothing(cli, tmp_path):
+    result = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--quiet", "--set", "training.epochs=2")
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_divergence_is_reported_with_exit_4(cli, tmp_path, write_config):
+    config = base_config(scenario="regression", **{"data.path": str(CONFIGS.parent / "data" / "regression.csv"),
+                                                   "optimizer": {"name": "sgd", "learning_rate": 1.0e6},
+                                                   "training.epochs": 20})
+    result, document = train(cli, tmp_path, write_config(config))
+    assert result.exit_code == 4
+    assert document["status"] == "diverged" and document["epochs_run"] < 20
+    assert "training diverged at epoch" in result.stderr
+
+
+def test_early_stopping_stops_and_says_so(cli, tmp_path):
+    result, document = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "training.epochs=200",
+                             "--set", "training.early_stopping.patience=1",
+                             "--set", "training.early_stopping.min_delta=0.05")
+    assert result.exit_code == 0
+    assert document["stopped_early_at"] == document["epochs_run"] < 200
+    assert f"early stopping at epoch {document['epochs_run']}" in result.stderr
+
+
+def test_categorical_crossentropy_trains_on_one_hot_targets(cli, tmp_path):
+    result, document = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "loss=categorical_crossentropy",
+                             "--set", "training.epochs=10")
+    assert result.exit_code == 0 and document["metrics"]["test"]["accuracy"] > 0.9
+
+
+def test_run_directories_are_never_reused(tmp_path):
+    from datetime import datetime
+
+    moment = datetime(2026, 11, 23, 10, 15, 0)
+    names = [create_run_dir(tmp_path, "xor", moment).name for _ in range(3)]
+    assert names == ["xor-20261123-101500", "xor-20261123-101500-2", "xor-20261123-101500-3"]

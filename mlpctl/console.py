@@ -11,7 +11,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
-from rich.table import Table
+from rich.table import Column, Table
 
 SHOWN_IN_PROGRESS = 4  # logged quantities shown next to the bar
 
@@ -53,14 +53,16 @@ class BarProgress(Progress):
     """A live bar with the latest loss and metrics, for a terminal."""
 
     def __init__(self, console: Console):
+        fixed = Column(no_wrap=True)  # the bar, count and time keep their width; the logs give way
         self.bar = RichProgress(
-            TextColumn("[bold]training"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[logs]}"),
+            TextColumn("[bold]training", table_column=fixed),
+            BarColumn(bar_width=24, table_column=fixed),
+            MofNCompleteColumn(table_column=fixed),
+            TimeElapsedColumn(table_column=fixed),
+            TextColumn("{task.fields[logs]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
             console=console,
             transient=False,
+            expand=True,
         )
         self.task = None
 

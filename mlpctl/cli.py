@@ -84,7 +84,7 @@ def train(
     """Train the config's network and write a new run directory."""
     from mlpctl import report
     from mlpctl.config import load_config
-    from mlpctl.console import make_console, make_progress, metrics_table
+    from mlpctl.console import make_console, make_progress
     from mlpctl.data import load_dataset
 
     console = make_console()
@@ -98,7 +98,7 @@ def train(
     result = trainer.train(run_config, dataset, make_progress(console, quiet))
     document = report.write_run(run_dir, run_config, dataset.preprocessing, result, trainer.versions())
     if not quiet:
-        _print_outcome(console, result, run_dir, metrics_table)
+        _print_outcome(console, result, run_dir)
     if json_output:
         print(json.dumps(document, indent=2))
     raise typer.Exit(int(EXIT_BY_STATUS[result.status]))
@@ -117,7 +117,9 @@ def _load_trainer(verbose: bool):
     return trainer
 
 
-def _print_outcome(console, result, run_dir: Path, metrics_table) -> None:
+def _print_outcome(console, result, run_dir: Path) -> None:
+    from mlpctl.console import metrics_table
+
     if result.metrics:
         console.print(metrics_table(result.metrics))
     if result.status == "diverged":

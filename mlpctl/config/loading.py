@@ -128,10 +128,10 @@ def _walk(model: type[BaseModel], loc: list) -> tuple[list[str], list[str]]:
         shown.append(str(key))
         if not loc:
             break
-        if not _is_model(current) or key not in current.model_fields:
+        if not is_model(current) or key not in current.model_fields:
             return shown, []
         current = _unwrap(current.model_fields[key].annotation, loc, shown)
-    siblings = list(current.model_fields) if _is_model(current) else []
+    siblings = list(current.model_fields) if is_model(current) else []
     return shown, siblings
 
 
@@ -142,7 +142,7 @@ def _unwrap(annotation: Any, loc: list, shown: list[str]) -> Any:
         shown.append(str(loc.pop(0)))
         return _unwrap(args[0], loc, shown)
     if origin in (Union, types.UnionType):
-        models = [arg for arg in args if _is_model(arg)]
+        models = [arg for arg in args if is_model(arg)]
         if len(models) == 1:
             return models[0]
         for candidate in models:
@@ -159,7 +159,8 @@ def _tag_of(model: type[BaseModel]) -> Any:
     return None
 
 
-def _is_model(candidate: Any) -> bool:
+def is_model(candidate: Any) -> bool:
+    """Whether an annotation is one of the schema's sections (a pydantic model class)."""
     return isinstance(candidate, type) and issubclass(candidate, BaseModel)
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from mlpctl import catalog
+from mlpctl.config.loading import is_model
 from mlpctl.config.schema import OptimizerBase, RunConfig
 
 BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
@@ -45,7 +46,7 @@ def _rows(model: type[BaseModel], prefix: str, skip: tuple[str, ...] = (), only:
         key = f"{prefix}{name}"
         annotation = field.annotation
         nested = _nested_model(annotation)
-        if get_origin(annotation) is list and _is_model(get_args(annotation)[0]):
+        if get_origin(annotation) is list and is_model(get_args(annotation)[0]):
             rows.append(_row(key, "list", field, "see below"))
             rows += _rows(get_args(annotation)[0], f"{key}[].")
         elif field.discriminator:
@@ -59,7 +60,7 @@ def _rows(model: type[BaseModel], prefix: str, skip: tuple[str, ...] = (), only:
 
 
 def _union_rows(key: str, annotation: Any, field) -> list[str]:
-    members = [m for m in get_args(annotation) if _is_model(m)]
+    members = [m for m in get_args(annotation) if is_model(m)]
     tags = [get_args(m.model_fields["name"].annotation)[0] for m in members]
     default = field.get_default(call_default_factory=True).name
     rows = [f"| `{key}.name` | {PIPE.join(tags)} | `{default}` | which optimizer |"]
@@ -107,18 +108,14 @@ def _bounds(metadata: list) -> str:
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    if _is_model(annotation):
+    if is_model(annotation):
         return annotation
-    models = [arg for arg in get_args(annotation) if _is_model(arg)]
+    models = [arg for arg in get_args(annotation) if is_model(arg)]
     return models[0] if len(models) == 1 and get_origin(annotation) in (Union, types.UnionType) else None
 
 
 def _optional(annotation: Any) -> bool:
     return type(None) in get_args(annotation)
-
-
-def _is_model(candidate: Any) -> bool:
-    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
 
 
 def _codes(names) -> str:

@@ -113,13 +113,15 @@ def _load_trainer(verbose: bool):
     with native_stderr_silenced(enabled=not verbose):
         from mlpctl import train as trainer
 
-        trainer.start_tensorflow()
+        trainer.start_tensorflow(verbose)
     return trainer
 
 
 def _print_outcome(console, result, run_dir: Path) -> None:
     from mlpctl.console import metrics_table
 
+    for note in result.notes:
+        console.print(note)
     if result.metrics:
         console.print(metrics_table(result.metrics))
     if result.status == "diverged":

@@ -95,6 +95,8 @@ def metrics_document(config: RunConfig, result, run_dir: Path, versions: dict) -
         "name": config.name,
         "scenario": config.scenario,
         "epochs_run": result.epochs_run,
+        "engine": result.engine,
+        "notes": result.notes,
         "stopped_early_at": result.stopped_early_at,
         "seed": config.seed,
         "duration_s": round(result.duration_s, 3),

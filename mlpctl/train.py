@@ -20,6 +20,7 @@ from mlpctl import catalog
 from mlpctl.config import RunConfig
 from mlpctl.console import Progress
 from mlpctl.data import Dataset
+from mlpctl.graph_engine import GraphEngine, Outcome, epoch_order
 from mlpctl.model import build_model, get_loss, get_metrics, get_optimizer
 
 EVAL_BATCH = 4096  # rows per step when evaluating: large, since no gradients are kept
@@ -32,6 +33,7 @@ class TrainResult:
     history: list[dict[str, float]]
     metrics: dict[str, dict[str, float | None]]
     duration_s: float
+    engine: str
     stopped_early_at: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -40,10 +42,13 @@ class TrainResult:
         return len(self.history)
 
 
-def start_tensorflow() -> None:
+def start_tensorflow(verbose: bool = False) -> None:
     """Touch the devices once, so that TF's one-time start-up logging happens here, where
-    the CLI can silence it, and not in the middle of the progress display."""
+    the CLI can silence it, and not in the middle of the progress display. Unless verbose,
+    TF's Python-side warnings (e.g. about retracing when one process trains many models) go too."""
     tf.config.list_logical_devices()
+    if not verbose:
+        tf.get_logger().setLevel("ERROR")
 
 
 def seed_everything(seed: int) -> None:
@@ -53,55 +58,92 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def choose_engine(config: RunConfig) -> tuple[str, str | None]:
+    """The engine to use and, when `auto` had to fall back to `fit`, why (one line)."""
+    if config.training.engine != "auto":
+        return config.training.engine, None
+    reason = graph_engine_lacks(config)
+    return ("fit", f"engine auto: using fit because the graph engine {reason}") if reason else ("graph", None)
+
+
+def graph_engine_lacks(config: RunConfig) -> str | None:
+    """What in the config the graph engine cannot do yet, or None. Every v0 option it can."""
+    return None
+
+
 def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None) -> TrainResult:
     progress = progress or Progress()
     seed_everything(config.seed)
     one_hot = catalog.canonical_loss(config.loss) in catalog.ONE_HOT_LOSSES
     targets = _targets(dataset, one_hot)
-    n_train = len(dataset.x["train"])
-    batch = n_train if config.training.batch_size == "full" else min(config.training.batch_size, n_train)
-    steps = math.ceil(n_train / batch)
+    rows = len(dataset.x["train"])
+    batch = rows if config.training.batch_size == "full" else min(config.training.batch_size, rows)
+    engine, note = choose_engine(config)
 
     model = build_model(config, dataset.preprocessing)
     model.compile(
         optimizer=get_optimizer(config),
         loss=get_loss(config.loss),
         metrics=get_metrics(config.scenario, one_hot),
-        steps_per_execution=steps,
+        steps_per_execution=math.ceil(rows / batch),  # the fit engine: one call per epoch
     )
-    recorder = EpochRecorder(progress)
-    callbacks = [recorder, *_early_stopping(config)]
-    validation = _pipeline(dataset.x["validation"], targets["validation"]) if "validation" in targets else None
-
+    run = _train_in_graph if engine == "graph" else _train_with_fit
     progress.start(config.training.epochs)
     started = time.perf_counter()
-    status = "completed"
+    try:
+        outcome = run(config, model, dataset.x, targets, batch, progress)
+    finally:
+        progress.finish()
+    duration = time.perf_counter() - started
+    status = "interrupted" if outcome.interrupted else "diverged" if outcome.diverged else "completed"
+    return TrainResult(
+        model=model,
+        status=status,
+        history=outcome.history,
+        metrics={} if outcome.interrupted else evaluate(model, dataset.x, targets),
+        duration_s=duration,
+        engine=engine,
+        stopped_early_at=outcome.stopped_early_at,
+        notes=[note] if note else [],
+    )
+
+
+def _train_in_graph(config, model, x, y, batch, progress) -> Outcome:
+    stopping = _early_stopping(config)
+    engine = GraphEngine(
+        model, history_columns(config), x["train"], y["train"],
+        validation=(x["validation"], y["validation"]) if "validation" in x else None,
+        batch=batch, seed=config.seed, eval_batch=EVAL_BATCH,
+        early_stopping=stopping[0] if stopping else None,
+    )
+    return engine.train(config.training.epochs, progress)
+
+
+def _train_with_fit(config, model, x, y, batch, progress) -> Outcome:
+    """Keras' own fit: the reference, and the engine for what the graph engine lacks."""
+    recorder = EpochRecorder(progress)
+    callbacks = [recorder, *_early_stopping(config)]
+    interrupted = False
     try:
         model.fit(
-            _training_pipeline(dataset.x["train"], targets["train"], batch, config.seed),
-            steps_per_epoch=steps,
+            _training_pipeline(x["train"], y["train"], batch, config.seed, config.training.epochs),
+            steps_per_epoch=math.ceil(len(x["train"]) / batch),
             epochs=config.training.epochs,
-            validation_data=validation,
+            validation_data=_pipeline(x["validation"], y["validation"]) if "validation" in x else None,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles, seeded
             verbose=0,
         )
     except KeyboardInterrupt:
-        status = "interrupted"
-    finally:
-        progress.finish()
-    duration = time.perf_counter() - started
-    if recorder.diverged:
-        status = "diverged"
-    metrics = {} if status == "interrupted" else evaluate(model, dataset.x, targets)
-    return TrainResult(
-        model=model,
-        status=status,
-        history=recorder.rows,
-        metrics=metrics,
-        duration_s=duration,
-        stopped_early_at=_stopped_at(callbacks),
-    )
+        interrupted = True
+    return Outcome(recorder.rows, recorder.diverged, interrupted, _stopped_at(callbacks))
+
+
+def history_columns(config: RunConfig) -> list[str]:
+    """A history row's columns after `epoch`: loss, metrics, their val_ twins, learning_rate."""
+    names = ["loss", *catalog.METRICS[config.scenario]]
+    validation = [f"val_{name}" for name in names] if config.data.validation_split > 0 else []
+    return [*names, *validation, "learning_rate"]
 
 
 def _targets(dataset: Dataset, one_hot: bool) -> dict[str, np.ndarray]:
@@ -111,12 +153,13 @@ def _targets(dataset: Dataset, one_hot: bool) -> dict[str, np.ndarray]:
     return {split: keras.utils.to_categorical(y, classes) for split, y in dataset.y.items()}
 
 
-def _training_pipeline(x: np.ndarray, y: np.ndarray, batch: int, seed: int) -> tf.data.Dataset:
-    """One endless pipeline: reshuffled (seeded) every pass, unless each step sees all rows."""
-    data = tf.data.Dataset.from_tensor_slices((x, y))
-    if batch < len(x):
-        data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return data.batch(batch).repeat().prefetch(tf.data.AUTOTUNE)
+def _training_pipeline(x: np.ndarray, y: np.ndarray, batch: int, seed: int, epochs: int) -> tf.data.Dataset:
+    """Every epoch's batches, in the order `epoch_order` gives: the graph engine's order too."""
+    x, y = tf.constant(x), tf.constant(y)
+    rows, shuffle = len(x), batch < len(x)
+    orders = tf.data.Dataset.range(epochs).map(lambda epoch: epoch_order(seed, epoch, rows, shuffle))
+    batches = orders.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch))
+    return batches.map(lambda indices: (tf.gather(x, indices), tf.gather(y, indices))).prefetch(tf.data.AUTOTUNE)
 
 
 def _pipeline(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:

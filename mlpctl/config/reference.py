@@ -1,7 +1,13 @@
 """The README's config reference, generated from the schema so the two cannot drift apart.
 
-    python -m mlpctl.config.reference     # prints the Markdown; a test compares it to README.md
+    python -m mlpctl.config.reference               # prints the Markdown
+    python -m mlpctl.config.reference README.md     # replaces the block in README.md
+
+A test compares the block in README.md with what this generates.
 """
+
+import sys
+from pathlib import Path
 
 import types
 from typing import Any, Literal, Union, get_args, get_origin
@@ -122,5 +128,14 @@ def _codes(names) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
 
+def update(readme: Path) -> None:
+    text = readme.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + reference_markdown() + text[end:])
+
+
 if __name__ == "__main__":
-    print(reference_markdown())
+    if len(sys.argv) > 1:
+        update(Path(sys.argv[1]))
+    else:
+        print(reference_markdown())

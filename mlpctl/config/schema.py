@@ -118,6 +118,11 @@ class TrainingConfig(Section):
         32, description="Rows per step, or 'full' for the whole training set per step."
     )
     early_stopping: EarlyStoppingConfig | None = Field(None, description="Off unless given.")
+    engine: Literal["auto", "graph", "fit"] = Field(
+        "auto",
+        description="graph: many epochs per call into TensorFlow (fast on small data); "
+        "fit: Keras' model.fit; auto: graph whenever it supports the config.",
+    )
 
     @field_validator("batch_size", mode="before")
     @classmethod

@@ -1,0 +1,97 @@
+"""The graph engine against Keras' fit: the same numbers, epoch for epoch."""
+
+import numpy as np
+import pytest
+
+from mlpctl import train as trainer
+from mlpctl.config import load_config
+from mlpctl.data import load_dataset
+
+from conftest import CONFIGS, DATA
+
+
+def both_engines(config_name: str, *overrides: str):
+    results = {}
+    for engine in ("fit", "graph"):
+        config = load_config(CONFIGS / f"{config_name}.yaml", [*overrides, f"training.engine={engine}"])
+        results[engine] = trainer.train(config, load_dataset(config))
+    return results["fit"], results["graph"]
+
+
+def assert_same_run(fit, graph):
+    assert graph.engine == "graph" and fit.engine == "fit"
+    assert graph.status == fit.status and graph.epochs_run == fit.epochs_run
+    assert graph.stopped_early_at == fit.stopped_early_at
+    for ours, theirs in zip(graph.model.get_weights(), fit.model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    assert [list(row) for row in graph.history] == [list(row) for row in fit.history]
+    for ours, theirs in zip(graph.history, fit.history):
+        np.testing.assert_allclose(list(ours.values()), list(theirs.values()), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "config_name, overrides",
+    [
+        ("xor", ()),
+        ("xor_cloud", ("training.batch_size=full", "training.epochs=30")),
+        ("digits", ("training.batch_size=full", "training.epochs=15", "training.early_stopping=null")),
+        ("regression", ("training.batch_size=full", "training.epochs=30")),
+    ],
+    ids=["binary-truth-table", "binary", "multiclass", "regression"],
+)
+def test_full_batch_runs_end_with_the_same_weights_and_history(config_name, overrides):
+    assert_same_run(*both_engines(config_name, *overrides))
+
+
+def test_shuffled_mini_batches_with_dropout_match_too():
+    """Both engines visit rows in the same seeded order, so even mini-batches agree."""
+    fit, graph = both_engines("digits", "training.epochs=6", "training.early_stopping=null")
+    assert_same_run(fit, graph)
+    assert graph.metrics["test"]["accuracy"] > 0.9
+
+
+def test_mini_batch_results_stay_in_one_band_over_seeds():
+    accuracies = {"fit": [], "graph": []}
+    for seed in (1, 2, 3):
+        fit, graph = both_engines("xor_cloud", f"seed={seed}", "training.epochs=15")
+        accuracies["fit"].append(fit.metrics["test"]["accuracy"])
+        accuracies["graph"].append(graph.metrics["test"]["accuracy"])
+    assert min(accuracies["graph"]) >= 0.95 and min(accuracies["fit"]) >= 0.95
+    assert abs(np.mean(accuracies["graph"]) - np.mean(accuracies["fit"])) < 0.02
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_early_stopping_stops_at_the_same_epoch_and_restores_the_same_weights(restore):
+    fit, graph = both_engines(
+        "digits", "training.epochs=200", "training.early_stopping.patience=2",
+        "training.early_stopping.min_delta=0.01", f"training.early_stopping.restore_best={restore}",
+    )
+    assert fit.stopped_early_at is not None and fit.stopped_early_at < 200
+    assert_same_run(fit, graph)
+
+
+def test_early_stopping_on_a_maximised_metric_matches():
+    fit, graph = both_engines(
+        "xor_cloud", "training.epochs=100",
+        "training.early_stopping={monitor: val_accuracy, patience: 3}",
+    )
+    assert fit.stopped_early_at is not None
+    assert_same_run(fit, graph)
+
+
+def test_divergence_stops_both_engines_at_the_same_epoch():
+    overrides = ("optimizer={name: sgd, learning_rate: 1.0e+6}", "training.epochs=50")
+    fit, graph = both_engines("regression", *overrides)
+    assert fit.status == graph.status == "diverged"
+    assert fit.epochs_run == graph.epochs_run < 50
+
+
+def test_auto_picks_graph_and_falls_back_with_a_reason(monkeypatch):
+    config = load_config(CONFIGS / "xor.yaml", ["training.epochs=2"])
+    assert trainer.choose_engine(config) == ("graph", None)
+    monkeypatch.setattr(trainer, "graph_engine_lacks", lambda config: "cannot do X yet")
+    result = trainer.train(config, load_dataset(config))
+    assert result.engine == "fit"
+    assert result.notes == ["engine auto: using fit because the graph engine cannot do X yet"]
+    explicit = load_config(CONFIGS / "xor.yaml", ["training.engine=graph"])
+    assert trainer.choose_engine(explicit) == ("graph", None)

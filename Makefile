@@ -25,8 +25,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed
-	$(BIN)/python bench/train_speed.py
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/compare.py --write bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -77,44 +77,32 @@ def train(
     set_: SetOption = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where run directories go.")] = Path("runs"),
     json_output: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
+    smoke: Annotated[bool, typer.Option("--smoke", help="CI check: at most 2 epochs on at most 300 rows; writes metrics.json only.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Train the config's network and write a new run directory."""
-    from mlpctl import report
     from mlpctl.config import load_config
     from mlpctl.console import make_console, make_progress
-    from mlpctl.data import load_dataset
+    from mlpctl.run import execute, make_smoke
 
     console = make_console()
     run_config = load_config(config, set_ or [])
-    dataset = load_dataset(run_config)
-    run_dir = report.create_run_dir(output_dir, run_config.name)
-    report.write_config(run_dir, run_config)
-    trainer = _load_trainer(verbose)
+    if smoke:
+        run_config = make_smoke(run_config)
+
+    def announce(run_dir: Path) -> None:
+        if not quiet:
+            console.print(f"run directory: {run_dir}")
+
+    run = execute(run_config, output_dir, make_progress(console, quiet), smoke=smoke, verbose=verbose,
+                  on_start=announce)
     if not quiet:
-        console.print(f"run directory: {run_dir}")
-    result = trainer.train(run_config, dataset, make_progress(console, quiet))
-    document = report.write_run(run_dir, run_config, dataset.preprocessing, result, trainer.versions())
-    if not quiet:
-        _print_outcome(console, result, run_dir)
+        _print_outcome(console, run.result, run.run_dir)
     if json_output:
-        print(json.dumps(document, indent=2))
-    raise typer.Exit(int(EXIT_BY_STATUS[result.status]))
-
-
-def _load_trainer(verbose: bool):
-    """Import TensorFlow, hiding its start-up logs unless asked for them."""
-    from mlpctl.console import native_stderr_silenced
-
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with native_stderr_silenced(enabled=not verbose):
-        from mlpctl import train as trainer
-
-        trainer.start_tensorflow(verbose)
-    return trainer
+        print(json.dumps(run.document, indent=2))
+    raise typer.Exit(int(EXIT_BY_STATUS[run.result.status]))
 
 
 def _print_outcome(console, result, run_dir: Path) -> None:
@@ -160,6 +148,152 @@ def validate(
             print(f"ok: {path}", file=sys.stderr)
     if failed:
         raise typer.Exit(int(ExitCode.CONFIG))
+
+
+@app.command()
+@guarded
+def sweep(
+    config: Annotated[Optional[Path], typer.Argument(help="The base config (not with --resume).")] = None,
+    grid: Annotated[Optional[list[str]], typer.Option("--grid", metavar="KEY=V1,V2", help="A grid axis, values as in --set (repeatable).")] = None,
+    set_: SetOption = None,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", metavar="1,2,3", help="Repeat every grid point with each seed.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Trials at once, each in a worker process.")] = 1,
+    metric: Annotated[Optional[str], typer.Option("--metric", help="SPLIT.NAME to rank by; default validation.loss (train.loss without validation rows).")] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="min or max; default from the metric's name.")] = None,
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the sweep directory goes.")] = Path("runs"),
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first trial that does not complete.")] = False,
+    resume: Annotated[Optional[Path], typer.Option("--resume", metavar="SWEEP_DIR", help="Run again the trials of an earlier sweep that did not complete.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the trials and their overrides; train nothing.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print sweep.json (or, with --dry-run, the trials) to stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Train one config over a grid of overrides (and seeds), several trials at once."""
+    from mlpctl import report
+    from mlpctl import sweep as sweeps
+    from mlpctl.config import load_config
+    from mlpctl.console import make_console, points_table, sweep_table
+    from mlpctl.errors import ConfigError
+
+    console = make_console()
+    if resume is not None:
+        if config is not None or grid or set_ or seeds:
+            raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set and --seeds")
+        plan, stored_metric, stored_mode, rows = sweeps.load_previous(resume)
+        metric, mode = metric or stored_metric, mode or (stored_mode if metric is None else None)
+    elif config is None:
+        raise ConfigError("sweep needs a CONFIG file, or --resume SWEEP_DIR")
+    else:
+        plan = sweeps.Plan(str(config.resolve()), set_ or [], sweeps.parse_grid(grid or []), sweeps.parse_seeds(seeds))
+        rows = {}
+    base = load_config(plan.config, plan.sets)
+    metric, mode = sweeps.metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
+    if dry_run:
+        _print_plan(plan, sweeps.check_plan(plan), json_output)
+        return
+    sweep_dir = resume or report.create_run_dir(output_dir, f"{base.name}-sweep")
+    total = len(plan.trials())
+    if not quiet:
+        console.print(f"sweep directory: {sweep_dir} ({total} trials, {jobs} at a time)")
+
+    def on_row(row) -> None:
+        sweeps.save(sweep_dir, plan, metric, mode, list(rows.values()))
+        if not quiet:
+            value = row.value(metric)
+            shown = f"  {metric}={value:.4g}" if value is not None else ""
+            console.print(f"trial {row.trial}/{total} {row.status}{shown}  {row.error or row.run_dir}", soft_wrap=True)
+
+    interrupted = False
+    try:
+        sweeps.run_trials(plan, sweep_dir, rows, jobs, fail_fast, on_row)
+    except KeyboardInterrupt:
+        interrupted = True
+    sweeps.finish(rows, interrupted)
+    document = sweeps.save(sweep_dir, plan, metric, mode, list(rows.values()))
+    if not quiet:
+        console.print(sweep_table(document))
+        if document["points"]:
+            console.print(points_table(document))
+        if document["best"]:
+            best = document["best"]
+            console.print(f"best: trial {best['trial']} ({' '.join(sweeps.Trial(**{k: best[k] for k in ('point', 'seed')}, index=best['trial']).overrides) or 'base config'}), "
+                          f"{metric}={sweeps.Row(**best).value(metric):.4g}, {best['run_dir']}", soft_wrap=True)
+        console.print(f"sweep directory: {sweep_dir}")
+    if json_output:
+        print(json.dumps(document, indent=2))
+    code = ExitCode.INTERRUPTED if interrupted else sweeps.exit_code(list(rows.values()))
+    raise typer.Exit(int(code))
+
+
+def _print_plan(plan, problems: dict[int, str], json_output: bool) -> None:
+    trials = [{"trial": t.index, "overrides": [*plan.sets, *t.overrides], "error": problems.get(t.index)}
+              for t in plan.trials()]
+    if json_output:
+        print(json.dumps(trials, indent=2))
+        return
+    for trial in trials:
+        line = f"trial {trial['trial']}: {' '.join(trial['overrides']) or '(base config)'}"
+        print(line + (f"  INVALID: {trial['error']}" if trial["error"] else ""))
+
+
+@app.command()
+@guarded
+def show(
+    config: Annotated[Path, typer.Argument(help="The YAML config file.")],
+    set_: SetOption = None,
+    model: Annotated[bool, typer.Option("--model", help="Also build the model and print its summary (reads the data, loads TensorFlow).")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Print the resolved config (every default filled in) without training."""
+    from mlpctl.config import load_config, resolved_yaml
+
+    run_config = load_config(config, set_ or [])
+    print(resolved_yaml(run_config), end="")
+    if model:
+        from mlpctl.data import load_dataset
+        from mlpctl.run import load_trainer
+
+        dataset = load_dataset(run_config)
+        load_trainer()
+        from mlpctl.model import build_model
+
+        network = build_model(run_config, dataset.preprocessing)
+        print()
+        network.summary(print_fn=lambda line, **_: print(line))
+        print(f"parameters: {network.count_params()}")
+
+
+@app.command()
+@guarded
+def schema(debug: DebugOption = False) -> None:
+    """Print the config's JSON Schema, for editors that validate and complete YAML."""
+    from mlpctl.config import RunConfig
+
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "mlpctl config",
+                **RunConfig.model_json_schema()}
+    print(json.dumps(document, indent=2))
+
+
+@app.command()
+@guarded
+def init(
+    data: Annotated[Path, typer.Option("--data", help="The CSV file to look at.")],
+    target: Annotated[str, typer.Option("--target", help="The label or target column.")],
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="binary, multiclass or regression; guessed if left out.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Config file to write; default <csv name>.yaml here.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Write a starter config after looking at a CSV file."""
+    from mlpctl import catalog
+    from mlpctl.config.suggest import unknown_name
+    from mlpctl.errors import ConfigError
+    from mlpctl.starter import write_starter
+
+    if scenario is not None and scenario not in catalog.SCENARIOS:
+        raise ConfigError(f"--scenario: {unknown_name('scenario', scenario, catalog.SCENARIOS)}")
+    written = write_starter(data, target, output, scenario, force)
+    print(f"wrote {written}; check it with: mlpctl validate {written}", file=sys.stderr)
 
 
 def _show_version(value: bool) -> None:

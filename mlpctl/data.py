@@ -49,8 +49,11 @@ class Dataset:
         return len(self.preprocessing.features)
 
 
-def load_dataset(config: RunConfig) -> Dataset:
+def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
+    """Everything the model needs, checked. `max_rows` keeps a seeded random sample (--smoke)."""
     frame = read_table(Path(config.data.path))
+    if max_rows is not None and len(frame) > max_rows:
+        frame = frame.sample(n=max_rows, random_state=config.seed).reset_index(drop=True)
     targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
     features = _feature_columns(frame, targets, config.data.features)
     _check_complete(frame, features + targets)

@@ -26,13 +26,14 @@ FILES = {
 }
 
 
-def create_run_dir(output_dir: Path, name: str, now: datetime | None = None) -> Path:
-    """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>`, with -2, -3, ... if taken. Never reuses one."""
+def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, timestamped: bool = True) -> Path:
+    """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>` (or `<name>`), with -2, -3, ... if taken.
+    Never reuses a directory."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--output-dir: cannot create {output_dir}: {exc.strerror}") from None
-    stem = f"{name}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+    stem = f"{name}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}" if timestamped else name
     for attempt in range(1, 1000):
         run_dir = output_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
         try:
@@ -89,12 +90,14 @@ def save_model(model, run_dir: Path) -> None:
     os.replace(temporary, run_dir / FILES["model"])
 
 
-def metrics_document(config: RunConfig, result, run_dir: Path, versions: dict) -> dict:
+def metrics_document(config: RunConfig, result, run_dir: Path, versions: dict, rows: dict, smoke: bool = False) -> dict:
     return {
         "status": result.status,
+        "smoke": smoke,
         "name": config.name,
         "scenario": config.scenario,
         "epochs_run": result.epochs_run,
+        "rows": rows,
         "engine": result.engine,
         "notes": result.notes,
         "stopped_early_at": result.stopped_early_at,
@@ -106,15 +109,19 @@ def metrics_document(config: RunConfig, result, run_dir: Path, versions: dict) -
     }
 
 
-def write_run(run_dir: Path, config: RunConfig, preprocessing, result, versions: dict) -> dict:
-    """Everything but config.yaml (written before training). Returns metrics.json's content."""
-    write_json(run_dir / FILES["preprocessing"], preprocessing.to_dict())
+def write_run(run_dir: Path, config: RunConfig, dataset, result, versions: dict, smoke: bool = False) -> dict:
+    """Everything but config.yaml (written before training); a smoke run writes metrics.json
+    alone. Returns metrics.json's content."""
+    document = metrics_document(config, result, run_dir, versions, dataset.rows, smoke)
+    if smoke:
+        write_json(run_dir / FILES["metrics"], document)
+        return document
+    write_json(run_dir / FILES["preprocessing"], dataset.preprocessing.to_dict())
     atomic_write(run_dir / FILES["history"], history_csv(result.history))
     if result.status != "diverged":
         save_model(result.model, run_dir)
     if result.history:
         plot_learning_curves(result.history, run_dir / FILES["curves"])
-    document = metrics_document(config, result, run_dir, versions)
     write_json(run_dir / FILES["metrics"], document)
     return document
 

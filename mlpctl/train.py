@@ -42,10 +42,14 @@ class TrainResult:
         return len(self.history)
 
 
-def start_tensorflow(verbose: bool = False) -> None:
+def start_tensorflow(verbose: bool = False, threads: int | None = None) -> None:
     """Touch the devices once, so that TF's one-time start-up logging happens here, where
     the CLI can silence it, and not in the middle of the progress display. Unless verbose,
-    TF's Python-side warnings (e.g. about retracing when one process trains many models) go too."""
+    TF's Python-side warnings (e.g. about retracing when one process trains many models) go too.
+    `threads` caps TF's thread pools (sweep workers share the cores); it must come first."""
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     tf.config.list_logical_devices()
     if not verbose:
         tf.get_logger().setLevel("ERROR")

@@ -101,10 +101,10 @@ def test_debug_shows_the_traceback(cli, write_config, tmp_path):
 
 
 def test_internal_errors_exit_1_with_one_line_and_traceback_on_request(cli, monkeypatch):
-    def broken(config):
+    def broken(config, max_rows=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mlpctl.data.load_dataset", broken)
+    monkeypatch.setattr("mlpctl.run.load_dataset", broken)
     result = cli("train", CONFIGS / "xor.yaml")
     assert result.exit_code == 1
     assert result.stderr == "error: internal error: RuntimeError: boom (run again with --debug for the traceback)\n"

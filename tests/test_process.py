@@ -33,7 +33,11 @@ def heavy_modules_loaded_by(*args) -> str:
     return result.stdout.split("LOADED=")[-1].strip()
 
 
-@pytest.mark.parametrize("args", [("--help",), ("train", "--help"), ("validate", *sorted(CONFIGS.glob("*.yaml")))])
+@pytest.mark.parametrize("args", [
+    ("--help",), ("train", "--help"), ("validate", *sorted(CONFIGS.glob("*.yaml"))), ("schema",),
+    ("show", CONFIGS / "digits.yaml"),
+    ("sweep", CONFIGS / "xor.yaml", "--grid", "optimizer.learning_rate=0.1,0.01", "--seeds", "1,2", "--dry-run"),
+], ids=["help", "train-help", "validate", "schema", "show", "sweep-dry-run"])
 def test_help_and_validate_load_no_tensorflow(args):
     assert heavy_modules_loaded_by(*args) == ""
 

@@ -63,6 +63,7 @@ def test_run_directory_is_complete_and_self_describing(cli, tmp_path):
     assert {path.name for path in run_dir.iterdir()} == RUN_FILES
     assert json.loads((run_dir / "metrics.json").read_text()) == document
     assert document["epochs_run"] == 3 and document["seed"] == 7
+    assert document["rows"] == {"train": 1259, "validation": 269, "test": 269}
     assert set(document["metrics"]) == {"train", "validation", "test"}
     assert {"loss", "accuracy"} <= set(document["metrics"]["validation"])
     assert {"tensorflow", "keras", "mlpctl", "python"} <= set(document["versions"])

@@ -45,7 +45,10 @@ class DataConfig(Section):
 
 class LayerConfig(Section):
     units: int = Field(gt=0, description="Number of units in this hidden Dense layer.")
-    activation: str = Field("relu", description="Activation function name.")
+    activation: str = Field(
+        "relu", description="Activation function name.",
+        json_schema_extra={"enum": list(catalog.ACTIVATIONS)},
+    )
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after this layer.")
 
     @field_validator("activation")
@@ -140,7 +143,10 @@ class RunConfig(Section):
     seed: int = Field(0, description="Seeds the splits, the weights, shuffling and dropout.")
     data: DataConfig
     model: ModelConfig
-    loss: str | None = Field(None, description="Default from the scenario; a Keras loss name.")
+    loss: str | None = Field(
+        None, description="Default from the scenario; a Keras loss name.",
+        json_schema_extra={"enum": [*catalog.LOSSES, *catalog.LOSS_ALIASES, None]},
+    )
     optimizer: OptimizerConfig = Field(default_factory=lambda: AdamConfig(name="adam"))
     training: TrainingConfig = TrainingConfig()
 

@@ -1,0 +1,56 @@
+"""One run, start to finish: data -> run directory -> train -> report. Used by `mlpctl train`
+and by every sweep trial, so a trial is exactly an ordinary run. Loads TensorFlow lazily."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlpctl import report
+from mlpctl.config import RunConfig
+from mlpctl.console import Progress, native_stderr_silenced
+from mlpctl.data import load_dataset
+
+SMOKE_ROWS = 300
+SMOKE_EPOCHS = 2
+
+
+@dataclass
+class Run:
+    result: object  # train.TrainResult
+    document: dict  # metrics.json's content
+    run_dir: Path
+
+
+def load_trainer(verbose: bool = False, threads: int | None = None):
+    """Import TensorFlow, hiding its start-up logs unless asked for them."""
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_stderr_silenced(enabled=not verbose):
+        from mlpctl import train as trainer
+
+        trainer.start_tensorflow(verbose, threads)
+    return trainer
+
+
+def make_smoke(config: RunConfig) -> RunConfig:
+    """At most SMOKE_EPOCHS epochs (the rows are capped when the data is read)."""
+    config.training.epochs = min(config.training.epochs, SMOKE_EPOCHS)
+    return config
+
+
+def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
+            verbose: bool = False, run_name: str | None = None, on_start=None) -> Run:
+    """Data is read and checked before a run directory exists; config.yaml is written before
+    training. A smoke run writes metrics.json alone. `on_start(run_dir)` is called once the
+    directory exists."""
+    dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
+    run_dir = (report.create_run_dir(output_dir, run_name, timestamped=False) if run_name
+               else report.create_run_dir(output_dir, config.name))
+    if not smoke:
+        report.write_config(run_dir, config)
+    if on_start:
+        on_start(run_dir)
+    trainer = load_trainer(verbose)
+    result = trainer.train(config, dataset, progress)
+    document = report.write_run(run_dir, config, dataset, result, trainer.versions(), smoke=smoke)
+    return Run(result, document, run_dir)

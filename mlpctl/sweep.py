@@ -1,0 +1,323 @@
+"""`mlpctl sweep`: many runs of one config over a grid of overrides (and seeds).
+
+The plan (which trials, with which overrides) is worked out and every trial's config validated
+before anything trains, without TensorFlow. Trials then run in worker processes that import
+TensorFlow once each and share the cores; every trial is an ordinary run directory inside the
+sweep directory. `sweep.json` / `sweep.csv` are rewritten after every trial, so an interrupted
+sweep can be resumed: completed trials are kept, the others run again.
+"""
+
+import csv
+import io
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlpctl import catalog
+from mlpctl.config import load_config
+from mlpctl.config.suggest import unknown_name
+from mlpctl.errors import ConfigError, DataError, ExitCode, MlpctlError
+from mlpctl.report import atomic_write, write_json
+
+SPLITS = ("train", "validation", "test")
+EXIT_BY_STATUS = {
+    "completed": ExitCode.COMPLETED,
+    "invalid": ExitCode.CONFIG,
+    "data_error": ExitCode.DATA,
+    "diverged": ExitCode.DIVERGED,
+    "failed": ExitCode.INTERNAL,
+    "interrupted": ExitCode.INTERRUPTED,
+}
+LOWER_IS_BETTER = ("loss", "error", "mae", "mse")
+HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
+
+
+@dataclass
+class Plan:
+    """Everything that decides the trials; stored in sweep.json so --resume can rebuild them."""
+
+    config: str  # absolute path of the base config
+    sets: list[str]  # fixed --set overrides
+    grid: dict[str, list]  # key -> values, in the order given
+    seeds: list[int] | None
+
+    def trials(self) -> list["Trial"]:
+        points = itertools.product(*self.grid.values()) if self.grid else [()]
+        seeds = self.seeds or [None]
+        return [
+            Trial(index, dict(zip(self.grid, values)), seed)
+            for index, (values, seed) in enumerate(itertools.product(points, seeds), start=1)
+        ]
+
+
+@dataclass
+class Trial:
+    index: int  # 1-based
+    point: dict[str, Any]  # grid key -> value
+    seed: int | None
+
+    @property
+    def overrides(self) -> list[str]:
+        pairs = [*self.point.items(), *([("seed", self.seed)] if self.seed is not None else [])]
+        return [f"{key}={_yaml_value(value)}" for key, value in pairs]
+
+    @property
+    def key(self) -> str:
+        """Identity across --resume: the same point and seed is the same trial."""
+        return json.dumps({"point": self.point, "seed": self.seed}, sort_keys=True)
+
+
+@dataclass
+class Row:
+    trial: int
+    point: dict[str, Any]
+    seed: int | None
+    status: str = "pending"
+    error: str | None = None
+    run_dir: str | None = None
+    epochs_run: int | None = None
+    duration_s: float | None = None
+    metrics: dict = field(default_factory=dict)
+
+    def value(self, metric: str) -> float | None:
+        split, _, name = metric.partition(".")
+        return self.metrics.get(split, {}).get(name)
+
+
+def parse_grid(arguments: list[str]) -> dict[str, list]:
+    """`key=v1,v2,...` -> {key: [v1, v2, ...]}; values are YAML, so `[16, 32]` stays a list."""
+    grid: dict[str, list] = {}
+    for argument in arguments:
+        key, sep, text = argument.partition("=")
+        key = key.strip()
+        if not sep or not key or not text.strip():
+            raise ConfigError(f"--grid {argument!r}: expected KEY=V1,V2,..., e.g. optimizer.learning_rate=0.1,0.01")
+        try:
+            values = yaml.safe_load(f"[{text}]")
+        except yaml.YAMLError:
+            raise ConfigError(f"--grid {argument!r}: the values are not valid YAML") from None
+        if key in grid:
+            raise ConfigError(f"--grid {argument!r}: {key} is already a grid key; give all its values at once")
+        grid[key] = values
+    return grid
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r}: expected integers separated by commas, e.g. 1,2,3") from None
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {text!r}: a seed is repeated")
+    return seeds
+
+
+def metric_and_mode(metric: str | None, mode: str | None, scenario: str, has_validation: bool) -> tuple[str, str]:
+    """The metric to rank by (`split.name`) and whether lower (min) or higher (max) is better."""
+    metric = metric or ("validation.loss" if has_validation else "train.loss")
+    split, _, name = metric.partition(".")
+    if split not in SPLITS:
+        raise ConfigError(f"--metric: {unknown_name('split', split, SPLITS)}; write SPLIT.NAME, e.g. validation.loss")
+    names = ("loss", *catalog.METRICS[scenario])
+    if name not in names:
+        raise ConfigError(f"--metric: {unknown_name(f'metric for {scenario}', name, names)}")
+    if mode is None:
+        mode = "min" if name in LOWER_IS_BETTER else "max"
+    elif mode not in ("min", "max"):
+        raise ConfigError(f"--mode: {unknown_name('mode', mode, ('min', 'max'))}")
+    return metric, mode
+
+
+def check_plan(plan: Plan) -> dict[int, str]:
+    """Validate the base config (errors stop the sweep) and each trial (errors are recorded)."""
+    load_config(plan.config, plan.sets)
+    problems = {}
+    for trial in plan.trials():
+        try:
+            load_config(plan.config, [*plan.sets, *trial.overrides])
+        except ConfigError as error:
+            problems[trial.index] = str(error).replace("\n", "; ")
+    return problems
+
+
+def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fail_fast: bool, on_row) -> None:
+    """Run every trial that has not completed, `jobs` at a time; `on_row(row)` after each."""
+    problems = check_plan(plan)
+    todo = []
+    for trial in plan.trials():
+        if rows.get(trial.key) and rows[trial.key].status == "completed":
+            continue
+        row = Row(trial.index, trial.point, trial.seed)
+        rows[trial.key] = row
+        if trial.index in problems:
+            row.status, row.error = "invalid", problems[trial.index]
+            on_row(row)
+        else:
+            todo.append(trial)
+    if not todo or (fail_fast and len(todo) < len(plan.trials()) - _completed(rows)):
+        return  # nothing to do, or --fail-fast and a trial is already invalid
+    threads = max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
+    context = multiprocessing.get_context("spawn")
+    tasks = [(plan.config, plan.sets, trial.overrides, str(sweep_dir), trial.index, trial.key) for trial in todo]
+    pool = context.Pool(min(jobs, len(todo)), initializer=_start_worker, initargs=(threads,))
+    try:
+        for key, result in pool.imap_unordered(_run_trial, tasks):
+            row = rows[key]
+            for name, value in result.items():
+                setattr(row, name, value)
+            on_row(row)
+            if fail_fast and row.status != "completed":
+                break
+    finally:
+        pool.terminate()  # on fail-fast or Ctrl-C, stops the trials still running
+        pool.join()
+
+
+def _completed(rows: dict[str, Row]) -> int:
+    return sum(row.status == "completed" for row in rows.values())
+
+
+def _start_worker(threads: int) -> None:
+    """Each worker imports TensorFlow once, with its share of the cores, and leaves Ctrl-C
+    to the parent (which ends the pool)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from mlpctl.run import load_trainer
+
+    load_trainer(threads=threads)
+
+
+def _run_trial(task) -> tuple[str, dict]:
+    config_path, sets, overrides, sweep_dir, index, key = task
+    from mlpctl.console import Progress
+    from mlpctl.run import execute
+
+    started = time.perf_counter()
+    result: dict[str, Any] = {}
+    try:
+        config = load_config(config_path, [*sets, *overrides])
+        run = execute(config, Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}")
+        result.update(status=run.result.status, run_dir=str(run.run_dir), epochs_run=run.result.epochs_run,
+                      metrics=run.document["metrics"])
+    except MlpctlError as error:
+        result.update(status="invalid" if isinstance(error, ConfigError) else "data_error"
+                      if isinstance(error, DataError) else "failed", error=str(error))
+    except Exception as error:  # noqa: BLE001 - one trial's bug must not stop the others
+        result.update(status="failed", error=f"{type(error).__name__}: {error}")
+    result["duration_s"] = round(time.perf_counter() - started, 3)
+    return key, result
+
+
+def ranked(rows: list[Row], metric: str, mode: str) -> list[Row]:
+    """Completed trials best first, then the rest in trial order."""
+    def score(row: Row) -> float:
+        value = row.value(metric)
+        if row.status != "completed" or value is None:
+            return math.inf
+        return value if mode == "min" else -value
+
+    return sorted(rows, key=lambda row: (score(row), row.trial))
+
+
+def points_summary(rows: list[Row], metric: str) -> list[dict]:
+    """With several seeds: each grid point's mean and spread (sample standard deviation)."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(json.dumps(row.point, sort_keys=True), []).append(row)
+    summary = []
+    for group in groups.values():
+        values = [r.value(metric) for r in group if r.status == "completed" and r.value(metric) is not None]
+        summary.append({
+            "point": group[0].point,
+            "seeds": [r.seed for r in group],
+            "completed": len(values),
+            "mean": statistics.fmean(values) if values else None,
+            "std": statistics.stdev(values) if len(values) > 1 else None,
+        })
+    return summary
+
+
+def sweep_document(plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
+    order = ranked(rows, metric, mode)
+    best = order[0] if order and order[0].status == "completed" and order[0].value(metric) is not None else None
+    return {
+        "plan": asdict(plan),
+        "metric": metric,
+        "mode": mode,
+        "trials": [asdict(row) for row in sorted(rows, key=lambda r: r.trial)],
+        "best": asdict(best) if best else None,
+        "points": points_summary(rows, metric) if plan.seeds and len(plan.seeds) > 1 else None,
+    }
+
+
+def sweep_csv(plan: Plan, rows: list[Row]) -> str:
+    metric_names = sorted({f"{split}.{name}" for row in rows for split, values in row.metrics.items() for name in values})
+    columns = ["trial", *plan.grid, "seed", "status", "epochs_run", "duration_s", *metric_names, "run_dir", "error"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: r.trial):
+        cells = {"trial": row.trial, **{k: _yaml_value(v) for k, v in row.point.items()}, "seed": row.seed,
+                 "status": row.status, "epochs_run": row.epochs_run, "duration_s": row.duration_s,
+                 "run_dir": row.run_dir, "error": row.error}
+        cells.update({name: row.value(name) for name in metric_names})
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def save(sweep_dir: Path, plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
+    document = sweep_document(plan, metric, mode, rows)
+    write_json(sweep_dir / "sweep.json", document)
+    atomic_write(sweep_dir / "sweep.csv", sweep_csv(plan, rows))
+    return document
+
+
+def load_previous(sweep_dir: Path) -> tuple[Plan, str, str, dict[str, Row]]:
+    """What --resume needs from an earlier sweep directory."""
+    path = sweep_dir / "sweep.json"
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--resume: {path} not found; is {sweep_dir} a sweep directory?") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--resume: {path} is not valid JSON ({error})") from None
+    plan = Plan(**document["plan"])
+    rows = {}
+    for item in document["trials"]:
+        row = Row(**item)
+        rows[Trial(row.trial, row.point, row.seed).key] = row
+    return plan, document["metric"], document["mode"], rows
+
+
+def finish(rows: dict[str, Row], interrupted: bool) -> None:
+    """Trials that never ran: interrupted by Ctrl-C, or skipped after --fail-fast."""
+    for row in rows.values():
+        if row.status == "pending":
+            row.status = "interrupted" if interrupted else "skipped"
+
+
+def exit_code(rows: list[Row]) -> ExitCode:
+    """0 only when every trial completed; else the code of the first trial that failed
+    (skipped trials did not fail: something else stopped the sweep)."""
+    for row in sorted(rows, key=lambda r: r.trial):
+        if row.status not in ("completed", "skipped"):
+            return EXIT_BY_STATUS.get(row.status, ExitCode.INTERNAL)
+    return ExitCode.COMPLETED
+
+
+def _yaml_value(value: Any) -> str:
+    """How a value is written in `key=value`: YAML flow style, on one line."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
+    return text.strip().removesuffix("...").strip()

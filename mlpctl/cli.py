@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlpctl import __version__
-from mlpctl.errors import ExitCode, MlpctlError
+from mlpctl.errors import EXIT_BY_STATUS, ExitCode, MlpctlError
 
 app = typer.Typer(
     help="Train multilayer perceptrons from a YAML file.",
@@ -32,11 +32,6 @@ SetOption = Annotated[
 DebugOption = Annotated[
     bool, typer.Option("--debug", help="Show tracebacks (also MLPCTL_DEBUG=1).")
 ]
-EXIT_BY_STATUS = {
-    "completed": ExitCode.COMPLETED,
-    "diverged": ExitCode.DIVERGED,
-    "interrupted": ExitCode.INTERRUPTED,
-}
 
 
 def guarded(command):
@@ -173,19 +168,11 @@ def sweep(
     from mlpctl import sweep as sweeps
     from mlpctl.config import load_config
     from mlpctl.console import make_console, points_table, sweep_table
-    from mlpctl.errors import ConfigError
 
     console = make_console()
-    if resume is not None:
-        if config is not None or grid or set_ or seeds:
-            raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set and --seeds")
-        plan, stored_metric, stored_mode, rows = sweeps.load_previous(resume)
-        metric, mode = metric or stored_metric, mode or (stored_mode if metric is None else None)
-    elif config is None:
-        raise ConfigError("sweep needs a CONFIG file, or --resume SWEEP_DIR")
-    else:
-        plan = sweeps.Plan(str(config.resolve()), set_ or [], sweeps.parse_grid(grid or []), sweeps.parse_seeds(seeds))
-        rows = {}
+    plan, stored_metric, stored_mode, rows = sweeps.plan_from_arguments(config, grid or [], set_ or [], seeds, resume)
+    if metric is None:  # a resumed sweep ranks as before, unless told otherwise
+        metric, mode = stored_metric, mode or stored_mode
     base = load_config(plan.config, plan.sets)
     metric, mode = sweeps.metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
     if dry_run:
@@ -215,9 +202,7 @@ def sweep(
         if document["points"]:
             console.print(points_table(document))
         if document["best"]:
-            best = document["best"]
-            console.print(f"best: trial {best['trial']} ({' '.join(sweeps.Trial(**{k: best[k] for k in ('point', 'seed')}, index=best['trial']).overrides) or 'base config'}), "
-                          f"{metric}={sweeps.Row(**best).value(metric):.4g}, {best['run_dir']}", soft_wrap=True)
+            console.print(sweeps.describe_best(document), soft_wrap=True)
         console.print(f"sweep directory: {sweep_dir}")
     if json_output:
         print(json.dumps(document, indent=2))

@@ -12,6 +12,17 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+# How a run or a sweep trial ended -> the exit code that reports it.
+EXIT_BY_STATUS = {
+    "completed": ExitCode.COMPLETED,
+    "invalid": ExitCode.CONFIG,
+    "data_error": ExitCode.DATA,
+    "diverged": ExitCode.DIVERGED,
+    "failed": ExitCode.INTERNAL,
+    "interrupted": ExitCode.INTERRUPTED,
+}
+
+
 class MlpctlError(Exception):
     """An error the user can fix; the CLI prints its message on one line, without a traceback."""
 

@@ -25,18 +25,10 @@ import yaml
 from mlpctl import catalog
 from mlpctl.config import load_config
 from mlpctl.config.suggest import unknown_name
-from mlpctl.errors import ConfigError, DataError, ExitCode, MlpctlError
+from mlpctl.errors import EXIT_BY_STATUS, ConfigError, DataError, ExitCode, MlpctlError
 from mlpctl.report import atomic_write, write_json
 
 SPLITS = ("train", "validation", "test")
-EXIT_BY_STATUS = {
-    "completed": ExitCode.COMPLETED,
-    "invalid": ExitCode.CONFIG,
-    "data_error": ExitCode.DATA,
-    "diverged": ExitCode.DIVERGED,
-    "failed": ExitCode.INTERNAL,
-    "interrupted": ExitCode.INTERRUPTED,
-}
 LOWER_IS_BETTER = ("loss", "error", "mae", "mse")
 HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
 
@@ -91,6 +83,18 @@ class Row:
     def value(self, metric: str) -> float | None:
         split, _, name = metric.partition(".")
         return self.metrics.get(split, {}).get(name)
+
+
+def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], seeds: str | None,
+                        resume: Path | None) -> tuple[Plan, str | None, str | None, dict[str, "Row"]]:
+    """A new plan from the command line, or an earlier sweep's plan, ranking and rows (--resume)."""
+    if resume is None:
+        if config is None:
+            raise ConfigError("sweep needs a CONFIG file, or --resume SWEEP_DIR")
+        return Plan(str(config.resolve()), sets, parse_grid(grid), parse_seeds(seeds)), None, None, {}
+    if config is not None or grid or sets or seeds:
+        raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set and --seeds")
+    return load_previous(resume)
 
 
 def parse_grid(arguments: list[str]) -> dict[str, list]:
@@ -306,6 +310,15 @@ def finish(rows: dict[str, Row], interrupted: bool) -> None:
     for row in rows.values():
         if row.status == "pending":
             row.status = "interrupted" if interrupted else "skipped"
+
+
+def describe_best(document: dict) -> str | None:
+    best = document["best"]
+    if best is None:
+        return None
+    overrides = " ".join(Trial(best["trial"], best["point"], best["seed"]).overrides) or "the base config"
+    value = Row(**best).value(document["metric"])
+    return f"best: trial {best['trial']} ({overrides}), {document['metric']}={value:.4g}, {best['run_dir']}"
 
 
 def exit_code(rows: list[Row]) -> ExitCode:

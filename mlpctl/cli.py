@@ -223,6 +223,77 @@ def _print_plan(plan, problems: dict[int, str], json_output: bool) -> None:
 
 @app.command()
 @guarded
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory from `mlpctl train`.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled rows (CSV or Parquet) with the run's columns.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the evaluation's metrics.json to stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Metrics and plots of a trained run on new labelled data."""
+    from mlpctl.console import make_console, metrics_table
+    from mlpctl.inference import evaluate_run, open_run
+
+    document, directory = evaluate_run(open_run(run_dir, verbose), data)
+    if not quiet:
+        console = make_console()
+        console.print(metrics_table({data.name: document["metrics"]}))
+        console.print(f"evaluation: {directory}")
+    if json_output:
+        print(json.dumps(document, indent=2))
+
+
+@app.command()
+@guarded
+def predict(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory from `mlpctl train`.")],
+    input_: Annotated[str, typer.Option("--input", "-i", help="Rows to predict: CSV or Parquet, or - for stdin.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Where predictions go: .csv or .parquet, or - for stdout.")] = "-",
+    proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
+    keep: Annotated[Optional[list[str]], typer.Option("--keep", metavar="COLUMN", help="Carry an input column (an id) into the output (repeatable).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or parquet, for - (stdin/stdout); default from the file name.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Predict new rows with a trained run: the same preprocessing and labels as in training."""
+    from mlpctl.errors import ConfigError
+    from mlpctl.inference import open_run, predict_frame, read_input, write_output
+
+    if fmt not in (None, "csv", "parquet"):
+        raise ConfigError(f"--format: expected csv or parquet, got {fmt!r}")
+    frame = read_input(input_, fmt)
+    run = open_run(run_dir, verbose)
+    write_output(predict_frame(run, frame, keep or [], proba), output, fmt)
+    if output != "-":
+        print(f"wrote {len(frame)} predictions to {output}", file=sys.stderr)
+
+
+@app.command()
+@guarded
+def compare(
+    runs: Annotated[list[Path], typer.Argument(metavar="RUN_OR_SWEEP_DIR...", help="Run directories, or sweep directories (all their trials).")],
+    metric: Annotated[Optional[str], typer.Option("--metric", help="SPLIT.NAME to show and plot; default validation.loss (train.loss without validation rows).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The overlay plot of the learning curves.")] = Path("comparison.png"),
+    json_output: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON to stdout.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Compare runs: the config keys that differ, final metrics, learning curves overlaid."""
+    from mlpctl import compare as comparing
+    from mlpctl.console import make_console
+
+    comparison = comparing.collect(runs, metric)
+    comparing.overlay_plot(comparison, output)
+    if json_output:
+        print(json.dumps(comparison.document(), indent=2))
+    else:
+        console = make_console()
+        console.print(comparing.table(comparison))
+        console.print(f"learning curves: {output}")
+
+
+@app.command()
+@guarded
 def show(
     config: Annotated[Path, typer.Argument(help="The YAML config file.")],
     set_: SetOption = None,

@@ -17,6 +17,7 @@ from mlpctl.config import RunConfig, resolved_yaml
 from mlpctl.errors import ConfigError
 
 FILES = {
+    "report": "report.html",
     "config": "config.yaml",
     "metrics": "metrics.json",
     "history": "history.csv",
@@ -120,32 +121,79 @@ def write_run(run_dir: Path, config: RunConfig, dataset, result, versions: dict,
     atomic_write(run_dir / FILES["history"], history_csv(result.history))
     if result.status != "diverged":
         save_model(result.model, run_dir)
-    if result.history:
-        plot_learning_curves(result.history, run_dir / FILES["curves"])
+    if result.history and config.report.plots:
+        write_figures(run_dir, config, dataset, result, document)
     write_json(run_dir / FILES["metrics"], document)
     return document
 
 
-def plot_learning_curves(rows: list[dict[str, float]], path: Path) -> None:
-    """Loss and each metric per epoch, training against validation, one panel each."""
-    import matplotlib
+def plot_split(x: dict) -> str:
+    """Where the pictures of a run's answers come from: test, else validation, else train."""
+    return next(split for split in ("test", "validation", "train") if split in x)
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
-    epochs = [row["epoch"] for row in rows]
-    figure, axes = plt.subplots(1, len(quantities), figsize=(4.5 * len(quantities), 3.6), squeeze=False)
-    for axis, name in zip(axes[0], quantities):
-        axis.plot(epochs, [row[name] for row in rows], label="training")
-        if f"val_{name}" in rows[0]:
-            axis.plot(epochs, [row[f"val_{name}"] for row in rows], label="validation")
-        axis.set_title(name)
-        axis.set_xlabel("epoch")
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    atomic_write(path, buffer.getvalue())
+def best_epoch(rows: list[dict[str, float]]) -> int:
+    key = "val_loss" if "val_loss" in rows[0] else "loss"
+    finite = [row for row in rows if row[key] == row[key]]  # NaN != NaN
+    return min(finite, key=lambda row: row[key])["epoch"] if finite else rows[-1]["epoch"]
+
+
+def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: dict) -> None:
+    """Every plot the scenario calls for, then report.html with all of them."""
+    from mlpctl import html_report, plots
+
+    curves = run_dir / FILES["curves"]
+    plots.learning_curves(result.history, curves, best_epoch(result.history))
+    written, per_class = [curves], None
+    if result.status != "diverged":
+        split = plot_split(dataset.x)
+        answers, per_class = answer_figures(run_dir, config, dataset.preprocessing, result.model,
+                                            dataset.x[split], dataset.y[split], split,
+                                            (dataset.x["train"], dataset.y["train"], "training rows"))
+        written += answers
+    summary: list[str] = []
+    result.model.summary(print_fn=lambda line, **_: summary.append(line))
+    page = html_report.page(document, resolved_yaml(config), "\n".join(summary), per_class, written)
+    atomic_write(run_dir / FILES["report"], page)
+
+
+def answer_figures(directory: Path, config: RunConfig, prep, model, x, y, label: str, points) -> tuple[list[Path], list | None]:
+    """The plots of a model's answers on some rows (x, y), named after them (`label`);
+    `points` = (x, y, label) are the rows shown on a two-input decision boundary."""
+    from mlpctl import inference, plots
+
+    output, written, per_class = inference.scores(model, x), [], None
+    if config.scenario == "regression":
+        for name, draw in (("predicted_vs_actual", plots.predicted_vs_actual), ("residuals", plots.residuals)):
+            written.append(directory / f"{name}.png")
+            draw(y, output, prep.targets, written[-1], label)
+    else:
+        true_labels, predicted = y.ravel().astype(int), inference.labels_from_scores(output)
+        written.append(directory / "confusion_matrix.png")
+        plots.confusion_matrix(true_labels, predicted, prep.classes, written[-1], label)
+        per_class = [{"split": label, **row} for row in plots.per_class_scores(true_labels, predicted, prep.classes)]
+        if config.scenario == "binary":
+            for name, draw in (("roc_curve", plots.roc_curve), ("pr_curve", plots.pr_curve)):
+                written.append(directory / f"{name}.png")
+                draw(true_labels, output[:, 0], written[-1], label)
+    if len(prep.features) == 2:
+        written.append(directory / "decision_boundary.png")
+        _two_inputs(written[-1], config, prep, model, *points)
+    return written, per_class
+
+
+def _two_inputs(path: Path, config: RunConfig, prep, model, x, y, label: str) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from mlpctl import inference, plots
+
+    raw = x * np.asarray(prep.scale, dtype=np.float32) + np.asarray(prep.center, dtype=np.float32)
+
+    def predict(points):
+        frame = pd.DataFrame(points, columns=prep.features)
+        return inference.scores(model, prep.transform(frame))
+
+    regression = config.scenario == "regression"
+    title = f"{'fitted surface' if regression else 'decision regions'} ({label})"
+    plots.decision_boundary(predict, raw, y, prep.features, path, title, regression)

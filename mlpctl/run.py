@@ -32,6 +32,16 @@ def load_trainer(verbose: bool = False, threads: int | None = None):
     return trainer
 
 
+def check_optional_packages(config: RunConfig) -> None:
+    """Before any work: what the config asks for must be installed."""
+    import importlib.util
+
+    from mlpctl.errors import ConfigError
+
+    if config.report.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError("report.tensorboard: needs the tensorboard package: pip install 'mlpctl[tensorboard]'")
+
+
 def make_smoke(config: RunConfig) -> RunConfig:
     """At most SMOKE_EPOCHS epochs (the rows are capped when the data is read)."""
     config.training.epochs = min(config.training.epochs, SMOKE_EPOCHS)
@@ -43,6 +53,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     """Data is read and checked before a run directory exists; config.yaml is written before
     training. A smoke run writes metrics.json alone. `on_start(run_dir)` is called once the
     directory exists."""
+    check_optional_packages(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
     run_dir = (report.create_run_dir(output_dir, run_name, timestamped=False) if run_name
                else report.create_run_dir(output_dir, config.name))
@@ -52,5 +63,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
         on_start(run_dir)
     trainer = load_trainer(verbose)
     result = trainer.train(config, dataset, progress)
+    if config.report.tensorboard and not smoke and result.history:
+        trainer.write_tensorboard(result.history, run_dir / "tensorboard")
     document = report.write_run(run_dir, config, dataset, result, trainer.versions(), smoke=smoke)
     return Run(result, document, run_dir)

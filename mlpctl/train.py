@@ -20,10 +20,10 @@ from mlpctl import catalog
 from mlpctl.config import RunConfig
 from mlpctl.console import Progress
 from mlpctl.data import Dataset
+from mlpctl.inference import EVAL_BATCH
 from mlpctl.graph_engine import GraphEngine, Outcome, epoch_order
 from mlpctl.model import build_model, get_loss, get_metrics, get_optimizer
 
-EVAL_BATCH = 4096  # rows per step when evaluating: large, since no gradients are kept
 
 
 @dataclass
@@ -231,6 +231,22 @@ def evaluate(model: keras.Model, x: dict, y: dict) -> dict[str, dict[str, float 
 def _finite_or_none(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def write_tensorboard(rows: list[dict[str, float]], logdir) -> None:
+    """The per-epoch history as TensorBoard scalars, laid out as Keras' TensorBoard callback
+    does (train/ and validation/, `epoch_<name>`), after training so both engines get it."""
+    has_validation = any(key.startswith("val_") for key in rows[0])
+    for split in ("train", "validation") if has_validation else ("train",):
+        writer = tf.summary.create_file_writer(str(logdir / split))
+        with writer.as_default():
+            for row in rows:
+                for key, value in row.items():
+                    is_validation = key.startswith("val_")
+                    if key == "epoch" or is_validation != (split == "validation"):
+                        continue
+                    tf.summary.scalar(f"epoch_{key.removeprefix('val_')}", value, step=int(row["epoch"]))
+        writer.close()
 
 
 def versions() -> dict[str, str]:

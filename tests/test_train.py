@@ -13,7 +13,8 @@ from mlpctl.report import create_run_dir
 
 from conftest import CONFIGS, base_config, run_dir_of
 
-RUN_FILES = {"config.yaml", "metrics.json", "history.csv", "learning_curves.png", "model.keras", "preprocessing.json"}
+RUN_FILES = {"config.yaml", "metrics.json", "history.csv", "learning_curves.png", "model.keras", "preprocessing.json",
+             "report.html", "confusion_matrix.png"}
 
 
 def train(cli, tmp_path, config, *args):

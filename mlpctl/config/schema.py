@@ -135,6 +135,11 @@ class TrainingConfig(Section):
         raise ValueError(f"must be a positive integer or 'full', got {value!r}")
 
 
+class ReportConfig(Section):
+    plots: bool = Field(True, description="Write the plots and report.html after training.")
+    tensorboard: bool = Field(False, description="Also write TensorBoard logs under the run directory.")
+
+
 class RunConfig(Section):
     name: str = Field(description="Used in the run directory name.")
     scenario: Literal["binary", "multiclass", "regression"] = Field(
@@ -149,6 +154,7 @@ class RunConfig(Section):
     )
     optimizer: OptimizerConfig = Field(default_factory=lambda: AdamConfig(name="adam"))
     training: TrainingConfig = TrainingConfig()
+    report: ReportConfig = ReportConfig()
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,144 @@
+"""`mlpctl compare`: what differs between runs, how they ended, how they learned.
+
+Reads only run directories' own files (config.yaml, metrics.json, history.csv), so it needs
+no TensorFlow and works on sweep directories too (their trials are ordinary runs).
+"""
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlpctl.config.suggest import unknown_name
+from mlpctl.errors import ConfigError
+from mlpctl.sweep import SPLITS
+
+
+@dataclass
+class RunFacts:
+    run_dir: Path
+    config: dict[str, Any]  # flattened: dotted key -> value
+    metrics: dict  # metrics.json
+    history: list[dict[str, float]]
+
+    def value(self, metric: str) -> float | None:
+        split, _, name = metric.partition(".")
+        return self.metrics.get("metrics", {}).get(split, {}).get(name)
+
+
+@dataclass
+class Comparison:
+    runs: list[RunFacts]
+    differing: list[str]
+    metric: str
+
+    def document(self) -> dict:
+        return {
+            "metric": self.metric,
+            "differing_keys": self.differing,
+            "runs": [{"run_dir": str(run.run_dir), "status": run.metrics.get("status"),
+                      "epochs_run": run.metrics.get("epochs_run"),
+                      "config": {key: run.config.get(key) for key in self.differing},
+                      self.metric: run.value(self.metric), "metrics": run.metrics.get("metrics", {})}
+                     for run in self.runs],
+        }
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """Run directories as given, and every trial of a sweep directory, in order."""
+    found = []
+    for path in paths:
+        if (path / "sweep.json").is_file():
+            trials = json.loads((path / "sweep.json").read_text())["trials"]
+            found += [Path(t["run_dir"]) for t in trials if t["run_dir"] and (Path(t["run_dir"]) / "metrics.json").is_file()]
+        elif (path / "metrics.json").is_file() and (path / "config.yaml").is_file():
+            found.append(path)
+        else:
+            raise ConfigError(f"{path}: not a run directory (config.yaml and metrics.json) or a sweep directory (sweep.json)")
+    if not found:
+        raise ConfigError("no finished runs to compare")
+    return found
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        items = ((str(index), item) for index, item in enumerate(value))
+    else:
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, item in items:
+        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    if isinstance(value, list):
+        flat[f"{prefix}.count"] = len(value)
+    return flat
+
+
+def read_run(run_dir: Path) -> RunFacts:
+    config = flatten(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    history_path = run_dir / "history.csv"
+    history = ([{k: float(v) for k, v in row.items()} for row in csv.DictReader(open(history_path))]
+               if history_path.is_file() else [])
+    return RunFacts(run_dir, config, metrics, history)
+
+
+def collect(paths: list[Path], metric: str | None) -> Comparison:
+    runs = [read_run(path) for path in expand(paths)]
+    keys = list(dict.fromkeys(key for run in runs for key in run.config))
+    differing = [key for key in keys if len({json.dumps(run.config.get(key), sort_keys=True) for run in runs}) > 1]
+    if metric is None:
+        metric = "validation.loss" if all(run.value("validation.loss") is not None for run in runs) else "train.loss"
+    split = metric.partition(".")[0]
+    if split not in SPLITS:
+        raise ConfigError(f"--metric: {unknown_name('split', split, SPLITS)}; write SPLIT.NAME, e.g. validation.loss")
+    return Comparison(runs, differing, metric)
+
+
+def history_column(metric: str) -> str:
+    """The per-epoch column behind a final metric: validation.x -> val_x, train.x and test.x -> x
+    (there is no per-epoch test curve)."""
+    split, _, name = metric.partition(".")
+    return f"val_{name}" if split == "validation" else name
+
+
+def table(comparison: Comparison):
+    from rich.table import Table
+
+    table = Table(title=f"{len(comparison.runs)} runs: the config keys that differ, and {comparison.metric}")
+    for column in ("run", *comparison.differing, "status", "epochs", comparison.metric):
+        table.add_column(column, overflow="fold")
+    for run in comparison.runs:
+        value = run.value(comparison.metric)
+        table.add_row(run.run_dir.name, *[_show(run.config.get(key)) for key in comparison.differing],
+                      str(run.metrics.get("status")), str(run.metrics.get("epochs_run")),
+                      "-" if value is None else f"{value:.4f}")
+    return table
+
+
+def _show(value: Any) -> str:
+    return "-" if value is None else yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+
+
+def overlay_plot(comparison: Comparison, output: Path) -> None:
+    from mlpctl.plots import _pyplot, _save
+
+    plt = _pyplot()
+    column = history_column(comparison.metric)
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for run in comparison.runs:
+        if run.history and column in run.history[0]:
+            label = run.run_dir.name + "".join(f", {key}={_show(run.config.get(key))}" for key in comparison.differing[:2])
+            axis.plot([row["epoch"] for row in run.history], [row[column] for row in run.history], label=label)
+    axis.set(xlabel="epoch", ylabel=column, title=f"{column} per epoch")
+    axis.grid(alpha=0.3)
+    if axis.lines:
+        axis.legend(fontsize=7)
+    try:
+        _save(figure, output)
+    except FileNotFoundError:
+        raise ConfigError(f"--output: folder {output.parent} does not exist") from None

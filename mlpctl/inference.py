@@ -1,0 +1,200 @@
+"""Using a trained run: load it, turn raw rows into model inputs, and scores into answers.
+
+Shared by the report stage (plots after training), `evaluate` and `predict`, so all three
+apply exactly what training applied: the saved feature order, normalization and label mapping.
+TensorFlow-free itself; the model object does the work.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlpctl.config import RunConfig, load_config
+from mlpctl.data import Preprocessing
+from mlpctl.errors import ConfigError, DataError
+
+EVAL_BATCH = 4096  # rows per step when evaluating or predicting: no gradients are kept
+
+
+def scores(model, x: np.ndarray) -> np.ndarray:
+    """The model's raw outputs: P(positive) for binary, class probabilities, or values.
+
+    Batch by batch with predict_on_batch: `predict` on NumPy builds a tf.data pipeline each
+    call, slower for small inputs and noisy on stderr (TF 2.21 logs an E-line about it)."""
+    batches = [model.predict_on_batch(x[start:start + EVAL_BATCH]) for start in range(0, len(x), EVAL_BATCH)]
+    return np.concatenate([np.asarray(batch) for batch in batches]) if batches else np.zeros((0, 1), np.float32)
+
+
+def labels_from_scores(output: np.ndarray) -> np.ndarray:
+    """Encoded class indices from classification outputs."""
+    return (output[:, 0] > 0.5).astype(int) if output.shape[1] == 1 else output.argmax(axis=1)
+
+
+def probabilities(output: np.ndarray) -> np.ndarray:
+    """One column per class (binary outputs give P(positive); the negative class is 1 - p)."""
+    return np.c_[1 - output[:, 0], output[:, 0]] if output.shape[1] == 1 else output
+
+
+@dataclass
+class TrainedRun:
+    run_dir: Path
+    config: RunConfig
+    preprocessing: Preprocessing
+    model: object  # keras.Model
+
+    @property
+    def classes(self) -> list | None:
+        return self.preprocessing.classes
+
+
+def load_run(run_dir: Path, load_model) -> TrainedRun:
+    """`load_model(path)` is keras.saving.load_model (passed in to keep this module TF-free)."""
+    for name in ("config.yaml", "preprocessing.json", "model.keras"):
+        if not (run_dir / name).is_file():
+            raise ConfigError(f"{run_dir}: not a usable run directory (no {name})")
+    config = load_config(run_dir / "config.yaml")
+    preprocessing = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
+    return TrainedRun(run_dir, config, preprocessing, load_model(run_dir / "model.keras"))
+
+
+def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require_targets: bool) -> None:
+    """Missing features (or targets), unexpected columns and text in feature columns are errors
+    that name the columns; the run's target columns may be present and are then not used."""
+    prep = run.preprocessing
+    columns = [str(c) for c in frame.columns]
+    needed = prep.features + (prep.targets if require_targets else [])
+    missing = [c for c in needed + keep if c not in columns]
+    if missing:
+        raise DataError(f"missing column(s): {', '.join(missing)} (the run needs {', '.join(needed)})")
+    unexpected = [c for c in columns if c not in prep.features + prep.targets + keep]
+    if unexpected and not require_targets:
+        raise DataError(f"unexpected column(s): {', '.join(unexpected)}; keep them in the output with "
+                        f"--keep {unexpected[0]}, or drop them")
+    for column in prep.features:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"column {column!r}: {int(bad.sum())} missing or non-numeric value(s), "
+                            f"first {frame[column].iloc[first]!r} at row {first + 1}")
+
+
+def encode_known_labels(frame: pd.DataFrame, run: TrainedRun) -> np.ndarray:
+    """Labels of labelled data in the run's own encoding; an unseen label is an error."""
+    if run.classes is None:
+        return frame[run.preprocessing.targets].to_numpy(dtype=np.float32)
+    column = frame[run.preprocessing.targets[0]]
+    known = {label: index for index, label in enumerate(run.classes)}
+    unknown = sorted({str(v) for v in column if _plain(v) not in known})
+    if unknown:
+        raise DataError(f"column {column.name!r}: label(s) the run never saw: {', '.join(unknown[:5])} "
+                        f"(it knows {', '.join(map(str, run.classes))})")
+    codes = np.array([known[_plain(v)] for v in column], dtype=np.int32)
+    return codes.astype(np.float32).reshape(-1, 1) if run.config.scenario == "binary" else codes
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def read_input(source: str, fmt: str | None = None) -> pd.DataFrame:
+    """A CSV or Parquet file, or '-' for CSV (or --format parquet) on stdin."""
+    import sys
+
+    fmt = fmt or ("parquet" if source.endswith((".parquet", ".pq")) else "csv")
+    try:
+        if source == "-":
+            return pd.read_parquet(sys.stdin.buffer) if fmt == "parquet" else pd.read_csv(sys.stdin)
+        if not Path(source).is_file():
+            raise DataError(f"--input: file not found: {source}")
+        return pd.read_parquet(source) if fmt == "parquet" else pd.read_csv(source)
+    except DataError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any reader failure is the input's problem
+        raise DataError(f"--input: cannot read {source} as {fmt}: {error}") from None
+
+
+def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
+    from mlpctl.run import load_trainer
+
+    load_trainer(verbose)
+    import keras
+
+    return load_run(run_dir, keras.saving.load_model)
+
+
+def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
+    """Metrics and plots for new labelled rows, in a new folder under <run>/evaluations."""
+    from mlpctl import catalog, report
+    from mlpctl import train as trainer
+
+    frame = read_input(str(data))
+    check_columns(frame, run, keep=[], require_targets=True)
+    x, y = run.preprocessing.transform(frame), encode_known_labels(frame, run)
+    if catalog.canonical_loss(run.config.loss) in catalog.ONE_HOT_LOSSES:
+        y_loss = np.eye(len(run.classes), dtype=np.float32)[y]
+    else:
+        y_loss = y
+    metrics = trainer.evaluate(run.model, {"data": x}, {"data": y_loss})["data"]
+    directory = report.create_run_dir(run.run_dir / "evaluations", _stem(data))
+    figures, per_class = ([], None)
+    if run.config.report.plots:
+        figures, per_class = report.answer_figures(directory, run.config, run.preprocessing, run.model, x, y,
+                                                   data.name, (x, y, data.name))
+    document = {"run_dir": str(run.run_dir.resolve()), "data": str(data.resolve()), "rows": len(frame),
+                "metrics": metrics, "per_class": per_class, "plots": [path.name for path in figures],
+                "evaluation_dir": str(directory.resolve())}
+    report.write_json(directory / "metrics.json", document)
+    return document, directory
+
+
+def _stem(path: Path) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in path.stem) or "data"
+
+
+def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: bool) -> pd.DataFrame:
+    """The kept columns, then `prediction` (original class labels, or values), then with
+    `proba` one `proba_<class>` column per class."""
+    check_columns(frame, run, keep, require_targets=False)
+    output = scores(run.model, run.preprocessing.transform(frame))
+    result = frame[keep].copy() if keep else pd.DataFrame(index=frame.index)
+    if run.classes is None:
+        targets = run.preprocessing.targets
+        names = ["prediction"] if len(targets) == 1 else [f"prediction_{t}" for t in targets]
+        for index, name in enumerate(names):
+            result[name] = output[:, index]
+        return result
+    result["prediction"] = [run.classes[i] for i in labels_from_scores(output)]
+    if proba:
+        for index, label in enumerate(run.classes):
+            result[f"proba_{label}"] = probabilities(output)[:, index]
+    return result
+
+
+def write_output(frame: pd.DataFrame, destination: str, fmt: str | None = None) -> None:
+    """CSV or Parquet, to a file (atomically: all or nothing) or '-' for stdout."""
+    import sys
+
+    from mlpctl.report import atomic_write
+
+    fmt = fmt or ("parquet" if destination.endswith((".parquet", ".pq")) else "csv")
+    if fmt == "parquet":
+        buffer = __import__("io").BytesIO()
+        frame.to_parquet(buffer, index=False)
+        data: str | bytes = buffer.getvalue()
+    else:
+        data = frame.to_csv(index=False)
+    if destination == "-":
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        atomic_write(Path(destination), data)
+    except FileNotFoundError:
+        raise ConfigError(f"--output: folder {Path(destination).parent} does not exist") from None

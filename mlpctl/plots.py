@@ -1,0 +1,216 @@
+"""The pictures a run leaves: did it learn, did it overfit, where does it fail.
+
+Plain matplotlib on the Agg backend, one PNG per question. Everything here works on NumPy
+arrays (predictions already made), so plotting never touches the training loop.
+"""
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+DPI = 100
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def _save(figure, path: Path) -> None:
+    from mlpctl.report import atomic_write
+
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    _pyplot().close(figure)
+    atomic_write(path, buffer.getvalue())
+
+
+# --- learning curves ---------------------------------------------------------------------------
+
+def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | None = None) -> None:
+    """Loss and each metric per epoch, training against validation (the gap between them is
+    the generalisation gap), the best epoch marked, and the learning rate on its own panel."""
+    plt = _pyplot()
+    quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
+    epochs = [row["epoch"] for row in rows]
+    panels = len(quantities) + 1
+    figure, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.6), squeeze=False,
+                                gridspec_kw={"width_ratios": [3] * len(quantities) + [2]})
+    for axis, name in zip(axes[0], quantities):
+        axis.plot(epochs, [row[name] for row in rows], label="training")
+        if f"val_{name}" in rows[0]:
+            validation = [row[f"val_{name}"] for row in rows]
+            axis.plot(epochs, validation, label="validation")
+            axis.fill_between(epochs, [row[name] for row in rows], validation, alpha=0.12, color="grey",
+                              label="gap")
+        if best_epoch:
+            axis.axvline(best_epoch, color="green", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
+        axis.set_title(name)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    rate = axes[0][-1]
+    rates = [row["learning_rate"] for row in rows]
+    rate.plot(epochs, rates, color="purple")
+    rate.set_ylim(0, 1.15 * max(rates))  # from zero: a constant rate is a flat line, not noise
+    rate.set_title("learning rate")
+    rate.set_xlabel("epoch")
+    rate.grid(alpha=0.3)
+    _save(figure, path)
+
+
+# --- classification ----------------------------------------------------------------------------
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
+    matrix = np.zeros((classes, classes), dtype=int)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, names: list, path: Path, split: str) -> None:
+    """Counts, and rows normalised to the true class (recall on the diagonal)."""
+    plt = _pyplot()
+    matrix = confusion(y_true, y_pred, len(names))
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.5 * len(names) + 2.5)
+    figure, axes = plt.subplots(1, 2, figsize=(2 * size, size))
+    for axis, values, title, fmt in ((axes[0], matrix, "counts", "d"), (axes[1], normalised, "by true class", ".2f")):
+        axis.imshow(values, cmap="Blues", vmin=0)
+        ticks = range(len(names))
+        axis.set_xticks(ticks, [str(n) for n in names], rotation=45 if len(names) > 6 else 0)
+        axis.set_yticks(ticks, [str(n) for n in names])
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("true")
+        axis.set_title(f"{title} ({split})")
+        limit = values.max() / 2 if values.max() else 0.5
+        for i in ticks:
+            for j in ticks:
+                axis.text(j, i, format(values[i, j], fmt), ha="center", va="center", fontsize=8,
+                          color="white" if values[i, j] > limit else "black")
+    _save(figure, path)
+
+
+def roc_points(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """False and true positive rates over every threshold, and the area under the curve."""
+    order = np.argsort(-score, kind="stable")
+    y, s = y_true[order], score[order]
+    distinct = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tps, fps = np.cumsum(y)[distinct], (distinct + 1) - np.cumsum(y)[distinct]
+    tpr = np.r_[0, tps] / max(tps[-1], 1)
+    fpr = np.r_[0, fps] / max(fps[-1], 1)
+    return fpr, tpr, float(np.trapezoid(tpr, fpr))
+
+
+def pr_points(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Recall and precision over every threshold, and the average precision."""
+    order = np.argsort(-score, kind="stable")
+    y, s = y_true[order], score[order]
+    distinct = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tps = np.cumsum(y)[distinct]
+    precision = tps / (distinct + 1)
+    recall = tps / max(tps[-1], 1)
+    average = float(np.sum(np.diff(np.r_[0, recall]) * precision))
+    return np.r_[0, recall], np.r_[1, precision], average
+
+
+def roc_curve(y_true: np.ndarray, score: np.ndarray, path: Path, split: str) -> None:
+    fpr, tpr, area = roc_points(y_true, score)
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(4.5, 4.5))
+    axis.plot(fpr, tpr, label=f"AUC = {area:.3f}")
+    axis.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
+    axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC ({split})")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    _save(figure, path)
+
+
+def pr_curve(y_true: np.ndarray, score: np.ndarray, path: Path, split: str) -> None:
+    recall, precision, average = pr_points(y_true, score)
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(4.5, 4.5))
+    axis.step(recall, precision, where="post", label=f"AP = {average:.3f}")
+    axis.axhline(float(np.mean(y_true)), linestyle=":", color="grey", label="chance")
+    axis.set(xlabel="recall", ylabel="precision", title=f"precision-recall ({split})", ylim=(0, 1.02))
+    axis.grid(alpha=0.3)
+    axis.legend()
+    _save(figure, path)
+
+
+def per_class_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list) -> list[dict]:
+    """Precision, recall, F1 and support for each class."""
+    matrix = confusion(y_true, y_pred, len(names))
+    rows = []
+    for index, name in enumerate(names):
+        hits = matrix[index, index]
+        predicted, actual = matrix[:, index].sum(), matrix[index].sum()
+        precision = hits / predicted if predicted else 0.0
+        recall = hits / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append({"class": name, "precision": float(precision), "recall": float(recall), "f1": float(f1),
+                     "support": int(actual)})
+    return rows
+
+
+# --- regression --------------------------------------------------------------------------------
+
+def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, targets: list[str], path: Path, split: str) -> None:
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(targets), figsize=(4.5 * len(targets), 4.5), squeeze=False)
+    for index, (axis, name) in enumerate(zip(axes[0], targets)):
+        a, p = actual[:, index], predicted[:, index]
+        axis.scatter(a, p, s=10, alpha=0.6)
+        low, high = float(min(a.min(), p.min())), float(max(a.max(), p.max()))
+        axis.plot([low, high], [low, high], color="grey", linestyle=":", label="perfect")
+        axis.set(xlabel=f"actual {name}", ylabel=f"predicted {name}", title=f"predicted vs actual ({split})")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    _save(figure, path)
+
+
+def residuals(actual: np.ndarray, predicted: np.ndarray, targets: list[str], path: Path, split: str) -> None:
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(targets), figsize=(4.5 * len(targets), 4), squeeze=False)
+    for index, (axis, name) in enumerate(zip(axes[0], targets)):
+        axis.scatter(predicted[:, index], actual[:, index] - predicted[:, index], s=10, alpha=0.6)
+        axis.axhline(0, color="grey", linestyle=":")
+        axis.set(xlabel=f"predicted {name}", ylabel="actual - predicted", title=f"residuals ({split})")
+        axis.grid(alpha=0.3)
+    _save(figure, path)
+
+
+# --- two inputs --------------------------------------------------------------------------------
+
+def decision_boundary(predict, raw_points: np.ndarray, labels: np.ndarray, features: list[str], path: Path,
+                      title: str, regression: bool = False) -> None:
+    """The model's answer over the plane of its two inputs (in the data's own units), with the
+    training points on top. `predict(raw_grid) -> scores` does the preprocessing and the model."""
+    plt = _pyplot()
+    low, high = raw_points.min(axis=0), raw_points.max(axis=0)
+    pad = 0.1 * np.maximum(high - low, 1e-9)
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], 200)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], 200)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    scores = predict(np.c_[grid_x.ravel(), grid_y.ravel()])
+    figure, axis = plt.subplots(figsize=(5.5, 4.8))
+    if regression:
+        surface = axis.contourf(grid_x, grid_y, scores[:, 0].reshape(grid_x.shape), levels=30, cmap="viridis")
+        figure.colorbar(surface, ax=axis, label="prediction")
+        axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel(), cmap="viridis", edgecolor="white", s=18)
+    else:
+        regions = (scores[:, 0] > 0.5).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
+        classes = int(max(regions.max(), labels.max())) + 1
+        axis.contourf(grid_x, grid_y, regions.reshape(grid_x.shape), levels=np.arange(classes + 1) - 0.5,
+                      cmap="tab10", alpha=0.25, vmin=0, vmax=9)
+        if scores.shape[1] == 1:
+            axis.contour(grid_x, grid_y, scores[:, 0].reshape(grid_x.shape), levels=[0.5], colors="black", linewidths=1)
+        axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel(), cmap="tab10", vmin=0, vmax=9,
+                     edgecolor="black", s=18)
+    axis.set(xlabel=features[0], ylabel=features[1], title=title)
+    _save(figure, path)

@@ -1,0 +1,210 @@
+"""What a run shows and what a trained run can do: plots, report.html, evaluate, predict, compare."""
+
+import io
+import json
+import struct
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpctl import inference
+from mlpctl.config import load_config
+from mlpctl.console import Progress
+from mlpctl.data import read_table, split_indices
+from mlpctl.run import execute
+
+from conftest import CONFIGS, DATA, base_config, run_dir_of
+
+CLASSIFICATION = {"learning_curves", "confusion_matrix"}
+PLOTS = {
+    "xor_cloud": CLASSIFICATION | {"roc_curve", "pr_curve", "decision_boundary"},
+    "digits": CLASSIFICATION,
+    "regression": {"learning_curves", "predicted_vs_actual", "residuals"},
+}
+
+
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.tables, self.text = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        self.tables += tag == "table"
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One short run per scenario, shared by the tests below."""
+    out = tmp_path_factory.mktemp("runs")
+    runs = {}
+    for name in PLOTS:
+        config = load_config(CONFIGS / f"{name}.yaml", ["training.epochs=8", "training.early_stopping=null"])
+        runs[name] = execute(config, out, Progress())
+    return runs
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_each_scenario_gets_its_plots_as_sensible_pngs(trained, name):
+    run_dir = trained[name].run_dir
+    written = {path.stem for path in run_dir.glob("*.png")}
+    assert written == PLOTS[name]
+    for path in run_dir.glob("*.png"):
+        width, height = png_size(path)
+        assert 300 <= width <= 3000 and 250 <= height <= 2000, (path.name, width, height)
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_report_html_is_self_contained_with_every_plot(trained, name):
+    run_dir = trained[name].run_dir
+    page = Page()
+    page.feed((run_dir / "report.html").read_text())
+    assert len(page.images) == len(PLOTS[name])
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    text = " ".join(page.text)
+    assert "Final metrics" in text and "Config" in text and "hidden_1" in text
+    if name != "regression":
+        assert "precision" in text and "F1" in text and page.tables == 2
+    assert "http://" not in (run_dir / "report.html").read_text().replace("http://www.w3.org", "")
+
+
+def test_plots_can_be_turned_off(cli, tmp_path):
+    result = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--json", "--set", "report.plots=false",
+                 "--set", "training.epochs=2")
+    assert not list(run_dir_of(result).glob("*.png")) and not (run_dir_of(result) / "report.html").exists()
+
+
+def test_per_class_scores_and_curves_against_known_answers():
+    from mlpctl.plots import per_class_scores, pr_points, roc_points
+
+    y_true, y_pred = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 1, 0])
+    scores = per_class_scores(y_true, y_pred, ["no", "yes"])
+    assert scores[1] == {"class": "yes", "precision": 2 / 3, "recall": 2 / 3, "f1": pytest.approx(2 / 3), "support": 3}
+    _, _, area = roc_points(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    assert area == pytest.approx(0.75)  # the classic example: sklearn's roc_auc_score gives 0.75
+    _, _, average = pr_points(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    assert average == pytest.approx(0.8333333)  # sklearn's average_precision_score gives 0.8333
+
+
+def test_predict_on_the_training_csv_reproduces_training_time_predictions(cli, trained, tmp_path):
+    run = trained["xor_cloud"]
+    frame = read_table(DATA / "xor_cloud.csv")
+    prep = inference.Preprocessing(**json.loads((run.run_dir / "preprocessing.json").read_text()))
+    expected = inference.scores(run.result.model, prep.transform(frame))[:, 0]
+    output = tmp_path / "predictions.csv"
+    result = cli("predict", run.run_dir, "--input", DATA / "xor_cloud.csv", "--output", output, "--proba")
+    assert result.exit_code == 0, result.stderr
+    predicted = pd.read_csv(output)
+    assert list(predicted.columns) == ["prediction", "proba_0", "proba_1"]
+    assert np.array_equal(predicted["proba_1"].to_numpy(dtype=np.float32), expected)
+    assert np.array_equal(predicted["prediction"].to_numpy(), (expected > 0.5).astype(int))
+
+
+def test_string_labels_come_back_as_strings_through_a_pipe(cli, tmp_path, write_config):
+    frame = read_table(DATA / "xor_cloud.csv")
+    frame["y"] = frame["y"].map({0: "cat", 1: "dog"})
+    frame.insert(0, "id", [f"row{i}" for i in range(len(frame))])
+    data = tmp_path / "pets.csv"
+    frame.to_csv(data, index=False)
+    config = base_config(**{"data.path": str(data), "data.features": ["x1", "x2"], "training.epochs": 20})
+    trained = cli("train", write_config(config), "-o", tmp_path / "runs", "--json")
+    run_dir = run_dir_of(trained)
+    result = cli("predict", run_dir, "-i", data, "-o", "-", "--keep", "id", "--proba")
+    assert result.exit_code == 0, result.stderr
+    predicted = pd.read_csv(io.StringIO(result.stdout))
+    assert list(predicted.columns) == ["id", "prediction", "proba_cat", "proba_dog"]
+    assert set(predicted["prediction"]) == {"cat", "dog"}
+    assert (predicted["prediction"] == frame["y"]).mean() > 0.9
+    assert predicted["id"].tolist() == frame["id"].tolist()
+
+
+@pytest.mark.parametrize("csv, fragment", [
+    ("x1\n0.5\n", "missing column(s): x2"),
+    ("x1,x2,colour\n0.5,0.5,red\n", "unexpected column(s): colour"),
+    ("x1,x2\n0.5,abc\n", "column 'x2': 1 missing or non-numeric value(s), first 'abc'"),
+])
+def test_bad_prediction_input_exits_3_and_writes_nothing(cli, trained, tmp_path, csv, fragment):
+    source = tmp_path / "in.csv"
+    source.write_text(csv)
+    output = tmp_path / "out.csv"
+    result = cli("predict", trained["xor_cloud"].run_dir, "-i", source, "-o", output)
+    assert result.exit_code == 3 and fragment in result.stderr
+    assert not output.exists() and result.stdout == ""
+
+
+def test_predict_reads_and_writes_parquet(cli, trained, tmp_path):
+    source = tmp_path / "in.parquet"
+    read_table(DATA / "regression.csv").to_parquet(source)
+    output = tmp_path / "out.parquet"
+    assert cli("predict", trained["regression"].run_dir, "-i", source, "-o", output).exit_code == 0
+    assert pd.read_parquet(output).shape == (500, 1)
+
+
+def test_evaluate_on_the_test_rows_gives_the_runs_test_metrics(cli, trained, tmp_path):
+    run = trained["digits"]
+    config = load_config(run.run_dir / "config.yaml")
+    frame = read_table(DATA / "digits.csv")
+    labels = frame["digit"].to_numpy()
+    test_rows = split_indices(len(frame), config, labels)["test"]
+    data = tmp_path / "test_rows.csv"
+    frame.iloc[test_rows].to_csv(data, index=False)
+    result = cli("evaluate", run.run_dir, "--data", data, "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["metrics"] == run.document["metrics"]["test"]
+    evaluation = document["evaluation_dir"]
+    assert {"confusion_matrix.png"} <= {p.name for p in __import__("pathlib").Path(evaluation).iterdir()}
+
+
+def test_evaluate_names_unseen_labels(cli, trained, tmp_path):
+    data = tmp_path / "odd.csv"
+    frame = read_table(DATA / "xor_cloud.csv")
+    frame.loc[0, "y"] = 7
+    frame.to_csv(data, index=False)
+    result = cli("evaluate", trained["xor_cloud"].run_dir, "--data", data)
+    assert result.exit_code == 3 and "label(s) the run never saw: 7" in result.stderr
+
+
+def test_compare_lists_only_the_keys_that_differ(cli, tmp_path):
+    out = tmp_path / "runs"
+    for overrides in ([], ["--set", "optimizer.learning_rate=0.005", "--set", "model.layers.0.units=3"]):
+        cli("train", CONFIGS / "xor_cloud.yaml", "-o", out, "-q", "--set", "training.epochs=5", *overrides)
+    plot = tmp_path / "cmp.png"
+    result = cli("compare", *sorted(out.iterdir()), "--output", plot, "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["differing_keys"] == ["model.layers.0.units", "optimizer.learning_rate"]
+    assert [run["config"] for run in document["runs"]] == [
+        {"model.layers.0.units": 8, "optimizer.learning_rate": 0.02},
+        {"model.layers.0.units": 3, "optimizer.learning_rate": 0.005}]
+    assert document["metric"] == "validation.loss" and png_size(plot)[0] >= 300
+
+
+def test_compare_reads_sweep_directories(cli, tmp_path):
+    cli("sweep", CONFIGS / "xor.yaml", "--grid", "model.layers.0.units=2,4", "--set", "training.epochs=3", "-o", tmp_path)
+    (sweep_dir,) = list(tmp_path.iterdir())
+    result = cli("compare", sweep_dir, "--json", "-o", tmp_path / "cmp.png")
+    document = json.loads(result.stdout)
+    assert len(document["runs"]) == 2 and document["differing_keys"] == ["model.layers.0.units"]
+    assert cli("compare", tmp_path / "nothing").exit_code == 2
+
+
+def test_tensorboard_logs_when_asked(cli, tmp_path):
+    result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", "report.tensorboard=true",
+                 "--set", "training.epochs=3", "--set", "report.plots=false")
+    logs = run_dir_of(result) / "tensorboard"
+    assert len(list((logs / "train").glob("events.out.tfevents.*"))) == 1
+    assert len(list((logs / "validation").glob("events.out.tfevents.*"))) == 1

@@ -28,6 +28,31 @@ ACTIVATIONS = {
     "mish": "mish",
 }
 
+# Parameterised activations and those Keras has only as layers: name -> {parameter: type}.
+# Written as `activation: {name: leaky_relu, negative_slope: 0.1}`; built as a Keras layer.
+ACTIVATION_LAYERS = {
+    "leaky_relu": {"negative_slope": float},
+    "elu": {"alpha": float},
+    "relu": {"negative_slope": float, "max_value": float, "threshold": float},
+    "prelu": {},  # a learned slope per unit
+}
+# Refused, with the reason: they cannot be trained by gradient descent.
+NO_GRADIENT = ("step", "sign", "heaviside", "threshold", "binary_step", "hard_limit")
+
+# Weight initialisers: name -> {parameter: type}. `{name: random_uniform, minval: -1, maxval: 1}`.
+INITIALIZERS = {
+    "glorot_uniform": {}, "glorot_normal": {},
+    "he_uniform": {}, "he_normal": {},
+    "lecun_uniform": {}, "lecun_normal": {},
+    "orthogonal": {"gain": float},
+    "random_uniform": {"minval": float, "maxval": float},
+    "random_normal": {"mean": float, "stddev": float},
+    "truncated_normal": {"mean": float, "stddev": float},
+    "variance_scaling": {"scale": float, "mode": str, "distribution": str},
+    "constant": {"value": float},
+    "zeros": {}, "ones": {},
+}
+
 # Loss -> the scenarios it fits. The first loss listed for a scenario is its default.
 LOSSES = {
     "binary_crossentropy": ("binary",),

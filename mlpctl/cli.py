@@ -84,6 +84,7 @@ def train(
 
     console = make_console()
     run_config = load_config(config, set_ or [])
+    _warn(run_config, config, quiet)
     if smoke:
         run_config = make_smoke(run_config)
 
@@ -98,6 +99,13 @@ def train(
     if json_output:
         print(json.dumps(run.document, indent=2))
     raise typer.Exit(int(EXIT_BY_STATUS[run.result.status]))
+
+
+def _warn(run_config, path: Path, quiet: bool) -> None:
+    """What the config allows but probably did not mean: one line each, on stderr."""
+    if not quiet:
+        for warning in run_config.warnings():
+            print(f"warning: {path}: {warning}", file=sys.stderr)
 
 
 def _print_outcome(console, result, run_dir: Path) -> None:
@@ -134,7 +142,7 @@ def validate(
     failed = 0
     for path in configs:
         try:
-            load_config(path, set_ or [])
+            _warn(load_config(path, set_ or []), path, quiet=False)
         except ConfigError as error:
             failed += 1
             for line in str(error).splitlines():

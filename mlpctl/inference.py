@@ -123,6 +123,8 @@ def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
     load_trainer(verbose)
     import keras
 
+    import mlpctl.rprop  # noqa: F401 - registers our optimizer so saved models load
+
     return load_run(run_dir, keras.saving.load_model)
 
 

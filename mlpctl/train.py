@@ -71,7 +71,9 @@ def choose_engine(config: RunConfig) -> tuple[str, str | None]:
 
 
 def graph_engine_lacks(config: RunConfig) -> str | None:
-    """What in the config the graph engine cannot do yet, or None. Every v0 option it can."""
+    """What in the config the graph engine cannot do yet, or None."""
+    if config.optimizer.schedule.name == "reduce_on_plateau":
+        return "does not implement reduce_on_plateau yet"
     return None
 
 
@@ -126,7 +128,8 @@ def _train_in_graph(config, model, x, y, batch, progress) -> Outcome:
 def _train_with_fit(config, model, x, y, batch, progress) -> Outcome:
     """Keras' own fit: the reference, and the engine for what the graph engine lacks."""
     recorder = EpochRecorder(progress)
-    callbacks = [recorder, *_early_stopping(config)]
+    # the recorder last: it records the rate at the end of the epoch, after any reduction
+    callbacks = [*_plateau(config), *_early_stopping(config), recorder]
     interrupted = False
     try:
         model.fit(
@@ -183,6 +186,15 @@ def _early_stopping(config: RunConfig) -> list[keras.callbacks.Callback]:
             restore_best_weights=stopping.restore_best,
         )
     ]
+
+
+def _plateau(config: RunConfig) -> list[keras.callbacks.Callback]:
+    schedule = config.optimizer.schedule
+    if schedule.name != "reduce_on_plateau":
+        return []
+    return [keras.callbacks.ReduceLROnPlateau(
+        monitor=schedule.monitor, factor=schedule.factor, patience=schedule.patience,
+        min_delta=schedule.min_delta, cooldown=schedule.cooldown, min_lr=schedule.min_lr)]
 
 
 def _stopped_at(callbacks: list) -> int | None:

@@ -18,7 +18,7 @@ from pydantic_core import PydanticUndefined
 
 from mlpctl import catalog
 from mlpctl.config.loading import is_model
-from mlpctl.config.schema import OptimizerBase, RunConfig
+from mlpctl.config.schema import Component, RunConfig
 
 BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
 
@@ -29,6 +29,13 @@ def reference_markdown() -> str:
     names = [
         "",
         f"Activations: {_codes(catalog.ACTIVATIONS)}.",
+        "",
+        "Activations that take parameters or are layers: " + "; ".join(
+            f"`{n}`" + (f" ({', '.join(p)})" if p else "") for n, p in catalog.ACTIVATION_LAYERS.items())
+        + f". Refused (no useful gradient): {_codes(catalog.NO_GRADIENT)}.",
+        "",
+        "Initialisers: " + "; ".join(
+            f"`{n}`" + (f" ({', '.join(p)})" if p else "") for n, p in catalog.INITIALIZERS.items()) + ".",
         "",
         f"Losses: {_codes([*catalog.LOSSES, *catalog.LOSS_ALIASES])}; each fits only its scenarios: "
         + "; ".join(f"{scenario}: {_codes(n for n, s in catalog.LOSSES.items() if scenario in s)}"
@@ -52,7 +59,10 @@ def _rows(model: type[BaseModel], prefix: str, skip: tuple[str, ...] = (), only:
         key = f"{prefix}{name}"
         annotation = field.annotation
         nested = _nested_model(annotation)
-        if get_origin(annotation) is list and is_model(get_args(annotation)[0]):
+        if nested is Component:
+            kind = "name or {name, parameters}" + (" or null" if _optional(annotation) else "")
+            rows.append(_row(key, kind, field, only=only))
+        elif get_origin(annotation) is list and is_model(get_args(annotation)[0]):
             rows.append(_row(key, "list", field, "see below"))
             rows += _rows(get_args(annotation)[0], f"{key}[].")
         elif field.discriminator:
@@ -66,16 +76,17 @@ def _rows(model: type[BaseModel], prefix: str, skip: tuple[str, ...] = (), only:
 
 
 def _union_rows(key: str, annotation: Any, field) -> list[str]:
+    """A tagged union (optimizers, schedules): the tag's choices, the fields every member shares
+    (same default), then each member's own fields marked with its tag."""
     members = [m for m in get_args(annotation) if is_model(m)]
     tags = [get_args(m.model_fields["name"].annotation)[0] for m in members]
     default = field.get_default(call_default_factory=True).name
-    rows = [f"| `{key}.name` | {PIPE.join(tags)} | `{default}` | which optimizer |"]
-    rows += _rows(OptimizerBase, f"{key}.")
-    shared = OptimizerBase.model_fields
+    rows = [f"| `{key}.name` | {PIPE.join(tags)} | `{default}` | which one |"]
+    shared = [name for name, f in members[0].model_fields.items() if name != "name" and all(
+        name in m.model_fields and m.model_fields[name].default == f.default for m in members)]
+    rows += _rows(members[0], f"{key}.", skip=tuple(n for n in members[0].model_fields if n not in shared))
     for tag, member in zip(tags, members):
-        common = tuple(n for n, f in member.model_fields.items()
-                       if n == "name" or (n in shared and f.default == shared[n].default))
-        rows += _rows(member, f"{key}.", skip=common, only=f"{tag} only")
+        rows += _rows(member, f"{key}.", skip=("name", *shared), only=f"{tag} only")
     return rows
 
 

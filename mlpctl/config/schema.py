@@ -8,15 +8,55 @@ live in `RunConfig._check_consistency` and name the field they are about.
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from mlpctl import catalog
-from mlpctl.config.suggest import unknown_name
+from mlpctl.config.suggest import did_you_mean, unknown_name
 from mlpctl.errors import ConfigError
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Component(BaseModel):
+    """A name with parameters, e.g. `{name: leaky_relu, negative_slope: 0.1}`; the parameters
+    allowed for each name are checked against the catalog."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def check_component(kind: str, spec: Any, table: dict[str, dict[str, type]]) -> Any:
+    """A name from `table`, or a Component whose name and parameters are in it."""
+    name = spec if isinstance(spec, str) else spec.name
+    if name not in table:
+        raise ValueError(unknown_name(kind, name, table))
+    if isinstance(spec, Component):
+        for param, value in spec.params.items():
+            allowed = table[name]
+            if param not in allowed:
+                hint = did_you_mean(param, allowed) or (
+                    f" ({name} takes {', '.join(allowed)})" if allowed else f" ({name} takes no parameters)")
+                raise ValueError(f"{kind} {name!r} has no parameter {param!r}{hint}")
+            wanted = allowed[param]
+            if not (isinstance(value, wanted) or (wanted is float and type(value) is int)):
+                raise ValueError(f"{kind} {name!r}: {param} must be a {wanted.__name__}, got {value!r}")
+    return spec
+
+
+def _names(*tables) -> Any:
+    """A str whose JSON Schema lists the valid names, for editors' completion and checks."""
+    names = list(dict.fromkeys(name for table in tables for name in table))
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": names})]
+
+
+InitializerSpec = Union[_names(catalog.INITIALIZERS), Component]
+ActivationSpec = Union[_names(catalog.ACTIVATIONS, catalog.ACTIVATION_LAYERS), Component]
 
 
 class DataConfig(Section):
@@ -45,18 +85,31 @@ class DataConfig(Section):
 
 class LayerConfig(Section):
     units: int = Field(gt=0, description="Number of units in this hidden Dense layer.")
-    activation: str = Field(
-        "relu", description="Activation function name.",
-        json_schema_extra={"enum": list(catalog.ACTIVATIONS)},
+    activation: ActivationSpec = Field(
+        "relu", description="Activation name, or {name: ..., parameter: value} (leaky_relu, elu, relu, prelu).",
     )
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after this layer.")
+    initializer: InitializerSpec | None = Field(None, description="Kernel initialiser; default model.initializer.")
+    bias_initializer: InitializerSpec | None = Field(None, description="Default model.bias_initializer.")
 
     @field_validator("activation")
     @classmethod
-    def _known_activation(cls, name: str) -> str:
-        if name not in catalog.ACTIVATIONS:
-            raise ValueError(unknown_name("activation", name, catalog.ACTIVATIONS))
-        return name
+    def _known_activation(cls, spec: Any) -> Any:
+        name = spec if isinstance(spec, str) else spec.name
+        if name in catalog.NO_GRADIENT:
+            raise ValueError(
+                f"{name!r} cannot be trained: its derivative is zero almost everywhere, so no gradient "
+                f"flows; use sigmoid or tanh, its smooth versions"
+            )
+        if isinstance(spec, str) and spec in catalog.ACTIVATIONS:
+            return spec
+        table = {**{n: {} for n in catalog.ACTIVATIONS}, **catalog.ACTIVATION_LAYERS}
+        return check_component("activation", spec, table)
+
+    @field_validator("initializer", "bias_initializer")
+    @classmethod
+    def _known_initializer(cls, spec: Any) -> Any:
+        return None if spec is None else check_component("initializer", spec, catalog.INITIALIZERS)
 
 
 class RegularizationConfig(Section):
@@ -69,12 +122,80 @@ class ModelConfig(Section):
         min_length=1, description="Hidden layers; the output layer comes from the scenario."
     )
     regularization: RegularizationConfig = RegularizationConfig()
+    initializer: InitializerSpec = Field("glorot_uniform", description="Kernel initialiser of every layer.")
+    bias_initializer: InitializerSpec = Field("zeros", description="Bias initialiser of every layer.")
+
+    @field_validator("initializer", "bias_initializer")
+    @classmethod
+    def _known_initializer(cls, spec: Any) -> Any:
+        return check_component("initializer", spec, catalog.INITIALIZERS)
+
+
+class ConstantSchedule(Section):
+    name: Literal["constant"]
+
+
+class ExponentialSchedule(Section):
+    name: Literal["exponential"]
+    decay_steps: int = Field(gt=0, description="Optimizer steps (batches) per decay_rate factor.")
+    decay_rate: float = Field(gt=0.0, description="lr * decay_rate ** (step / decay_steps).")
+    staircase: bool = Field(False, description="Decay in whole steps of decay_steps.")
+
+
+class InverseTimeSchedule(Section):
+    name: Literal["inverse_time"]
+    decay_steps: int = Field(gt=0, description="Optimizer steps (batches) per unit of decay.")
+    decay_rate: float = Field(gt=0.0, description="lr / (1 + decay_rate * step / decay_steps).")
+    staircase: bool = False
+
+
+class StepSchedule(Section):
+    name: Literal["step"]
+    boundaries: list[int] = Field(min_length=1, description="Optimizer steps where the rate changes.")
+    values: list[float] = Field(min_length=2, description="Rates: one more than boundaries; replaces learning_rate.")
+
+    @model_validator(mode="after")
+    def _one_more_value(self) -> "StepSchedule":
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ValueError(f"needs one more value than boundaries, got {len(self.values)} values "
+                             f"for {len(self.boundaries)} boundaries")
+        return self
+
+
+class CosineSchedule(Section):
+    name: Literal["cosine"]
+    decay_steps: int = Field(gt=0, description="Optimizer steps of the cosine decay (after warm-up).")
+    alpha: float = Field(0.0, ge=0.0, le=1.0, description="Final rate as a fraction of the initial one.")
+    warmup_steps: int = Field(0, ge=0, description="Linear warm-up steps from learning_rate to warmup_target.")
+    warmup_target: float | None = Field(None, gt=0.0, description="Rate reached after warm-up.")
+
+
+class PlateauSchedule(Section):
+    """Keras' ReduceLROnPlateau: the notes' 'reduce the rate when the error stops decreasing'."""
+
+    name: Literal["reduce_on_plateau"]
+    monitor: str = Field("val_loss", description="A logged quantity, as for early stopping.")
+    factor: float = Field(0.1, gt=0.0, lt=1.0, description="Multiply the rate by this.")
+    patience: int = Field(10, ge=0, description="Epochs without improvement first.")
+    min_delta: float = Field(1e-4, ge=0.0)
+    cooldown: int = Field(0, ge=0, description="Epochs to wait after a reduction.")
+    min_lr: float = Field(0.0, ge=0.0, description="Never below this rate.")
+
+
+ScheduleConfig = Annotated[
+    Union[ConstantSchedule, ExponentialSchedule, InverseTimeSchedule, StepSchedule, CosineSchedule, PlateauSchedule],
+    Field(discriminator="name"),
+]
 
 
 class OptimizerBase(Section):
     learning_rate: float = Field(0.001, gt=0.0, description="Step size.")
     clipnorm: float | None = Field(None, gt=0.0, description="Clip each gradient to this norm.")
     clipvalue: float | None = Field(None, gt=0.0, description="Clip each gradient element.")
+    schedule: ScheduleConfig = Field(
+        default_factory=lambda: ConstantSchedule(name="constant"),
+        description="How the learning rate changes during training.",
+    )
 
 
 class SGDConfig(OptimizerBase):
@@ -100,8 +221,67 @@ class AdamConfig(OptimizerBase):
     amsgrad: bool = False
 
 
+class AdamWConfig(AdamConfig):
+    name: Literal["adamw"]
+    weight_decay: float = Field(0.004, ge=0.0, description="Decoupled weight decay.")
+
+
+class NadamConfig(OptimizerBase):
+    name: Literal["nadam"]
+    beta_1: float = Field(0.9, gt=0.0, lt=1.0)
+    beta_2: float = Field(0.999, gt=0.0, lt=1.0)
+    epsilon: float = Field(1e-7, gt=0.0)
+
+
+class AdamaxConfig(NadamConfig):
+    name: Literal["adamax"]
+
+
+class AdagradConfig(OptimizerBase):
+    name: Literal["adagrad"]
+    initial_accumulator_value: float = Field(0.1, ge=0.0)
+    epsilon: float = Field(1e-7, gt=0.0)
+
+
+class AdadeltaConfig(OptimizerBase):
+    name: Literal["adadelta"]
+    rho: float = Field(0.95, gt=0.0, lt=1.0)
+    epsilon: float = Field(1e-7, gt=0.0)
+
+
+class FtrlConfig(OptimizerBase):
+    name: Literal["ftrl"]
+    learning_rate_power: float = Field(-0.5, le=0.0)
+    initial_accumulator_value: float = Field(0.1, ge=0.0)
+    l1_regularization_strength: float = Field(0.0, ge=0.0)
+    l2_regularization_strength: float = Field(0.0, ge=0.0)
+    l2_shrinkage_regularization_strength: float = Field(0.0, ge=0.0)
+    beta: float = Field(0.0, ge=0.0)
+
+
+class LionConfig(OptimizerBase):
+    name: Literal["lion"]
+    learning_rate: float = Field(0.0001, gt=0.0, description="Lion wants a smaller rate than Adam.")
+    beta_1: float = Field(0.9, gt=0.0, lt=1.0)
+    beta_2: float = Field(0.99, gt=0.0, lt=1.0)
+
+
+class RpropConfig(OptimizerBase):
+    """iRprop-: only the sign of each weight's gradient counts; its step grows while the sign
+    holds and shrinks when it flips. A full-batch method."""
+
+    name: Literal["rprop"]
+    learning_rate: float = Field(0.1, gt=0.0, description="The initial step size of every weight.")
+    eta_plus: float = Field(1.2, gt=1.0, description="Step growth while the gradient keeps its sign.")
+    eta_minus: float = Field(0.5, gt=0.0, lt=1.0, description="Step shrink when the sign flips.")
+    step_min: float = Field(1e-6, gt=0.0)
+    step_max: float = Field(50.0, gt=0.0)
+
+
 OptimizerConfig = Annotated[
-    Union[SGDConfig, RMSpropConfig, AdamConfig], Field(discriminator="name")
+    Union[SGDConfig, RMSpropConfig, AdamConfig, AdamWConfig, NadamConfig, AdamaxConfig, AdagradConfig,
+          AdadeltaConfig, FtrlConfig, LionConfig, RpropConfig],
+    Field(discriminator="name"),
 ]
 
 
@@ -197,20 +377,46 @@ class RunConfig(Section):
                 f"got {self.data.target!r} with scenario {self.scenario!r}"
             )
         self._check_early_stopping()
+        self._check_optimizer()
         return self
+
+    def _check_optimizer(self) -> None:
+        if self.optimizer.name == "rprop" and self.training.batch_size != "full":
+            raise ConfigError(
+                f"optimizer.name: rprop is a full-batch method (it follows the sign of the whole "
+                f"gradient); set training.batch_size: full, got {self.training.batch_size!r}"
+            )
+        schedule = self.optimizer.schedule
+        if self.optimizer.name == "rprop" and schedule.name != "constant":
+            raise ConfigError("optimizer.schedule: rprop adapts every weight's step size itself; "
+                              "leave the schedule out (its learning_rate is the initial step size)")
+        if schedule.name == "reduce_on_plateau":
+            self._check_monitor("optimizer.schedule.monitor", schedule.monitor)
+
+    def warnings(self) -> list[str]:
+        """Allowed, but probably not what was meant."""
+        found = []
+        for where, spec in [("model.initializer", self.model.initializer),
+                            *((f"model.layers.{i}.initializer", layer.initializer)
+                              for i, layer in enumerate(self.model.layers))]:
+            name = spec if isinstance(spec, str) or spec is None else spec.name
+            if name in ("zeros", "ones", "constant"):
+                found.append(f"{where}: {name} starts every unit of a layer with the same weights, so they "
+                             f"get the same gradients and stay the same (symmetry is never broken)")
+        return found
 
     def _check_early_stopping(self) -> None:
         stopping = self.training.early_stopping
         if stopping is None:
             return
+        self._check_monitor("training.early_stopping.monitor", stopping.monitor)
+
+    def _check_monitor(self, where: str, monitor: str) -> None:
         choices = catalog.monitorable(self.scenario)
-        if stopping.monitor not in choices:
+        if monitor not in choices:
+            raise ConfigError(f"{where}: " + unknown_name("monitored quantity", monitor, choices))
+        if monitor.startswith("val_") and self.data.validation_split == 0:
             raise ConfigError(
-                "training.early_stopping.monitor: "
-                + unknown_name("monitored quantity", stopping.monitor, choices)
-            )
-        if stopping.monitor.startswith("val_") and self.data.validation_split == 0:
-            raise ConfigError(
-                f"training.early_stopping.monitor: {stopping.monitor!r} needs validation rows, "
-                f"but data.validation_split is 0; monitor 'loss' or set a validation_split"
+                f"{where}: {monitor!r} needs validation rows, but data.validation_split is 0; "
+                f"monitor 'loss' or set a validation_split"
             )

@@ -69,6 +69,15 @@ LOSSES = {
     "huber": ("regression",),
     "log_cosh": ("regression",),
 }
+# Loss parameters: name -> {parameter: type}. `loss: {name: huber, delta: 0.5}`.
+LOSS_PARAMS = {
+    "binary_crossentropy": {"label_smoothing": float},
+    "categorical_crossentropy": {"label_smoothing": float},
+    "binary_focal_crossentropy": {"gamma": float, "alpha": float, "apply_class_balancing": bool,
+                                  "label_smoothing": float},
+    "categorical_focal_crossentropy": {"gamma": float, "alpha": float, "label_smoothing": float},
+    "huber": {"delta": float},
+}
 LOSS_ALIASES = {
     "mse": "mean_squared_error",
     "mae": "mean_absolute_error",
@@ -89,6 +98,11 @@ METRICS = {"binary": ("accuracy", "auc"), "multiclass": ("accuracy",), "regressi
 
 def canonical_loss(name: str) -> str:
     return LOSS_ALIASES.get(name, name)
+
+
+def loss_table() -> dict[str, dict[str, type]]:
+    """Every loss name a config may use (aliases too) -> its parameters."""
+    return {name: LOSS_PARAMS.get(canonical_loss(name), {}) for name in (*LOSSES, *LOSS_ALIASES)}
 
 
 def monitorable(scenario: str) -> tuple[str, ...]:

@@ -123,9 +123,20 @@ def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
     load_trainer(verbose)
     import keras
 
-    import mlpctl.rprop  # noqa: F401 - registers our optimizer so saved models load
+    from mlpctl import catalog
+    from mlpctl.model import get_loss, get_metrics
 
-    return load_run(run_dir, keras.saving.load_model)
+    def load_model(path: Path):
+        """The weights from model.keras, compiled again from the run's own config: Keras does
+        not save every loss parameter (Huber's delta), and a custom loss or our Rprop would
+        otherwise have to be importable just to predict."""
+        config = load_config(run_dir / "config.yaml")
+        model = keras.saving.load_model(path, compile=False)
+        model.compile(loss=get_loss(config.loss),
+                      metrics=get_metrics(config.scenario, config.loss_name in catalog.ONE_HOT_LOSSES))
+        return model
+
+    return load_run(run_dir, load_model)
 
 
 def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
@@ -136,7 +147,7 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
     frame = read_input(str(data))
     check_columns(frame, run, keep=[], require_targets=True)
     x, y = run.preprocessing.transform(frame), encode_known_labels(frame, run)
-    if catalog.canonical_loss(run.config.loss) in catalog.ONE_HOT_LOSSES:
+    if run.config.loss_name in catalog.ONE_HOT_LOSSES:
         y_loss = np.eye(len(run.classes), dtype=np.float32)[y]
     else:
         y_loss = y

@@ -6,6 +6,8 @@ import keras
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
+from mlpctl.config.schema import CustomLoss
+from mlpctl.errors import ConfigError
 from mlpctl.data import Preprocessing
 from mlpctl.rprop import Rprop
 
@@ -48,8 +50,43 @@ def get_schedule(optimizer_config):
     return rate
 
 
-def get_loss(name: str) -> keras.losses.Loss:
-    return keras.losses.get(catalog.canonical_loss(name))
+LOSSES = {
+    "binary_crossentropy": keras.losses.BinaryCrossentropy,
+    "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
+    "hinge": keras.losses.Hinge,
+    "squared_hinge": keras.losses.SquaredHinge,
+    "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+    "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+    "categorical_focal_crossentropy": keras.losses.CategoricalFocalCrossentropy,
+    "mean_squared_error": keras.losses.MeanSquaredError,
+    "mean_absolute_error": keras.losses.MeanAbsoluteError,
+    "mean_absolute_percentage_error": keras.losses.MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": keras.losses.MeanSquaredLogarithmicError,
+    "huber": keras.losses.Huber,
+    "log_cosh": keras.losses.LogCosh,
+}
+
+
+def get_loss(spec):
+    """A Keras loss object (with its parameters), or the user's own function."""
+    if isinstance(spec, CustomLoss):
+        return import_custom(spec.custom)
+    name, params = (spec, {}) if isinstance(spec, str) else (spec.name, spec.params)
+    return LOSSES[catalog.canonical_loss(name)](**params)
+
+
+def import_custom(target: str):
+    """`package.module:function` from the user's environment, named explicitly in the config."""
+    import importlib
+
+    module_name, _, attribute = target.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"loss.custom: cannot import {target}: {error}") from None
+    if not callable(function):
+        raise ConfigError(f"loss.custom: {target} is not a function")
+    return function
 
 
 OPTIMIZERS = {
@@ -91,36 +128,54 @@ def output_units(scenario: str, preprocessing: Preprocessing) -> int:
     return len(preprocessing.targets)
 
 
+def penalty(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
+    return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
+
+
+def after_layer(layer, defaults, index: int) -> list[keras.layers.Layer]:
+    """What follows a hidden layer (after its activation), in this order: batch norm, layer
+    norm, Gaussian noise, dropout."""
+    extras = []
+    if layer.setting("batch_norm", defaults):
+        extras.append(keras.layers.BatchNormalization(name=f"batch_norm_{index}"))
+    if layer.setting("layer_norm", defaults):
+        extras.append(keras.layers.LayerNormalization(name=f"layer_norm_{index}"))
+    if layer.setting("gaussian_noise", defaults):
+        extras.append(keras.layers.GaussianNoise(layer.setting("gaussian_noise", defaults), name=f"noise_{index}"))
+    if layer.setting("dropout", defaults):
+        extras.append(keras.layers.Dropout(layer.setting("dropout", defaults), name=f"dropout_{index}"))
+    return extras
+
+
 def build_model(config: RunConfig, preprocessing: Preprocessing) -> keras.Sequential:
     """Hidden layers as configured, then the output layer the scenario implies."""
-    penalty = config.model.regularization
-    regularizer = keras.regularizers.L1L2(l1=penalty.l1, l2=penalty.l2) if penalty.l1 or penalty.l2 else None
+    defaults = config.model.regularization
     model = keras.Sequential(name=config.name)
     model.add(keras.Input(shape=(len(preprocessing.features),), name="features"))
-    defaults = config.model
     for index, layer in enumerate(config.model.layers, start=1):
         separate = activation_layer(layer.activation, f"activation_{index}")
+        max_norm = layer.setting("max_norm", defaults)
         model.add(
             keras.layers.Dense(
                 layer.units,
                 activation=None if separate else get_activation(layer.activation),
-                kernel_initializer=get_initializer(layer.initializer or defaults.initializer),
-                bias_initializer=get_initializer(layer.bias_initializer or defaults.bias_initializer),
-                kernel_regularizer=regularizer,
+                kernel_initializer=get_initializer(layer.initializer or config.model.initializer),
+                bias_initializer=get_initializer(layer.bias_initializer or config.model.bias_initializer),
+                kernel_regularizer=penalty(layer.setting("l1", defaults), layer.setting("l2", defaults)),
+                kernel_constraint=keras.constraints.MaxNorm(max_norm) if max_norm else None,
                 name=f"hidden_{index}",
             )
         )
-        if separate:
-            model.add(separate)
-        if layer.dropout:
-            model.add(keras.layers.Dropout(layer.dropout, name=f"dropout_{index}"))
+        for extra in [separate, *after_layer(layer, defaults, index)]:
+            if extra is not None:
+                model.add(extra)
     model.add(
         keras.layers.Dense(
             output_units(config.scenario, preprocessing),
             activation=catalog.OUTPUT_ACTIVATION[config.scenario],
-            kernel_initializer=get_initializer(defaults.initializer),
-            bias_initializer=get_initializer(defaults.bias_initializer),
-            kernel_regularizer=regularizer,
+            kernel_initializer=get_initializer(config.model.initializer),
+            bias_initializer=get_initializer(config.model.bias_initializer),
+            kernel_regularizer=penalty(defaults.l1, defaults.l2),
             name="output",
         )
     )

@@ -32,14 +32,20 @@ def load_trainer(verbose: bool = False, threads: int | None = None):
     return trainer
 
 
-def check_optional_packages(config: RunConfig) -> None:
-    """Before any work: what the config asks for must be installed."""
+def check_environment(config: RunConfig) -> None:
+    """Before any work, and before a run directory exists: what the config names must be
+    importable (the tensorboard package, a custom loss function)."""
     import importlib.util
 
     from mlpctl.errors import ConfigError
 
     if config.report.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ConfigError("report.tensorboard: needs the tensorboard package: pip install 'mlpctl[tensorboard]'")
+    if config.loss_name is None:
+        with native_stderr_silenced():
+            from mlpctl.model import import_custom
+
+        import_custom(config.loss.custom)
 
 
 def make_smoke(config: RunConfig) -> RunConfig:
@@ -53,7 +59,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     """Data is read and checked before a run directory exists; config.yaml is written before
     training. A smoke run writes metrics.json alone. `on_start(run_dir)` is called once the
     directory exists."""
-    check_optional_packages(config)
+    check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
     run_dir = (report.create_run_dir(output_dir, run_name, timestamped=False) if run_name
                else report.create_run_dir(output_dir, config.name))

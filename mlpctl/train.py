@@ -80,7 +80,7 @@ def graph_engine_lacks(config: RunConfig) -> str | None:
 def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None) -> TrainResult:
     progress = progress or Progress()
     seed_everything(config.seed)
-    one_hot = catalog.canonical_loss(config.loss) in catalog.ONE_HOT_LOSSES
+    one_hot = config.loss_name in catalog.ONE_HOT_LOSSES
     targets = _targets(dataset, one_hot)
     rows = len(dataset.x["train"])
     batch = rows if config.training.batch_size == "full" else min(config.training.batch_size, rows)

@@ -169,3 +169,75 @@ def test_prelu_and_rprop_models_reload_to_identical_predictions(cli, tmp_path):
 def test_bad_activations_fail_with_exit_2(cli, activation, fragment):
     result = cli("validate", CONFIGS / "xor.yaml", "--set", f"model.layers.0.activation={activation}")
     assert result.exit_code == 2 and fragment in result.stderr and "model.layers.0.activation" in result.stderr
+
+
+@pytest.mark.parametrize("loss, config_name, keras_class, check", [
+    # Huber with delta 0.5 on an error of 2: delta * |e| - delta^2 / 2 = 0.875 (delta 1 would give 1.5)
+    ("{name: huber, delta: 0.5}", "regression", "Huber",
+     lambda loss: float(loss(np.array([[0.0]]), np.array([[2.0]]))) == pytest.approx(0.875)),
+    ("{name: binary_crossentropy, label_smoothing: 0.1}", "xor_cloud", "BinaryCrossentropy",
+     lambda loss: loss.get_config()["label_smoothing"] == 0.1),
+    ("{name: binary_focal_crossentropy, gamma: 3.0}", "xor_cloud", "BinaryFocalCrossentropy",
+     lambda loss: loss.get_config()["gamma"] == 3.0),
+    ("{name: categorical_focal_crossentropy, gamma: 2.0}", "digits", "CategoricalFocalCrossentropy", lambda loss: True),
+    ("log_cosh", "regression", "LogCosh", lambda loss: True),
+    ("mape", "regression", "MeanAbsolutePercentageError", lambda loss: True),
+])
+def test_losses_with_parameters_train_and_are_the_ones_built(loss, config_name, keras_class, check):
+    result = train(config_name, f"loss={loss}", "training.epochs=3", "training.early_stopping=null")
+    built = result.model.loss
+    assert type(built).__name__ == keras_class and check(built)
+    assert result.status == "completed" and result.history[-1]["loss"] < result.history[0]["loss"]
+
+
+def test_a_custom_loss_is_imported_used_and_saved(cli, tmp_path, monkeypatch):
+    module = tmp_path / "lossmodule"
+    module.mkdir()
+    (module / "teaching_losses.py").write_text(
+        "import keras\n"
+        "def doubled_mse(y_true, y_pred):\n"
+        "    return 2.0 * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)\n")
+    monkeypatch.syspath_prepend(str(module))
+    custom = train("regression", "loss={custom: 'teaching_losses:doubled_mse'}", "training.epochs=2", "seed=5")
+    plain = train("regression", "loss=mse", "training.epochs=2", "seed=5")
+    assert custom.history[0]["loss"] == pytest.approx(2 * plain.history[0]["loss"], rel=1e-5)
+    trained = cli("train", CONFIGS / "regression.yaml", "-o", tmp_path / "runs", "--json",
+                  "--set", "loss={custom: 'teaching_losses:doubled_mse'}", "--set", "training.epochs=2")
+    predicted = cli("predict", run_dir_of(trained), "-i", CONFIGS.parent / "data" / "regression.csv")
+    assert predicted.exit_code == 0 and predicted.stdout.startswith("prediction\n")
+
+
+def test_an_unimportable_custom_loss_stops_before_any_run_directory(cli, tmp_path):
+    result = cli("train", CONFIGS / "regression.yaml", "-o", tmp_path, "--set", "loss={custom: 'no_such_module:f'}")
+    assert result.exit_code == 2 and "cannot import no_such_module:f" in result.stderr
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_loss_parameters_are_checked(cli):
+    result = cli("validate", CONFIGS / "regression.yaml", "--set", "loss={name: huber, delt: 1.0}")
+    assert result.exit_code == 2 and "did you mean 'delta'?" in result.stderr
+    result = cli("validate", CONFIGS / "regression.yaml", "--set", "loss={custom: not-a-target}")
+    assert result.exit_code == 2 and "expected package.module:function" in result.stderr
+
+
+def test_regularisers_per_layer_and_as_model_defaults():
+    result = train("digits", "model.regularization={l2: 0.001, gaussian_noise: 0.1, max_norm: 2.0}",
+                   "model.layers.0.l2=0.01", "model.layers.1.batch_norm=true", "model.layers.1.layer_norm=true",
+                   "model.layers.1.dropout=0.3", "training.epochs=3", "training.early_stopping=null")
+    layers = {layer.name: layer for layer in result.model.layers}
+    assert layers["hidden_1"].kernel_regularizer.l2 == pytest.approx(0.01)  # the layer's own
+    assert layers["hidden_2"].kernel_regularizer.l2 == pytest.approx(0.001)  # the model default
+    assert layers["output"].kernel_regularizer.l2 == pytest.approx(0.001)
+    assert layers["hidden_1"].kernel_constraint.get_config()["max_value"] == 2.0
+    assert {"batch_norm_2", "layer_norm_2", "noise_1", "noise_2", "dropout_1", "dropout_2"} <= set(layers)
+    assert layers["dropout_2"].rate == 0.3 and layers["dropout_1"].rate == 0.2
+    assert result.metrics["test"]["accuracy"] > 0.8
+    norms = np.linalg.norm(layers["hidden_1"].get_weights()[0], axis=0)
+    assert norms.max() <= 2.0 + 1e-5
+
+
+def test_batch_norm_and_noise_give_the_same_weights_in_both_engines():
+    runs = [train("xor_cloud", "model.layers.0.batch_norm=true", "model.regularization.gaussian_noise=0.05",
+                  "training.epochs=4", f"training.engine={engine}") for engine in ("fit", "graph")]
+    for ours, theirs in zip(runs[1].model.get_weights(), runs[0].model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -55,7 +55,19 @@ def _names(*tables) -> Any:
     return Annotated[str, WithJsonSchema({"type": "string", "enum": names})]
 
 
+class CustomLoss(Section):
+    custom: str = Field(description="package.module:function, imported from your environment.")
+
+    @field_validator("custom")
+    @classmethod
+    def _module_and_function(cls, target: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", target):
+            raise ValueError(f"expected package.module:function, got {target!r}")
+        return target
+
+
 InitializerSpec = Union[_names(catalog.INITIALIZERS), Component]
+LossSpec = Union[_names(catalog.LOSSES, catalog.LOSS_ALIASES), Component, CustomLoss]
 ActivationSpec = Union[_names(catalog.ACTIVATIONS, catalog.ACTIVATION_LAYERS), Component]
 
 
@@ -83,14 +95,40 @@ class DataConfig(Section):
         return self
 
 
+REGULARIZERS = ("l1", "l2", "dropout", "gaussian_noise", "batch_norm", "layer_norm", "max_norm")
+
+
+class RegularizationConfig(Section):
+    """Model-wide defaults; a layer's own value wins. l1/l2 also apply to the output layer."""
+
+    l1: float = Field(0.0, ge=0.0, description="L1 penalty on every Dense kernel.")
+    l2: float = Field(0.0, ge=0.0, description="L2 penalty (weight decay) on every Dense kernel.")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after each hidden layer.")
+    gaussian_noise: float = Field(0.0, ge=0.0, description="Std. dev. of noise added after each hidden layer in training.")
+    batch_norm: bool = Field(False, description="Batch normalisation after each hidden layer.")
+    layer_norm: bool = Field(False, description="Layer normalisation after each hidden layer.")
+    max_norm: float | None = Field(None, gt=0.0, description="Cap on each unit's incoming weight vector norm.")
+
+
 class LayerConfig(Section):
     units: int = Field(gt=0, description="Number of units in this hidden Dense layer.")
     activation: ActivationSpec = Field(
         "relu", description="Activation name, or {name: ..., parameter: value} (leaky_relu, elu, relu, prelu).",
     )
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after this layer.")
+    dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Dropout rate after this layer; default model.regularization.")
+    l1: float | None = Field(None, ge=0.0, description="This layer's L1 penalty; default model.regularization.")
+    l2: float | None = Field(None, ge=0.0, description="This layer's L2 penalty; default model.regularization.")
+    gaussian_noise: float | None = Field(None, ge=0.0, description="Default model.regularization.")
+    batch_norm: bool | None = Field(None, description="Default model.regularization.")
+    layer_norm: bool | None = Field(None, description="Default model.regularization.")
+    max_norm: float | None = Field(None, gt=0.0, description="Default model.regularization.")
     initializer: InitializerSpec | None = Field(None, description="Kernel initialiser; default model.initializer.")
     bias_initializer: InitializerSpec | None = Field(None, description="Default model.bias_initializer.")
+
+    def setting(self, name: str, defaults: RegularizationConfig) -> Any:
+        """This layer's value of a regularizer, or the model's default."""
+        value = getattr(self, name)
+        return getattr(defaults, name) if value is None else value
 
     @field_validator("activation")
     @classmethod
@@ -112,9 +150,6 @@ class LayerConfig(Section):
         return None if spec is None else check_component("initializer", spec, catalog.INITIALIZERS)
 
 
-class RegularizationConfig(Section):
-    l1: float = Field(0.0, ge=0.0, description="L1 penalty on every Dense kernel.")
-    l2: float = Field(0.0, ge=0.0, description="L2 penalty (weight decay) on every Dense kernel.")
 
 
 class ModelConfig(Section):
@@ -328,9 +363,9 @@ class RunConfig(Section):
     seed: int = Field(0, description="Seeds the splits, the weights, shuffling and dropout.")
     data: DataConfig
     model: ModelConfig
-    loss: str | None = Field(
-        None, description="Default from the scenario; a Keras loss name.",
-        json_schema_extra={"enum": [*catalog.LOSSES, *catalog.LOSS_ALIASES, None]},
+    loss: LossSpec | None = Field(
+        None, description="Default from the scenario. A Keras loss name, {name: ..., parameter: value}, "
+        "or {custom: package.module:function}.",
     )
     optimizer: OptimizerConfig = Field(default_factory=lambda: AdamConfig(name="adam"))
     training: TrainingConfig = TrainingConfig()
@@ -355,19 +390,27 @@ class RunConfig(Section):
 
     @field_validator("loss")
     @classmethod
-    def _known_loss(cls, name: str | None) -> str | None:
-        if name is not None and catalog.canonical_loss(name) not in catalog.LOSSES:
-            raise ValueError(unknown_name("loss", name, [*catalog.LOSSES, *catalog.LOSS_ALIASES]))
-        return name
+    def _known_loss(cls, spec: Any) -> Any:
+        if spec is None or isinstance(spec, CustomLoss):
+            return spec
+        return check_component("loss", spec, catalog.loss_table())
+
+    @property
+    def loss_name(self) -> str | None:
+        """The Keras name of the loss (aliases resolved); None for a custom loss."""
+        if isinstance(self.loss, CustomLoss):
+            return None
+        return catalog.canonical_loss(self.loss if isinstance(self.loss, str) else self.loss.name)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "RunConfig":
         if self.loss is None:
             self.loss = catalog.DEFAULT_LOSS[self.scenario]
-        fits = catalog.LOSSES[catalog.canonical_loss(self.loss)]
+        fits = catalog.LOSSES[self.loss_name] if self.loss_name else catalog.SCENARIOS
         if self.scenario not in fits:
+            shown = self.loss if isinstance(self.loss, str) else self.loss.name
             raise ConfigError(
-                f"loss: {self.loss!r} does not fit scenario {self.scenario!r} "
+                f"loss: {shown!r} does not fit scenario {self.scenario!r} "
                 f"(it is for {', '.join(fits)}); use {catalog.DEFAULT_LOSS[self.scenario]!r} "
                 f"or leave loss out for the default"
             )

@@ -43,6 +43,7 @@ class Dataset:
     y: dict[str, np.ndarray]
     preprocessing: Preprocessing
     rows: dict[str, int] = field(default_factory=dict)
+    weights: np.ndarray | None = None  # per training row, for the loss; None: all equal
 
     @property
     def n_features(self) -> int:
@@ -55,9 +56,10 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     if max_rows is not None and len(frame) > max_rows:
         frame = frame.sample(n=max_rows, random_state=config.seed).reset_index(drop=True)
     targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
-    features = _feature_columns(frame, targets, config.data.features)
-    _check_complete(frame, features + targets)
-    _check_numeric(frame, features)
+    weight_column = [config.data.sample_weight] if config.data.sample_weight else []
+    features = _feature_columns(frame, targets + weight_column, config.data.features)
+    _check_complete(frame, features + targets + weight_column)
+    _check_numeric(frame, features + weight_column)
     labels, classes = encode_targets(frame[targets], config.scenario)
     parts = split_indices(len(frame), config, labels if classes is not None else None)
     preprocessing = fit_preprocessing(
@@ -65,7 +67,41 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     )
     x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
     y = {name: labels[rows] for name, rows in parts.items()}
-    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()})
+    weights = training_weights(config, frame.iloc[parts["train"]], y["train"], classes)
+    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()}, weights)
+
+
+def training_weights(config: RunConfig, train: pd.DataFrame, labels: np.ndarray, classes) -> np.ndarray | None:
+    """Per-row loss weights of the training rows: the sample_weight column times the class
+    weight of each row's label; None when neither is configured."""
+    weights = np.ones(len(train), dtype=np.float32)
+    column = config.data.sample_weight
+    if column:
+        values = train[column].to_numpy(dtype=np.float64)
+        if (values <= 0).any():
+            raise DataError(f"data.sample_weight: column {column!r} has {int((values <= 0).sum())} weight(s) <= 0")
+        weights *= values.astype(np.float32)
+    class_weight = config.training.class_weight
+    if class_weight is not None:
+        codes = labels.reshape(-1).astype(int)
+        weights *= class_weights(class_weight, codes, classes)[codes]
+    return weights if column or class_weight is not None else None
+
+
+def class_weights(setting, codes: np.ndarray, classes: list) -> np.ndarray:
+    """One weight per encoded class. balanced: n / (k * count), scikit-learn's rule."""
+    if setting == "balanced":
+        counts = np.bincount(codes, minlength=len(classes))
+        return (len(codes) / (len(classes) * np.maximum(counts, 1))).astype(np.float32)
+    # by the labels' text: the resolved config.yaml writes every mapping key as a string
+    given = {str(label): weight for label, weight in setting.items()}
+    unknown = [label for label in given if label not in map(str, classes)]
+    if unknown:
+        raise DataError(f"training.class_weight: label(s) {unknown} are not in the data (labels: {classes})")
+    missing = [label for label in classes if str(label) not in given]
+    if missing:
+        raise DataError(f"training.class_weight: no weight for label(s) {missing}; give every class a weight")
+    return np.array([given[str(label)] for label in classes], dtype=np.float32)
 
 
 def read_table(path: Path) -> pd.DataFrame:

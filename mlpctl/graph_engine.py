@@ -105,10 +105,12 @@ class InGraphEarlyStopping:
 
 class GraphEngine:
     def __init__(self, model, keys, x, y, validation, batch: int, seed: int, eval_batch: int,
-                 early_stopping: keras.callbacks.EarlyStopping | None):
+                 early_stopping: keras.callbacks.EarlyStopping | None, weights=None, stop_at=None):
         self.model = model
         self.keys = keys  # column names of a history row, learning_rate last
         self.x, self.y = tf.constant(x), tf.constant(y)
+        self.weights = None if weights is None else tf.constant(weights)
+        self.stop_at = stop_at  # config.training.stop_at: checked in the graph, like fit's check
         self.validation = tuple(tf.constant(a) for a in validation) if validation else None
         self.rows = len(x)
         self.batch = batch
@@ -165,7 +167,8 @@ class GraphEngine:
         order = epoch_order(self.seed, epoch, self.rows, shuffle=self.batch < self.rows)
         def train_on_batch(step):
             indices = order[step * self.batch : (step + 1) * self.batch]
-            self.model.train_step((tf.gather(self.x, indices), tf.gather(self.y, indices)))
+            batch = (self.x, self.y) if self.weights is None else (self.x, self.y, self.weights)
+            self.model.train_step(tuple(tf.gather(part, indices) for part in batch))
 
         _repeat(self.steps, train_on_batch)
         values = self._metric_values(prefix="")
@@ -191,6 +194,10 @@ class GraphEngine:
         diverged = tf.logical_not(tf.math.is_finite(row[self.keys.index("loss")]))
         self.diverged.assign(tf.logical_or(self.diverged, diverged))
         stop = self.stopping.after_epoch(epoch, row) if self.stopping else tf.constant(False)
+        if self.stop_at is not None:
+            current = tf.cast(row[self.keys.index(self.stop_at.monitor)], tf.float64)
+            reached = current <= self.stop_at.value if self.stop_at.minimize else current >= self.stop_at.value
+            stop = tf.logical_or(stop, reached)
         return tf.logical_or(diverged, stop)
 
 

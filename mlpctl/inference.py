@@ -62,14 +62,16 @@ def load_run(run_dir: Path, load_model) -> TrainedRun:
 
 def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require_targets: bool) -> None:
     """Missing features (or targets), unexpected columns and text in feature columns are errors
-    that name the columns; the run's target columns may be present and are then not used."""
+    that name the columns; the run's target (and sample weight) columns may be present and are
+    then not used."""
     prep = run.preprocessing
     columns = [str(c) for c in frame.columns]
     needed = prep.features + (prep.targets if require_targets else [])
     missing = [c for c in needed + keep if c not in columns]
     if missing:
         raise DataError(f"missing column(s): {', '.join(missing)} (the run needs {', '.join(needed)})")
-    unexpected = [c for c in columns if c not in prep.features + prep.targets + keep]
+    known = prep.features + prep.targets + keep + [run.config.data.sample_weight]
+    unexpected = [c for c in columns if c not in known]
     if unexpected and not require_targets:
         raise DataError(f"unexpected column(s): {', '.join(unexpected)}; keep them in the output with "
                         f"--keep {unexpected[0]}, or drop them")

@@ -97,7 +97,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None)
     progress.start(config.training.epochs)
     started = time.perf_counter()
     try:
-        outcome = run(config, model, dataset.x, targets, batch, progress)
+        outcome = run(config, model, dataset.x, targets, dataset.weights, batch, progress)
     finally:
         progress.finish()
     duration = time.perf_counter() - started
@@ -110,30 +110,41 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None)
         duration_s=duration,
         engine=engine,
         stopped_early_at=outcome.stopped_early_at,
-        notes=[note] if note else [],
+        notes=([note] if note else []) + _target_note(config, outcome),
     )
 
 
-def _train_in_graph(config, model, x, y, batch, progress) -> Outcome:
+def _target_note(config: RunConfig, outcome: Outcome) -> list[str]:
+    target = config.training.stop_at
+    if target is None or not outcome.history or outcome.diverged or outcome.interrupted:
+        return []
+    last = outcome.history[-1]
+    if target.reached(last[target.monitor]):
+        return [f"stopped at epoch {last['epoch']}: {target.monitor} reached {target.value}"]
+    return []
+
+
+def _train_in_graph(config, model, x, y, weights, batch, progress) -> Outcome:
     stopping = _early_stopping(config)
     engine = GraphEngine(
         model, history_columns(config), x["train"], y["train"],
         validation=(x["validation"], y["validation"]) if "validation" in x else None,
         batch=batch, seed=config.seed, eval_batch=EVAL_BATCH,
         early_stopping=stopping[0] if stopping else None,
+        weights=weights, stop_at=config.training.stop_at,
     )
     return engine.train(config.training.epochs, progress)
 
 
-def _train_with_fit(config, model, x, y, batch, progress) -> Outcome:
+def _train_with_fit(config, model, x, y, weights, batch, progress) -> Outcome:
     """Keras' own fit: the reference, and the engine for what the graph engine lacks."""
-    recorder = EpochRecorder(progress)
+    recorder = EpochRecorder(progress, config.training.stop_at)
     # the recorder last: it records the rate at the end of the epoch, after any reduction
     callbacks = [*_plateau(config), *_early_stopping(config), recorder]
     interrupted = False
     try:
         model.fit(
-            _training_pipeline(x["train"], y["train"], batch, config.seed, config.training.epochs),
+            _training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs),
             steps_per_epoch=math.ceil(len(x["train"]) / batch),
             epochs=config.training.epochs,
             validation_data=_pipeline(x["validation"], y["validation"]) if "validation" in x else None,
@@ -160,13 +171,14 @@ def _targets(dataset: Dataset, one_hot: bool) -> dict[str, np.ndarray]:
     return {split: keras.utils.to_categorical(y, classes) for split, y in dataset.y.items()}
 
 
-def _training_pipeline(x: np.ndarray, y: np.ndarray, batch: int, seed: int, epochs: int) -> tf.data.Dataset:
-    """Every epoch's batches, in the order `epoch_order` gives: the graph engine's order too."""
-    x, y = tf.constant(x), tf.constant(y)
+def _training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: int, epochs: int) -> tf.data.Dataset:
+    """Every epoch's batches, in the order `epoch_order` gives: the graph engine's order too.
+    With per-row weights, each batch is (x, y, weight) as Keras expects."""
+    arrays = tuple(tf.constant(a) for a in (x, y, weights) if a is not None)
     rows, shuffle = len(x), batch < len(x)
     orders = tf.data.Dataset.range(epochs).map(lambda epoch: epoch_order(seed, epoch, rows, shuffle))
     batches = orders.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch))
-    return batches.map(lambda indices: (tf.gather(x, indices), tf.gather(y, indices))).prefetch(tf.data.AUTOTUNE)
+    return batches.map(lambda indices: tuple(tf.gather(a, indices) for a in arrays)).prefetch(tf.data.AUTOTUNE)
 
 
 def _pipeline(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
@@ -206,11 +218,12 @@ def _stopped_at(callbacks: list) -> int | None:
 
 class EpochRecorder(keras.callbacks.Callback):
     """Keeps one history row per epoch (with the learning rate), reports progress, and stops
-    training when the loss stops being a finite number."""
+    training when the loss stops being a finite number or a stop_at target is reached."""
 
-    def __init__(self, progress: Progress):
+    def __init__(self, progress: Progress, stop_at=None):
         super().__init__()
         self.progress = progress
+        self.stop_at = stop_at
         self.rows: list[dict[str, float]] = []
         self.diverged = False
 
@@ -222,6 +235,8 @@ class EpochRecorder(keras.callbacks.Callback):
         self.progress.epoch(epoch + 1, row)
         if not math.isfinite(row.get("loss", 0.0)):
             self.diverged = True
+            self.model.stop_training = True
+        if self.stop_at is not None and self.stop_at.reached(row[self.stop_at.monitor]):
             self.model.stop_training = True
 
 

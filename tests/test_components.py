@@ -241,3 +241,81 @@ def test_batch_norm_and_noise_give_the_same_weights_in_both_engines():
                   "training.epochs=4", f"training.engine={engine}") for engine in ("fit", "graph")]
     for ours, theirs in zip(runs[1].model.get_weights(), runs[0].model.get_weights()):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_balanced_class_weights_follow_the_inverse_frequency_rule():
+    from mlpctl.data import class_weights
+
+    codes = np.array([0] * 30 + [1] * 10)
+    np.testing.assert_allclose(class_weights("balanced", codes, ["a", "b"]), [40 / 60, 40 / 20])
+    np.testing.assert_allclose(class_weights({"b": 5.0, "a": 1.0}, codes, ["a", "b"]), [1.0, 5.0])
+
+
+def test_class_weights_scale_the_training_loss_as_expected():
+    """Full batch, same start: weighting every row by 3 makes the first epoch's loss 3 times larger,
+    and validation (which class weights do not touch) stays the same."""
+    plain = train("xor_cloud", "training.batch_size=full", "training.epochs=1")
+    weighted = train("xor_cloud", "training.batch_size=full", "training.epochs=1", "training.class_weight={0: 3.0, 1: 3.0}")
+    assert weighted.history[0]["loss"] == pytest.approx(3 * plain.history[0]["loss"], rel=1e-5)
+    unequal = train("xor_cloud", "training.batch_size=full", "training.epochs=1", "training.class_weight={0: 1.0, 1: 5.0}")
+    assert plain.history[0]["loss"] < unequal.history[0]["loss"] < 5 * plain.history[0]["loss"]
+
+
+def test_sample_weight_column_weights_rows_and_is_not_a_feature(tmp_path, cli, write_config):
+    from conftest import base_config
+
+    frame = __import__("pandas").read_csv(CONFIGS.parent / "data" / "xor_cloud.csv")
+    frame["importance"] = 2.0
+    data = tmp_path / "weighted.csv"
+    frame.to_csv(data, index=False)
+    config = base_config(**{"data.path": str(data), "data.sample_weight": "importance", "training.batch_size": "full",
+                            "training.epochs": 1})
+    unweighted = base_config(**{"data.path": str(data), "data.features": ["x1", "x2"], "training.batch_size": "full",
+                                "training.epochs": 1})
+    runs = [json.loads(cli("train", write_config(c, f"{i}.yaml"), "-o", tmp_path / "runs", "--json").stdout)
+            for i, c in enumerate((config, unweighted))]
+    weighted_dir = runs[0]["run_dir"]
+    assert json.loads(open(f"{weighted_dir}/preprocessing.json").read())["features"] == ["x1", "x2"]
+    first_losses = [float(open(f"{r['run_dir']}/history.csv").read().splitlines()[1].split(",")[1]) for r in runs]
+    assert first_losses[0] == pytest.approx(2 * first_losses[1], rel=1e-5)
+    assert cli("predict", weighted_dir, "-i", data, "-o", tmp_path / "p.csv").exit_code == 0
+
+
+def test_weighted_training_is_the_same_in_both_engines():
+    runs = [train("digits", "training.class_weight=balanced", "training.epochs=3", "training.early_stopping=null",
+                  f"training.engine={engine}") for engine in ("fit", "graph")]
+    for ours, theirs in zip(runs[1].model.get_weights(), runs[0].model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["fit", "graph"])
+def test_stop_at_stops_after_the_first_epoch_that_reaches_the_target(engine):
+    result = train("xor_cloud", "training.stop_at={monitor: val_accuracy, value: 0.99}", f"training.engine={engine}")
+    reached = [row["epoch"] for row in result.history if row["val_accuracy"] >= 0.99]
+    assert result.epochs_run == reached[0] < 60
+    assert result.notes == [f"stopped at epoch {reached[0]}: val_accuracy reached 0.99"]
+    low = train("xor", "training.stop_at={monitor: loss, value: 0.3}", f"training.engine={engine}")
+    assert low.history[-1]["loss"] <= 0.3 < low.history[-2]["loss"]
+
+
+def test_class_weight_runs_repeat_from_their_own_config(cli, tmp_path):
+    first = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", "training.epochs=2",
+                "--set", "training.class_weight={0: 1.0, 1: 2.0}", "--set", "report.plots=false")
+    again = cli("train", run_dir_of(first) / "config.yaml", "-o", tmp_path, "--json", "--set", "report.plots=false")
+    assert json.loads(again.stdout)["metrics"] == json.loads(first.stdout)["metrics"]
+
+
+@pytest.mark.parametrize("override, code, fragment", [
+    ("training.class_weight={0: 1.0, 7: 2.0}", 3, "label(s) ['7'] are not in the data"),
+    ("training.class_weight={0: 1.0}", 3, "no weight for label(s) [1]"),
+    ("training.class_weight={0: -1.0, 1: 1.0}", 2, "weights must be positive"),
+    ("training.stop_at={monitor: val_acc, value: 0.9}", 2, "did you mean 'val_accuracy'?"),
+])
+def test_bad_weights_and_targets_are_refused(cli, tmp_path, override, code, fragment):
+    result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--set", override)
+    assert result.exit_code == code and fragment in result.stderr
+
+
+def test_class_weight_is_for_classification(cli):
+    result = cli("validate", CONFIGS / "regression.yaml", "--set", "training.class_weight=balanced")
+    assert result.exit_code == 2 and "class weights are for classification" in result.stderr

@@ -76,8 +76,11 @@ class DataConfig(Section):
     target: Union[str, list[str]] = Field(
         description="Label column, or a list of target columns (regression only)."
     )
+    sample_weight: str | None = Field(
+        None, description="A column of per-row weights for the training loss (positive numbers)."
+    )
     features: list[str] | None = Field(
-        None, description="Input columns; default: every column but the target."
+        None, description="Input columns; default: every column but the target (and sample_weight)."
     )
     validation_split: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows.")
     test_split: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows.")
@@ -330,12 +333,32 @@ class EarlyStoppingConfig(Section):
     restore_best: bool = Field(True, description="Restore the best epoch's weights on stopping.")
 
 
+class StopAtConfig(Section):
+    """FANN's 'desired error': stop when the monitored quantity reaches `value`."""
+
+    monitor: str = Field(description="A logged quantity, e.g. val_accuracy or loss.")
+    value: float = Field(description="Stop after the first epoch at or beyond this.")
+    mode: Literal["auto", "min", "max"] = Field("auto", description="auto: lower is better for loss and mae.")
+
+    def reached(self, current: float) -> bool:
+        return current <= self.value if self.minimize else current >= self.value
+
+    @property
+    def minimize(self) -> bool:
+        if self.mode != "auto":
+            return self.mode == "min"
+        return self.monitor.removeprefix("val_") in ("loss", "mae")
+
+
 class TrainingConfig(Section):
     epochs: int = Field(50, gt=0, description="Passes over the training rows.")
     batch_size: Union[int, Literal["full"]] = Field(
         32, description="Rows per step, or 'full' for the whole training set per step."
     )
     early_stopping: EarlyStoppingConfig | None = Field(None, description="Off unless given.")
+    stop_at: StopAtConfig | None = Field(None, description="Stop once a logged quantity reaches a target.")
+    class_weight: Union[Literal["balanced"], dict[Union[int, str, bool], float]] | None = Field(
+        None, description="balanced (inverse class frequency), or {label: weight}; classification only.")
     engine: Literal["auto", "graph", "fit"] = Field(
         "auto",
         description="graph: many epochs per call into TensorFlow (fast on small data); "
@@ -421,7 +444,17 @@ class RunConfig(Section):
             )
         self._check_early_stopping()
         self._check_optimizer()
+        self._check_weights()
         return self
+
+    def _check_weights(self) -> None:
+        weights = self.training.class_weight
+        if weights is not None and self.scenario == "regression":
+            raise ConfigError("training.class_weight: class weights are for classification, not regression")
+        if isinstance(weights, dict) and any(value <= 0 for value in weights.values()):
+            raise ConfigError(f"training.class_weight: weights must be positive, got {weights}")
+        if self.training.stop_at is not None:
+            self._check_monitor("training.stop_at.monitor", self.training.stop_at.monitor)
 
     def _check_optimizer(self) -> None:
         if self.optimizer.name == "rprop" and self.training.batch_size != "full":

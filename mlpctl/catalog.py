@@ -35,6 +35,10 @@ ACTIVATION_LAYERS = {
     "elu": {"alpha": float},
     "relu": {"negative_slope": float, "max_value": float, "threshold": float},
     "prelu": {},  # a learned slope per unit
+    "rrelu": {"lower": float, "upper": float},  # random slope in training, the mean at inference
+    "maxout": {"pieces": int},  # max of k linear pieces per unit
+    "sin": {},
+    "soft_exponential": {"alpha_init": float},  # learned alpha per unit
 }
 # Refused, with the reason: they cannot be trained by gradient descent.
 NO_GRADIENT = ("step", "sign", "heaviside", "threshold", "binary_step", "hard_limit")

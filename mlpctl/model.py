@@ -9,6 +9,7 @@ from mlpctl.config import RunConfig
 from mlpctl.config.schema import CustomLoss
 from mlpctl.errors import ConfigError
 from mlpctl.data import Preprocessing
+from mlpctl.layers import Maxout, RReLU, Sin, SoftExponential
 from mlpctl.rprop import Rprop
 
 
@@ -23,8 +24,19 @@ def activation_layer(spec, name: str) -> keras.layers.Layer | None:
         return None
     kind, params = (spec, {}) if isinstance(spec, str) else (spec.name, spec.params)
     layers = {"leaky_relu": keras.layers.LeakyReLU, "elu": keras.layers.ELU, "relu": keras.layers.ReLU,
-              "prelu": keras.layers.PReLU}
+              "prelu": keras.layers.PReLU, "rrelu": RReLU, "maxout": Maxout, "sin": Sin,
+              "soft_exponential": SoftExponential}
+    if kind == "maxout":
+        params = {"pieces": 2, **params}
     return layers[kind](**params, name=name)
+
+
+def dense_units(layer) -> int:
+    """A maxout layer's Dense has one output per piece of each unit."""
+    spec = layer.activation
+    if not isinstance(spec, str) and spec.name == "maxout":
+        return layer.units * spec.params.get("pieces", 2)
+    return layer.units * 2 if spec == "maxout" else layer.units
 
 
 def get_initializer(spec) -> keras.initializers.Initializer:
@@ -157,7 +169,7 @@ def build_model(config: RunConfig, preprocessing: Preprocessing) -> keras.Sequen
         max_norm = layer.setting("max_norm", defaults)
         model.add(
             keras.layers.Dense(
-                layer.units,
+                dense_units(layer),
                 activation=None if separate else get_activation(layer.activation),
                 kernel_initializer=get_initializer(layer.initializer or config.model.initializer),
                 bias_initializer=get_initializer(layer.bias_initializer or config.model.bias_initializer),

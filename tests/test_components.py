@@ -319,3 +319,52 @@ def test_bad_weights_and_targets_are_refused(cli, tmp_path, override, code, frag
 def test_class_weight_is_for_classification(cli):
     result = cli("validate", CONFIGS / "regression.yaml", "--set", "training.class_weight=balanced")
     assert result.exit_code == 2 and "class weights are for classification" in result.stderr
+
+
+EVERY_CUSTOM_LAYER = ("model.layers=[{units: 6, activation: {name: maxout, pieces: 3}}, {units: 6, activation: rrelu},"
+                      " {units: 6, activation: sin}, {units: 4, activation: soft_exponential}, {units: 4, activation: prelu}]")
+
+
+def test_a_model_with_every_custom_layer_trains_saves_and_reloads_to_identical_predictions(cli, tmp_path):
+    from mlpctl.inference import open_run
+
+    result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", EVERY_CUSTOM_LAYER,
+                 "--set", "training.epochs=20", "--set", "report.plots=false")
+    document = json.loads(result.stdout)
+    assert document["metrics"]["test"]["accuracy"] > 0.9
+    run = open_run(run_dir_of(result))
+    names = [type(layer).__name__ for layer in run.model.layers]
+    assert {"Maxout", "RReLU", "Sin", "SoftExponential", "PReLU"} <= set(names)
+    x = np.random.default_rng(0).normal(size=(50, 2)).astype("float32")
+    reloaded = keras.saving.load_model(run_dir_of(result) / "model.keras", compile=False)
+    np.testing.assert_array_equal(scores(run.model, x), scores(reloaded, x))
+    assert scores(run.model, x).tolist() == scores(run.model, x).tolist()  # rrelu: no randomness at inference
+
+
+def test_custom_layers_do_what_they_say():
+    from mlpctl.layers import Maxout, RReLU, Sin, SoftExponential
+
+    x = np.array([[-2.0, -1.0, 0.5, 3.0]], dtype="float32")
+    np.testing.assert_allclose(Maxout(pieces=2)(x), [[-1.0, 3.0]])
+    np.testing.assert_allclose(RReLU(lower=0.1, upper=0.3)(x, training=False), [[-0.4, -0.2, 0.5, 3.0]], rtol=1e-6)
+    trained_slopes = RReLU(lower=0.1, upper=0.3, seed=1)(np.full((1, 1000), -1.0, "float32"), training=True)
+    assert -0.3 <= float(np.min(trained_slopes)) and float(np.max(trained_slopes)) <= -0.1
+    np.testing.assert_allclose(Sin()(x), np.sin(x), rtol=1e-6)
+    layer = SoftExponential(alpha_init=0.5)
+    np.testing.assert_allclose(layer(x), (np.exp(0.5 * x) - 1) / 0.5 + 0.5, rtol=1e-5)
+    layer.alpha.assign(np.full(4, -0.5, "float32"))
+    negative = np.asarray(layer(x))  # alpha < 0: -ln(1 - alpha (x + alpha)) / alpha
+    inside = x[0] > -1.5  # the log's argument is positive only for x > 1/alpha - alpha = -1.5
+    np.testing.assert_allclose(negative[0][inside], np.log(1 + 0.5 * (x[0][inside] - 0.5)) / 0.5, rtol=1e-5)
+    assert np.isfinite(negative).all()  # outside its domain the layer clamps instead of giving NaN
+
+
+def test_soft_exponential_learns_its_alpha():
+    result = train("regression", "model.layers=[{units: 8, activation: soft_exponential}]", "training.epochs=5")
+    alpha = result.model.get_layer("activation_1").alpha.numpy()
+    assert not np.allclose(alpha, 0.1)
+
+
+def test_maxout_needs_two_pieces(cli):
+    result = cli("validate", CONFIGS / "xor.yaml", "--set", "model.layers.0.activation={name: maxout, pieces: 1}")
+    assert result.exit_code == 2 and "maxout needs at least 2 pieces" in result.stderr

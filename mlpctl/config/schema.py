@@ -116,7 +116,7 @@ class RegularizationConfig(Section):
 class LayerConfig(Section):
     units: int = Field(gt=0, description="Number of units in this hidden Dense layer.")
     activation: ActivationSpec = Field(
-        "relu", description="Activation name, or {name: ..., parameter: value} (leaky_relu, elu, relu, prelu).",
+        "relu", description="Activation name, or {name: ..., parameter: value}; see the lists below.",
     )
     dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Dropout rate after this layer; default model.regularization.")
     l1: float | None = Field(None, ge=0.0, description="This layer's L1 penalty; default model.regularization.")
@@ -145,7 +145,10 @@ class LayerConfig(Section):
         if isinstance(spec, str) and spec in catalog.ACTIVATIONS:
             return spec
         table = {**{n: {} for n in catalog.ACTIVATIONS}, **catalog.ACTIVATION_LAYERS}
-        return check_component("activation", spec, table)
+        spec = check_component("activation", spec, table)
+        if isinstance(spec, Component) and spec.name == "maxout" and spec.params.get("pieces", 2) < 2:
+            raise ValueError(f"maxout needs at least 2 pieces, got {spec.params['pieces']}")
+        return spec
 
     @field_validator("initializer", "bias_initializer")
     @classmethod

@@ -82,8 +82,10 @@ def read_run(run_dir: Path) -> RunFacts:
     config = flatten(yaml.safe_load((run_dir / "config.yaml").read_text()))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     history_path = run_dir / "history.csv"
-    history = ([{k: float(v) for k, v in row.items()} for row in csv.DictReader(open(history_path))]
-               if history_path.is_file() else [])
+    history = []
+    if history_path.is_file():
+        with open(history_path, newline="") as handle:
+            history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     return RunFacts(run_dir, config, metrics, history)
 
 

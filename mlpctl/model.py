@@ -6,7 +6,7 @@ import keras
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
-from mlpctl.config.schema import CustomLoss
+from mlpctl.config.schema import CustomLoss, name_and_params
 from mlpctl.errors import ConfigError
 from mlpctl.data import Preprocessing
 from mlpctl.layers import Maxout, RReLU, Sin, SoftExponential
@@ -22,7 +22,7 @@ def activation_layer(spec, name: str) -> keras.layers.Layer | None:
     when the Dense layer can take the activation by name."""
     if isinstance(spec, str) and spec in catalog.ACTIVATIONS:
         return None
-    kind, params = (spec, {}) if isinstance(spec, str) else (spec.name, spec.params)
+    kind, params = name_and_params(spec)
     layers = {"leaky_relu": keras.layers.LeakyReLU, "elu": keras.layers.ELU, "relu": keras.layers.ReLU,
               "prelu": keras.layers.PReLU, "rrelu": RReLU, "maxout": Maxout, "sin": Sin,
               "soft_exponential": SoftExponential}
@@ -33,16 +33,13 @@ def activation_layer(spec, name: str) -> keras.layers.Layer | None:
 
 def dense_units(layer) -> int:
     """A maxout layer's Dense has one output per piece of each unit."""
-    spec = layer.activation
-    if not isinstance(spec, str) and spec.name == "maxout":
-        return layer.units * spec.params.get("pieces", 2)
-    return layer.units * 2 if spec == "maxout" else layer.units
+    name, params = name_and_params(layer.activation)
+    return layer.units * params.get("pieces", 2) if name == "maxout" else layer.units
 
 
 def get_initializer(spec) -> keras.initializers.Initializer:
-    if isinstance(spec, str):
-        return keras.initializers.get(spec)
-    return keras.initializers.get({"class_name": spec.name, "config": spec.params})
+    name, params = name_and_params(spec)
+    return keras.initializers.get({"class_name": name, "config": params} if params else name)
 
 
 def get_schedule(optimizer_config):
@@ -83,7 +80,7 @@ def get_loss(spec):
     """A Keras loss object (with its parameters), or the user's own function."""
     if isinstance(spec, CustomLoss):
         return import_custom(spec.custom)
-    name, params = (spec, {}) if isinstance(spec, str) else (spec.name, spec.params)
+    name, params = name_and_params(spec)
     return LOSSES[catalog.canonical_loss(name)](**params)
 
 

@@ -7,7 +7,7 @@ from mlpctl import train as trainer
 from mlpctl.config import load_config
 from mlpctl.data import load_dataset
 
-from conftest import CONFIGS, DATA
+from conftest import CONFIGS
 
 
 def both_engines(config_name: str, *overrides: str):

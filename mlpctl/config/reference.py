@@ -14,7 +14,6 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from mlpctl import catalog
 from mlpctl.config.loading import is_model

@@ -31,9 +31,14 @@ class Component(BaseModel):
         return dict(self.model_extra or {})
 
 
+def name_and_params(spec: "str | Component") -> tuple[str, dict[str, Any]]:
+    """`relu` -> ('relu', {}); `{name: elu, alpha: 1}` -> ('elu', {'alpha': 1})."""
+    return (spec, {}) if isinstance(spec, str) else (spec.name, spec.params)
+
+
 def check_component(kind: str, spec: Any, table: dict[str, dict[str, type]]) -> Any:
     """A name from `table`, or a Component whose name and parameters are in it."""
-    name = spec if isinstance(spec, str) else spec.name
+    name, _ = name_and_params(spec)
     if name not in table:
         raise ValueError(unknown_name(kind, name, table))
     if isinstance(spec, Component):
@@ -136,7 +141,7 @@ class LayerConfig(Section):
     @field_validator("activation")
     @classmethod
     def _known_activation(cls, spec: Any) -> Any:
-        name = spec if isinstance(spec, str) else spec.name
+        name, _ = name_and_params(spec)
         if name in catalog.NO_GRADIENT:
             raise ValueError(
                 f"{name!r} cannot be trained: its derivative is zero almost everywhere, so no gradient "

@@ -28,9 +28,12 @@ class Preprocessing:
     center: list[float]
     scale: list[float]
     classes: list | None = None  # original labels, index = encoded class
+    fill: list[float] | None = None  # per feature, for empty cells (data.missing); None: none allowed
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         x = frame[self.features].to_numpy(dtype=np.float64)
+        if self.fill is not None:
+            x = np.where(np.isnan(x), np.asarray(self.fill), x)
         return ((x - np.asarray(self.center)) / np.asarray(self.scale)).astype(np.float32)
 
     def to_dict(self) -> dict:
@@ -58,12 +61,12 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
     weight_column = [config.data.sample_weight] if config.data.sample_weight else []
     features = _feature_columns(frame, targets + weight_column, config.data.features)
-    _check_complete(frame, features + targets + weight_column)
+    frame = _handle_missing(frame, features, targets + weight_column, config.data.missing)
     _check_numeric(frame, features + weight_column)
     labels, classes = encode_targets(frame[targets], config.scenario)
     parts = split_indices(len(frame), config, labels if classes is not None else None)
     preprocessing = fit_preprocessing(
-        frame.iloc[parts["train"]], features, targets, config.data.normalize, classes
+        frame.iloc[parts["train"]], features, targets, config.data.normalize, classes, config.data.missing
     )
     x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
     y = {name: labels[rows] for name, rows in parts.items()}
@@ -134,14 +137,29 @@ def _feature_columns(frame: pd.DataFrame, targets: list[str], features: list[str
     return chosen
 
 
-def _check_complete(frame: pd.DataFrame, columns: list[str]) -> None:
+def _handle_missing(frame: pd.DataFrame, features: list[str], others: list[str], strategy: str) -> pd.DataFrame:
+    """drop: rows with an empty cell go; otherwise targets (and weights) must be complete, and
+    features too unless a fill strategy fills them later from the training rows."""
+    if strategy == "drop":
+        kept = frame.dropna(subset=features + others).reset_index(drop=True)
+        if kept.empty:
+            raise DataError("data.missing: drop leaves no rows: every row has an empty cell")
+        return kept
+    _check_complete(frame, others, hint="; use data.missing: drop to drop those rows")
+    if strategy == "error":
+        _check_complete(frame, features, hint="; fill or drop them, or set data.missing "
+                        "(mean, median, most_frequent or drop)")
+    return frame
+
+
+def _check_complete(frame: pd.DataFrame, columns: list[str], hint: str) -> None:
     for column in columns:
         missing = frame[column].isna()
         if missing.any():
             first = int(np.flatnonzero(missing.to_numpy())[0]) + 2  # header is line 1
             raise DataError(
                 f"column {column!r}: {int(missing.sum())} missing value(s) (NaN or empty), "
-                f"first at line {first}; fill or drop them"
+                f"first at line {first}{hint}"
             )
 
 
@@ -155,7 +173,7 @@ def _check_numeric(frame: pd.DataFrame, features: list[str]) -> None:
                 f"column {column!r}: {int(bad.sum())} non-numeric value(s), first "
                 f"{frame[column].iloc[first]!r} at line {first + 2}; feature columns must be numbers"
             )
-        if not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+        if np.isinf(values.to_numpy(dtype=np.float64)).any():  # empty cells are data.missing's
             raise DataError(f"column {column!r}: contains infinite values")
 
 
@@ -237,9 +255,12 @@ def _by_class(labels: np.ndarray) -> list[np.ndarray]:
 
 
 def fit_preprocessing(
-    train: pd.DataFrame, features: list[str], targets: list[str], normalize: str, classes
+    train: pd.DataFrame, features: list[str], targets: list[str], normalize: str, classes, missing: str = "error"
 ) -> Preprocessing:
     x = train[features].to_numpy(dtype=np.float64)
+    fill = fill_values(train, features, missing)
+    if fill is not None:
+        x = np.where(np.isnan(x), fill, x)
     if normalize == "standard":
         center, scale = x.mean(axis=0), x.std(axis=0)
     elif normalize == "minmax":
@@ -248,5 +269,21 @@ def fit_preprocessing(
         center, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
     scale = np.where(scale > 0, scale, 1.0)  # a constant column stays constant, not NaN
     return Preprocessing(
-        features, targets, normalize, center.tolist(), scale.tolist(), classes
+        features, targets, normalize, center.tolist(), scale.tolist(), classes,
+        None if fill is None else fill.tolist(),
     )
+
+
+def fill_values(train: pd.DataFrame, features: list[str], missing: str) -> np.ndarray | None:
+    """What fills an empty cell of each feature, from the training rows only."""
+    if missing not in ("mean", "median", "most_frequent"):
+        return None
+    values = train[features].astype(np.float64)
+    empty = [column for column in features if values[column].isna().all()]
+    if empty:
+        raise DataError(f"data.missing: column(s) {empty} have no values in the training rows to fill from")
+    if missing == "mean":
+        return values.mean().to_numpy()
+    if missing == "median":
+        return values.median().to_numpy()
+    return np.array([values[column].mode().iloc[0] for column in features])

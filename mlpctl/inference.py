@@ -77,7 +77,7 @@ def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require
                         f"--keep {unexpected[0]}, or drop them")
     for column in prep.features:
         values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna()
+        bad = values.isna() & (frame[column].notna() if prep.fill is not None else True)
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(f"column {column!r}: {int(bad.sum())} missing or non-numeric value(s), "

@@ -78,3 +78,59 @@ def test_selected_features_keep_their_order(write_config, tmp_path):
     dataset = dataset_from(write_config, tmp_path, csv, **{"data.features": ["c", "a"]})
     assert dataset.preprocessing.features == ["c", "a"]
     assert dataset.x["train"].shape[1] == 2
+
+
+HOLES = "x,z,y\n" + "".join(
+    f"{'' if i % 10 == 3 else i},{'' if i % 7 == 0 else i % 4},{i % 2}\n" for i in range(60))
+
+
+def holes_dataset(write_config, tmp_path, strategy, **changes):
+    return dataset_from(write_config, tmp_path, HOLES, **{"data.missing": strategy, "data.normalize": "none", **changes})
+
+
+@pytest.mark.parametrize("strategy", ["mean", "median", "most_frequent"])
+def test_missing_feature_cells_are_filled_from_the_training_rows(write_config, tmp_path, strategy):
+    dataset = holes_dataset(write_config, tmp_path, strategy)
+    fill = dataset.preprocessing.fill
+    from mlpctl.data import split_indices
+
+    frame = __import__("pandas").read_csv(tmp_path / "data.csv")
+    config = load_config(tmp_path / "run.yaml")  # the statistic must come from the training rows only
+    train_rows = frame.iloc[split_indices(len(frame), config, frame["y"].to_numpy())["train"]]
+    expected = {"mean": train_rows[["x", "z"]].mean(), "median": train_rows[["x", "z"]].median(),
+                "most_frequent": train_rows[["x", "z"]].mode().iloc[0]}[strategy].to_numpy()
+    np.testing.assert_allclose(fill, expected)
+    assert not np.isnan(np.concatenate(list(dataset.x.values()))).any()
+
+
+def test_drop_removes_rows_with_empty_cells(write_config, tmp_path):
+    dataset = holes_dataset(write_config, tmp_path, "drop")
+    complete = sum(1 for i in range(60) if i % 10 != 3 and i % 7 != 0)
+    assert sum(dataset.rows.values()) == complete and dataset.preprocessing.fill is None
+
+
+def test_missing_targets_need_drop(write_config, tmp_path):
+    from mlpctl.errors import DataError
+
+    with pytest.raises(DataError, match="column 'y': 1 missing value.*use data.missing: drop"):
+        dataset_from(write_config, tmp_path, "x,y\n" + "".join(f"{i},{'' if i == 5 else i % 2}\n" for i in range(40)),
+                     **{"data.missing": "mean"})
+    with pytest.raises(DataError, match="or set data.missing"):
+        holes_dataset(write_config, tmp_path, "error")
+
+
+def test_predict_fills_empty_cells_the_way_training_did(cli, write_config, tmp_path):
+    import json
+
+    from conftest import base_config
+
+    data = tmp_path / "holes.csv"
+    data.write_text(HOLES)
+    config = base_config(**{"data.path": str(data), "data.missing": "median", "training.epochs": 2})
+    run_dir = json.loads(cli("train", write_config(config), "-o", tmp_path / "runs", "--json").stdout)["run_dir"]
+    new = tmp_path / "new.csv"
+    new.write_text("x,z\n,1\n5,\n")
+    result = cli("predict", run_dir, "-i", new, "-o", "-", "--proba")
+    assert result.exit_code == 0, result.stderr
+    new.write_text("x,z\nabc,1\n")
+    assert cli("predict", run_dir, "-i", new).exit_code == 3

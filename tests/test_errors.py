@@ -70,6 +70,7 @@ BAD_DATA = [
     ("missing feature column", XOR_ROWS, {"data.features": ["x1", "x3"]}, "data.features: no column 'x3'"),
     ("text in a numeric column", XOR_ROWS + "abc,1,0\n", {}, "column 'x1': 1 non-numeric value(s), first 'abc' at line 22"),
     ("NaN in a feature", XOR_ROWS + ",1,0\n", {}, "column 'x1': 1 missing value(s)"),
+    ("infinity in a feature", XOR_ROWS + "inf,1,0\n", {}, "column 'x1': contains infinite values"),
     ("NaN in the target", XOR_ROWS + "1,1,\n", {}, "column 'y': 1 missing value(s)"),
     ("three labels for binary", XOR_ROWS + "1,1,2\n", {}, "binary scenario needs exactly 2 distinct labels, found 3"),
     ("one label for binary", "x1,y\n1,0\n2,0\n3,0\n", {}, "needs exactly 2 distinct labels, found 1"),

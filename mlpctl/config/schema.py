@@ -92,6 +92,10 @@ class DataConfig(Section):
     normalize: Literal["standard", "minmax", "none"] = Field(
         "standard", description="Input scaling; statistics come from the training rows only."
     )
+    missing: Literal["error", "mean", "median", "most_frequent", "drop"] = Field(
+        "error", description="Empty feature cells: an error, filled from the training rows' statistic, "
+        "or the row dropped. Rows without a target are an error unless drop.",
+    )
 
     @model_validator(mode="after")
     def _splits_leave_training_rows(self) -> "DataConfig":

@@ -28,13 +28,28 @@ class Preprocessing:
     center: list[float]
     scale: list[float]
     classes: list | None = None  # original labels, index = encoded class
-    fill: list[float] | None = None  # per feature, for empty cells (data.missing); None: none allowed
+    fill: list[float] | None = None  # per numeric feature, for empty cells (data.missing)
+    categories: dict[str, list[str]] | None = None  # categorical feature -> its one-hot columns
+
+    @property
+    def numeric(self) -> list[str]:
+        return [column for column in self.features if column not in (self.categories or {})]
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.numeric) + sum(len(values) for values in (self.categories or {}).values())
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        x = frame[self.features].to_numpy(dtype=np.float64)
+        """Numeric columns filled and normalized, then one one-hot block per categorical column
+        (a category the training rows never had, or an empty cell, is all zeros)."""
+        x = frame[self.numeric].to_numpy(dtype=np.float64)
         if self.fill is not None:
             x = np.where(np.isnan(x), np.asarray(self.fill), x)
-        return ((x - np.asarray(self.center)) / np.asarray(self.scale)).astype(np.float32)
+        blocks = [((x - np.asarray(self.center)) / np.asarray(self.scale)).astype(np.float32)]
+        for column, values in (self.categories or {}).items():
+            text = frame[column].astype(str).to_numpy()[:, None]
+            blocks.append((text == np.asarray(values, dtype=str)[None, :]).astype(np.float32))
+        return np.concatenate(blocks, axis=1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,11 +77,13 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     weight_column = [config.data.sample_weight] if config.data.sample_weight else []
     features = _feature_columns(frame, targets + weight_column, config.data.features)
     frame = _handle_missing(frame, features, targets + weight_column, config.data.missing)
-    _check_numeric(frame, features + weight_column)
+    categorical = _categorical_columns(frame, features, config.data.categorical)
+    _check_numeric(frame, [c for c in features if c not in categorical] + weight_column)
     labels, classes = encode_targets(frame[targets], config.scenario)
     parts = split_indices(len(frame), config, labels if classes is not None else None)
     preprocessing = fit_preprocessing(
-        frame.iloc[parts["train"]], features, targets, config.data.normalize, classes, config.data.missing
+        frame.iloc[parts["train"]], features, targets, config.data.normalize, classes, config.data.missing,
+        categorical,
     )
     x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
     y = {name: labels[rows] for name, rows in parts.items()}
@@ -135,6 +152,23 @@ def _feature_columns(frame: pd.DataFrame, targets: list[str], features: list[str
     if not chosen:
         raise DataError("data.features: no feature columns left besides the target")
     return chosen
+
+
+def _categorical_columns(frame: pd.DataFrame, features: list[str], listed: list[str] | None) -> list[str]:
+    """The listed columns, or those whose non-empty values are mostly text. A mostly numeric
+    column with a few text cells is left numeric, so its typos are reported, not encoded."""
+    if listed is not None:
+        strays = [column for column in listed if column not in features]
+        if strays:
+            raise DataError(f"data.categorical: {strays} are not feature columns (features: {', '.join(features)})")
+        return list(listed)
+    found = []
+    for column in features:
+        values = frame[column].dropna()
+        numbers = pd.to_numeric(values, errors="coerce").notna().sum()
+        if len(values) and numbers < len(values) / 2:
+            found.append(column)
+    return found
 
 
 def _handle_missing(frame: pd.DataFrame, features: list[str], others: list[str], strategy: str) -> pd.DataFrame:
@@ -255,28 +289,31 @@ def _by_class(labels: np.ndarray) -> list[np.ndarray]:
 
 
 def fit_preprocessing(
-    train: pd.DataFrame, features: list[str], targets: list[str], normalize: str, classes, missing: str = "error"
+    train: pd.DataFrame, features: list[str], targets: list[str], normalize: str, classes, missing: str = "error",
+    categorical: list[str] = (),
 ) -> Preprocessing:
-    x = train[features].to_numpy(dtype=np.float64)
-    fill = fill_values(train, features, missing)
+    numeric = [column for column in features if column not in categorical]
+    x = train[numeric].to_numpy(dtype=np.float64)
+    fill = fill_values(train, numeric, missing)
     if fill is not None:
         x = np.where(np.isnan(x), fill, x)
-    if normalize == "standard":
+    if normalize == "standard" and x.shape[1]:
         center, scale = x.mean(axis=0), x.std(axis=0)
-    elif normalize == "minmax":
+    elif normalize == "minmax" and x.shape[1]:
         center, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
     else:
         center, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
     scale = np.where(scale > 0, scale, 1.0)  # a constant column stays constant, not NaN
+    categories = {column: sorted(train[column].dropna().astype(str).unique()) for column in categorical}
     return Preprocessing(
         features, targets, normalize, center.tolist(), scale.tolist(), classes,
-        None if fill is None else fill.tolist(),
+        None if fill is None else fill.tolist(), categories or None,
     )
 
 
 def fill_values(train: pd.DataFrame, features: list[str], missing: str) -> np.ndarray | None:
-    """What fills an empty cell of each feature, from the training rows only."""
-    if missing not in ("mean", "median", "most_frequent"):
+    """What fills an empty cell of each numeric feature, from the training rows only."""
+    if missing not in ("mean", "median", "most_frequent") or not features:
         return None
     values = train[features].astype(np.float64)
     empty = [column for column in features if values[column].isna().all()]

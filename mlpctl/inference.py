@@ -75,7 +75,7 @@ def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require
     if unexpected and not require_targets:
         raise DataError(f"unexpected column(s): {', '.join(unexpected)}; keep them in the output with "
                         f"--keep {unexpected[0]}, or drop them")
-    for column in prep.features:
+    for column in prep.numeric:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & (frame[column].notna() if prep.fill is not None else True)
         if bad.any():

@@ -160,7 +160,7 @@ def build_model(config: RunConfig, preprocessing: Preprocessing) -> keras.Sequen
     """Hidden layers as configured, then the output layer the scenario implies."""
     defaults = config.model.regularization
     model = keras.Sequential(name=config.name)
-    model.add(keras.Input(shape=(len(preprocessing.features),), name="features"))
+    model.add(keras.Input(shape=(preprocessing.n_inputs,), name="features"))
     for index, layer in enumerate(config.model.layers, start=1):
         separate = activation_layer(layer.activation, f"activation_{index}")
         max_norm = layer.setting("max_norm", defaults)

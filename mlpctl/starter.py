@@ -39,12 +39,12 @@ def starter_config(csv: Path, target: str, output: Path, scenario: str | None = 
                         f"(columns: {', '.join(columns)})")
     guessed, why = guess_scenario(frame[target])
     scenario = scenario or guessed
-    numeric = [c for c in frame.columns if c != target and pd.api.types.is_numeric_dtype(frame[c])]
-    skipped = [c for c in frame.columns if c != target and c not in numeric]
-    if not numeric:
-        raise DataError(f"{csv}: no numeric feature columns besides {target!r}")
+    features = [c for c in frame.columns if c != target]
+    text = [c for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
+    if not features:
+        raise DataError(f"{csv}: no feature columns besides {target!r}")
     tiny = len(frame) < TINY
-    units = min(64, max(8, 2 * len(numeric)))
+    units = min(64, max(8, 2 * len(features)))
     config = {
         "name": _name(csv),
         "scenario": scenario,
@@ -52,7 +52,7 @@ def starter_config(csv: Path, target: str, output: Path, scenario: str | None = 
         "data": {
             "path": os.path.relpath(csv.resolve(), output.resolve().parent),
             "target": target,
-            "features": numeric if skipped else None,
+            "features": None,
             "validation_split": 0.0 if tiny else 0.15,
             "test_split": 0.0 if tiny else 0.15,
             "normalize": "standard",
@@ -66,8 +66,8 @@ def starter_config(csv: Path, target: str, output: Path, scenario: str | None = 
     notes = [
         f"Starter config written by `mlpctl init` from {csv.name} ({len(frame)} rows).",
         f"scenario: {scenario}" + (f" (guessed: target {target!r} has {why})" if scenario == guessed else " (as asked)"),
-        f"features: {len(numeric)} numeric column(s)"
-        + (f"; left out, not numeric: {', '.join(map(str, skipped))}" if skipped else ""),
+        f"features: every column but the target ({len(features)})"
+        + (f"; text columns, one-hot encoded: {', '.join(map(str, text))}" if text else ""),
     ]
     if tiny:
         notes.append(f"fewer than {TINY} rows: no validation or test split, full-batch training")

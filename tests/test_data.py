@@ -134,3 +134,51 @@ def test_predict_fills_empty_cells_the_way_training_did(cli, write_config, tmp_p
     assert result.exit_code == 0, result.stderr
     new.write_text("x,z\nabc,1\n")
     assert cli("predict", run_dir, "-i", new).exit_code == 3
+
+
+def colours_csv(tmp_path) -> str:
+    rng = np.random.default_rng(0)
+    colours = rng.choice(["red", "green", "blue"], size=120)
+    rows = [f"{c},{rng.normal():.3f},{int(c == 'red')}\n" for c in colours]
+    return "colour,noise,y\n" + "".join(rows)
+
+
+def test_text_columns_are_one_hot_encoded_from_the_training_rows(write_config, tmp_path):
+    dataset = dataset_from(write_config, tmp_path, colours_csv(tmp_path))
+    prep = dataset.preprocessing
+    assert prep.categories == {"colour": ["blue", "green", "red"]} and prep.numeric == ["noise"]
+    assert prep.n_inputs == 4 and dataset.x["train"].shape[1] == 4
+    one_hot = dataset.x["train"][:, 1:]
+    assert set(one_hot.sum(axis=1)) == {1.0}
+    unseen = prep.transform(__import__("pandas").DataFrame({"colour": ["purple"], "noise": [0.0]}))
+    assert unseen[0, 1:].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_listed_categorical_columns_may_hold_numbers(write_config, tmp_path):
+    csv = "zone,x,y\n" + "".join(f"{i % 3 + 10},{i},{i % 2}\n" for i in range(60))
+    dataset = dataset_from(write_config, tmp_path, csv, **{"data.categorical": ["zone"]})
+    assert dataset.preprocessing.categories == {"zone": ["10", "11", "12"]}
+    from mlpctl.errors import DataError
+
+    with pytest.raises(DataError, match=r"data.categorical: \['y'\] are not feature columns"):
+        dataset_from(write_config, tmp_path, csv, **{"data.categorical": ["y"]})
+
+
+def test_a_model_learns_from_a_categorical_column_and_predicts_unseen_ones(cli, write_config, tmp_path):
+    import io
+    import json
+
+    import pandas as pd
+
+    from conftest import base_config
+
+    data = tmp_path / "colours.csv"
+    data.write_text(colours_csv(tmp_path))
+    config = base_config(**{"data.path": str(data), "training.epochs": 40})
+    document = json.loads(cli("train", write_config(config), "-o", tmp_path / "runs", "--json").stdout)
+    assert document["metrics"]["test"]["accuracy"] == 1.0  # the label is `colour == red`
+    new = tmp_path / "new.csv"
+    new.write_text("colour,noise\nred,0.1\nblue,0.2\npurple,0.0\n")
+    result = cli("predict", document["run_dir"], "-i", new, "--proba")
+    predicted = pd.read_csv(io.StringIO(result.stdout))
+    assert predicted["prediction"].tolist()[:2] == [1, 0] and len(predicted) == 3

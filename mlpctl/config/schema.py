@@ -92,6 +92,9 @@ class DataConfig(Section):
     normalize: Literal["standard", "minmax", "none"] = Field(
         "standard", description="Input scaling; statistics come from the training rows only."
     )
+    categorical: list[str] | None = Field(
+        None, description="Feature columns to one-hot encode; default: the columns whose values are mostly text.",
+    )
     missing: Literal["error", "mean", "median", "most_frequent", "drop"] = Field(
         "error", description="Empty feature cells: an error, filled from the training rows' statistic, "
         "or the row dropped. Rows without a target are an error unless drop.",

@@ -30,6 +30,7 @@ class Preprocessing:
     classes: list | None = None  # original labels, index = encoded class
     fill: list[float] | None = None  # per numeric feature, for empty cells (data.missing)
     categories: dict[str, list[str]] | None = None  # categorical feature -> its one-hot columns
+    pca: dict | None = None  # {"mean", "components": k x numeric, "scale": per component or None, ...}
 
     @property
     def numeric(self) -> list[str]:
@@ -37,7 +38,8 @@ class Preprocessing:
 
     @property
     def n_inputs(self) -> int:
-        return len(self.numeric) + sum(len(values) for values in (self.categories or {}).values())
+        numeric = len(self.pca["components"]) if self.pca else len(self.numeric)
+        return numeric + sum(len(values) for values in (self.categories or {}).values())
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Numeric columns filled and normalized, then one one-hot block per categorical column
@@ -45,7 +47,12 @@ class Preprocessing:
         x = frame[self.numeric].to_numpy(dtype=np.float64)
         if self.fill is not None:
             x = np.where(np.isnan(x), np.asarray(self.fill), x)
-        blocks = [((x - np.asarray(self.center)) / np.asarray(self.scale)).astype(np.float32)]
+        x = (x - np.asarray(self.center)) / np.asarray(self.scale)
+        if self.pca:
+            x = (x - np.asarray(self.pca["mean"])) @ np.asarray(self.pca["components"]).T
+            if self.pca["scale"] is not None:
+                x = x / np.asarray(self.pca["scale"])
+        blocks = [x.astype(np.float32)]
         for column, values in (self.categories or {}).items():
             text = frame[column].astype(str).to_numpy()[:, None]
             blocks.append((text == np.asarray(values, dtype=str)[None, :]).astype(np.float32))
@@ -85,6 +92,9 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
         frame.iloc[parts["train"]], features, targets, config.data.normalize, classes, config.data.missing,
         categorical,
     )
+    if config.data.decorrelate != "none":
+        preprocessing.pca = fit_pca(preprocessing, frame.iloc[parts["train"]], config.data.decorrelate,
+                                    config.data.components)
     x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
     y = {name: labels[rows] for name, rows in parts.items()}
     weights = training_weights(config, frame.iloc[parts["train"]], y["train"], classes)
@@ -309,6 +319,30 @@ def fit_preprocessing(
         features, targets, normalize, center.tolist(), scale.tolist(), classes,
         None if fill is None else fill.tolist(), categories or None,
     )
+
+
+def fit_pca(prep: Preprocessing, train: pd.DataFrame, kind: str, components) -> dict:
+    """Principal components of the training rows' normalized numeric inputs (the notes' PCA
+    decorrelation); `components` is a count, or the share of variance to keep."""
+    plain = Preprocessing(prep.numeric, prep.targets, prep.normalize, prep.center, prep.scale, fill=prep.fill)
+    x = plain.transform(train).astype(np.float64)
+    mean = x.mean(axis=0)  # ~0 after standard normalization; not after minmax or none
+    x = x - mean
+    _, singular, vt = np.linalg.svd(x, full_matrices=False)
+    variance = singular**2 / max(len(x) - 1, 1)
+    share = np.cumsum(variance) / variance.sum()
+    if components is None:
+        keep = len(variance)
+    elif isinstance(components, float):
+        keep = int(np.searchsorted(share, components - 1e-12) + 1)
+    else:
+        if components > len(variance):
+            raise DataError(f"data.components: {components} components, but there are only {len(variance)} "
+                            f"numeric inputs")
+        keep = components
+    scale = np.sqrt(np.maximum(variance[:keep], 1e-12)).tolist() if kind == "pca_whiten" else None
+    return {"mean": mean.tolist(), "components": vt[:keep].tolist(), "scale": scale,
+            "explained_variance": share[keep - 1].item()}
 
 
 def fill_values(train: pd.DataFrame, features: list[str], missing: str) -> np.ndarray | None:

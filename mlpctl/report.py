@@ -176,7 +176,7 @@ def answer_figures(directory: Path, config: RunConfig, prep, model, x, y, label:
             for name, draw in (("roc_curve", plots.roc_curve), ("pr_curve", plots.pr_curve)):
                 written.append(directory / f"{name}.png")
                 draw(true_labels, output[:, 0], written[-1], label)
-    if len(prep.features) == 2 and not prep.categories:
+    if len(prep.features) == 2 and not prep.categories and not prep.pca:
         written.append(directory / "decision_boundary.png")
         _two_inputs(written[-1], config, prep, model, *points)
     return written, per_class

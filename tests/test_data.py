@@ -182,3 +182,50 @@ def test_a_model_learns_from_a_categorical_column_and_predicts_unseen_ones(cli, 
     result = cli("predict", document["run_dir"], "-i", new, "--proba")
     predicted = pd.read_csv(io.StringIO(result.stdout))
     assert predicted["prediction"].tolist()[:2] == [1, 0] and len(predicted) == 3
+
+
+def test_pca_with_a_variance_fraction_keeps_the_right_number_of_components():
+    config = load_config(CONFIGS / "digits.yaml", ["data.decorrelate=pca", "data.components=0.9"])
+    dataset = load_dataset(config)
+    plain = load_dataset(load_config(CONFIGS / "digits.yaml"))
+    x = plain.x["train"].astype(np.float64)
+    variance = np.linalg.svd(x - x.mean(axis=0), compute_uv=False) ** 2
+    expected = int(np.argmax(np.cumsum(variance) / variance.sum() >= 0.9)) + 1
+    assert dataset.x["train"].shape[1] == expected == len(dataset.preprocessing.pca["components"])
+    assert 10 < expected < 64 and dataset.preprocessing.pca["explained_variance"] >= 0.9
+
+
+def test_pca_on_dependent_columns_finds_their_rank(write_config, tmp_path):
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=80), rng.normal(size=80)
+    csv = "a,b,c,y\n" + "".join(f"{p:.6f},{q:.6f},{p + q:.6f},{int(p > 0)}\n" for p, q in zip(a, b))
+    dataset = dataset_from(write_config, tmp_path, csv, **{"data.decorrelate": "pca", "data.components": 0.999999})
+    assert dataset.x["train"].shape[1] == 2  # c = a + b adds no direction
+
+
+def test_whitening_gives_uncorrelated_unit_variance_inputs(write_config, tmp_path):
+    for normalize in ("standard", "minmax", "none"):
+        config = load_config(CONFIGS / "regression.yaml", ["data.decorrelate=pca_whiten", f"data.normalize={normalize}"])
+        x = load_dataset(config).x["train"].astype(np.float64)
+        np.testing.assert_allclose(x.mean(axis=0), 0, atol=1e-5)
+        np.testing.assert_allclose(np.cov(x, rowvar=False), np.eye(x.shape[1]), atol=1e-4)
+
+
+def test_components_need_decorrelate_and_a_sensible_value(cli):
+    assert "components needs decorrelate" in cli("validate", CONFIGS / "xor.yaml", "--set", "data.components=2").stderr
+    result = cli("validate", CONFIGS / "digits.yaml", "--set", "data.decorrelate=pca", "--set", "data.components=1.5")
+    assert result.exit_code == 2 and "a fraction between 0 and 1" in result.stderr
+
+
+def test_a_pca_run_trains_and_predicts_through_the_saved_rotation(cli, tmp_path):
+    import json
+
+    result = cli("train", CONFIGS / "digits.yaml", "-o", tmp_path, "--json", "--set", "data.decorrelate=pca_whiten",
+                 "--set", "data.components=0.95", "--set", "training.epochs=15", "--set", "report.plots=false")
+    document = json.loads(result.stdout)
+    assert document["metrics"]["test"]["accuracy"] > 0.9
+    predicted = cli("predict", document["run_dir"], "-i", CONFIGS.parent / "data" / "digits.csv", "-o", tmp_path / "p.csv")
+    assert predicted.exit_code == 0
+    labels = __import__("pandas").read_csv(tmp_path / "p.csv")["prediction"]
+    truth = __import__("pandas").read_csv(CONFIGS.parent / "data" / "digits.csv")["digit"]
+    assert (labels == truth).mean() > 0.9

@@ -92,6 +92,14 @@ class DataConfig(Section):
     normalize: Literal["standard", "minmax", "none"] = Field(
         "standard", description="Input scaling; statistics come from the training rows only."
     )
+    decorrelate: Literal["none", "pca", "pca_whiten"] = Field(
+        "none", description="Rotate the normalized numeric inputs onto their principal components "
+        "(whiten: also scale each to unit variance); fitted on the training rows.",
+    )
+    components: Union[int, float] | None = Field(
+        None, description="With decorrelate: keep this many components, or (a fraction in (0, 1)) the fewest "
+        "that keep that share of the variance; default all.",
+    )
     categorical: list[str] | None = Field(
         None, description="Feature columns to one-hot encode; default: the columns whose values are mostly text.",
     )
@@ -100,8 +108,17 @@ class DataConfig(Section):
         "or the row dropped. Rows without a target are an error unless drop.",
     )
 
+    @field_validator("components")
+    @classmethod
+    def _count_or_fraction(cls, value: Any) -> Any:
+        if value is None or (type(value) is int and value > 0) or (type(value) is float and 0 < value < 1):
+            return value
+        raise ValueError(f"must be a positive integer or a fraction between 0 and 1, got {value!r}")
+
     @model_validator(mode="after")
     def _splits_leave_training_rows(self) -> "DataConfig":
+        if self.components is not None and self.decorrelate == "none":
+            raise ValueError("components needs decorrelate: pca or pca_whiten")
         if self.validation_split + self.test_split >= 1.0:
             raise ValueError(
                 f"validation_split + test_split must be below 1, got "

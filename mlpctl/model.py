@@ -114,6 +114,8 @@ OPTIMIZERS = {
 
 
 def get_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
+    if config.optimizer.name == "lbfgs":
+        return keras.optimizers.SGD()  # a placeholder for compile: the lbfgs engine moves the weights
     settings = config.optimizer.model_dump(exclude={"name", "schedule"}, exclude_none=True)
     settings["learning_rate"] = get_schedule(config.optimizer)
     return OPTIMIZERS[config.optimizer.name](**settings)

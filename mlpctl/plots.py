@@ -58,8 +58,10 @@ def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | 
     rate = axes[0][-1]
     rates = [row["learning_rate"] for row in rows]
     rate.plot(epochs, rates, color="purple")
-    rate.set_ylim(0, 1.15 * max(rates))  # from zero: a constant rate is a flat line, not noise
-    rate.set_title("learning rate")
+    finite = [value for value in rates if value == value]  # lbfgs has no rate: NaN
+    if finite:
+        rate.set_ylim(0, 1.15 * max(finite) or 1.0)  # from zero: a constant rate is a flat line, not noise
+    rate.set_title("learning rate" if finite else "learning rate (none: L-BFGS)")
     rate.set_xlabel("epoch")
     rate.grid(alpha=0.3)
     _save(figure, path)

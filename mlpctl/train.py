@@ -64,6 +64,8 @@ def seed_everything(seed: int) -> None:
 
 def choose_engine(config: RunConfig) -> tuple[str, str | None]:
     """The engine to use and, when `auto` had to fall back to `fit`, why (one line)."""
+    if config.optimizer.name == "lbfgs":
+        return "lbfgs", None
     if config.training.engine != "auto":
         return config.training.engine, None
     reason = graph_engine_lacks(config)
@@ -93,7 +95,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None)
         metrics=get_metrics(config.scenario, one_hot),
         steps_per_execution=math.ceil(rows / batch),  # the fit engine: one call per epoch
     )
-    run = _train_in_graph if engine == "graph" else _train_with_fit
+    run = {"graph": _train_in_graph, "fit": _train_with_fit, "lbfgs": _train_lbfgs}[engine]
     progress.start(config.training.epochs)
     started = time.perf_counter()
     try:
@@ -134,6 +136,16 @@ def _train_in_graph(config, model, x, y, weights, batch, progress) -> Outcome:
         weights=weights, stop_at=config.training.stop_at,
     )
     return engine.train(config.training.epochs, progress)
+
+
+def _train_lbfgs(config, model, x, y, weights, batch, progress) -> Outcome:
+    from mlpctl.lbfgs import LbfgsEngine
+
+    options = config.optimizer
+    engine = LbfgsEngine(model, history_columns(config), x["train"], y["train"], weights,
+                         (x["validation"], y["validation"]) if "validation" in x else None)
+    return engine.train(options.max_iterations or config.training.epochs, options.history_size, options.tolerance,
+                        progress)
 
 
 def _train_with_fit(config, model, x, y, weights, batch, progress) -> Outcome:

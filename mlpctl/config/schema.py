@@ -348,9 +348,19 @@ class RpropConfig(OptimizerBase):
     step_max: float = Field(50.0, gt=0.0)
 
 
+class LbfgsConfig(OptimizerBase):
+    """Full-batch L-BFGS (scipy's L-BFGS-B) over all weights, for small data sets. It picks its
+    own steps, so learning_rate, clipping and schedules do not apply."""
+
+    name: Literal["lbfgs"]
+    max_iterations: int | None = Field(None, gt=0, description="At most this many iterations; default training.epochs.")
+    history_size: int = Field(10, gt=0, description="Gradient pairs kept to estimate the curvature.")
+    tolerance: float = Field(1e-9, gt=0.0, description="Stop when every gradient element is below this.")
+
+
 OptimizerConfig = Annotated[
     Union[SGDConfig, RMSpropConfig, AdamConfig, AdamWConfig, NadamConfig, AdamaxConfig, AdagradConfig,
-          AdadeltaConfig, FtrlConfig, LionConfig, RpropConfig],
+          AdadeltaConfig, FtrlConfig, LionConfig, RpropConfig, LbfgsConfig],
     Field(discriminator="name"),
 ]
 
@@ -488,7 +498,32 @@ class RunConfig(Section):
         if self.training.stop_at is not None:
             self._check_monitor("training.stop_at.monitor", self.training.stop_at.monitor)
 
+    def _check_lbfgs(self) -> None:
+        """L-BFGS's line search needs one deterministic objective: the whole training set, and
+        nothing random in the network."""
+        problems = []
+        if self.training.batch_size != "full":
+            problems.append(f"training.batch_size must be full (got {self.training.batch_size!r})")
+        written = {"learning_rate", "clipnorm", "clipvalue", "schedule"} & self.optimizer.model_fields_set
+        if written:
+            problems.append(f"optimizer.{sorted(written)[0]} does not apply (it picks its own steps)")
+        if self.training.engine != "auto":
+            problems.append(f"training.engine must be auto (lbfgs is its own engine), got {self.training.engine!r}")
+        if self.training.early_stopping is not None or self.training.stop_at is not None:
+            problems.append("early_stopping and stop_at are not supported; use optimizer.max_iterations")
+        defaults = self.model.regularization
+        for index, layer in enumerate(self.model.layers):
+            name, _ = name_and_params(layer.activation)
+            random = [k for k in ("dropout", "gaussian_noise", "batch_norm") if layer.setting(k, defaults)]
+            if random or name == "rrelu":
+                problems.append(f"model.layers.{index}: {', '.join(random + (['rrelu'] if name == 'rrelu' else []))} "
+                                f"makes the objective random or stateful")
+        if problems:
+            raise ConfigError("optimizer.name: lbfgs needs a deterministic full-batch objective: " + "; ".join(problems))
+
     def _check_optimizer(self) -> None:
+        if self.optimizer.name == "lbfgs":
+            self._check_lbfgs()
         if self.optimizer.name == "rprop" and self.training.batch_size != "full":
             raise ConfigError(
                 f"optimizer.name: rprop is a full-batch method (it follows the sign of the whole "

@@ -1,0 +1,78 @@
+"""The L-BFGS engine: full-batch L-BFGS (scipy's L-BFGS-B) over all of the model's weights, for
+small data sets, as the course notes suggest. TensorFlow computes the loss and its gradient;
+scipy chooses the steps. One history row per iteration, like an epoch of the other engines."""
+
+import math
+
+import numpy as np
+import scipy.optimize
+import tensorflow as tf
+
+from mlpctl.graph_engine import Outcome
+
+
+class LbfgsEngine:
+    def __init__(self, model, keys, x, y, weights, validation):
+        self.model, self.keys = model, keys
+        self.variables = model.trainable_variables
+        self.sizes = [int(np.prod(v.shape)) for v in self.variables]
+        self.x, self.y = tf.constant(x), tf.constant(y)
+        self.weights = None if weights is None else tf.constant(weights)
+        self.validation = tuple(tf.constant(a) for a in validation) if validation else None
+        self._loss_and_gradient = tf.function(self._loss_and_gradient_graph, autograph=False)
+        self._metrics = tf.function(self._metrics_graph, autograph=False)
+
+    def _assign(self, flat):
+        for variable, part in zip(self.variables, tf.split(flat, self.sizes)):
+            variable.assign(tf.reshape(part, variable.shape))
+
+    def _loss_and_gradient_graph(self, flat):
+        self._assign(flat)
+        with tf.GradientTape() as tape:
+            y_pred = self.model(self.x, training=True)
+            loss = self.model.compute_loss(x=self.x, y=self.y, y_pred=y_pred, sample_weight=self.weights,
+                                           training=True)
+        gradients = tape.gradient(loss, self.variables)
+        return loss, tf.concat([tf.reshape(g, [-1]) for g in gradients], axis=0)
+
+    def _metrics_graph(self):
+        """The row of one iteration: the model's own test step on the training rows (no
+        dropout or noise is allowed with lbfgs, so this is the objective), then validation."""
+        self.model.reset_metrics()
+        results = self.model.test_step((self.x, self.y) if self.weights is None else (self.x, self.y, self.weights))
+        values = {name: results[name] for name in self.keys if name in results}
+        if self.validation is not None:
+            self.model.reset_metrics()
+            validated = self.model.test_step(self.validation)
+            values.update({f"val_{name}": validated[name] for name in validated})
+        return values
+
+    def train(self, max_iterations: int, history_size: int, tolerance: float, progress) -> Outcome:
+        history: list[dict[str, float]] = []
+
+        def objective(flat):
+            loss, gradient = self._loss_and_gradient(tf.constant(flat, tf.float32))
+            return float(loss), gradient.numpy().astype(np.float64)
+
+        def record(flat):
+            self._assign(tf.constant(flat, tf.float32))
+            values = {name: float(value) for name, value in self._metrics().items()}
+            row = {"epoch": len(history) + 1, **{key: values.get(key, math.nan) for key in self.keys}}
+            row["learning_rate"] = math.nan  # L-BFGS has no learning rate: its line search picks steps
+            history.append(row)
+            progress.epoch(len(history), row)
+            if not math.isfinite(row["loss"]):
+                raise StopIteration  # scipy ends the run; reported as diverged
+
+        start = np.concatenate([v.numpy().ravel() for v in self.variables]).astype(np.float64)
+        interrupted = False
+        try:
+            result = scipy.optimize.minimize(
+                objective, start, jac=True, method="L-BFGS-B", callback=record,
+                options={"maxiter": max_iterations, "maxcor": history_size, "gtol": tolerance},
+            )
+            self._assign(tf.constant(result.x, tf.float32))
+        except KeyboardInterrupt:
+            interrupted = True
+        diverged = bool(history) and not math.isfinite(history[-1]["loss"])
+        return Outcome(history, diverged, interrupted, None)

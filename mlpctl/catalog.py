@@ -72,6 +72,7 @@ LOSSES = {
     "mean_squared_logarithmic_error": ("regression",),
     "huber": ("regression",),
     "log_cosh": ("regression",),
+    "poisson": ("regression",),  # counts: the output becomes exponential (a log link), always positive
 }
 # Loss parameters: name -> {parameter: type}. `loss: {name: huber, delta: 0.5}`.
 LOSS_PARAMS = {

@@ -42,6 +42,26 @@ def get_initializer(spec) -> keras.initializers.Initializer:
     return keras.initializers.get({"class_name": name, "config": params} if params else name)
 
 
+@keras.saving.register_keras_serializable(package="mlpctl")
+class PowerInverseTimeDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr / (1 + decay_rate * step / decay_steps) ** power: Keras' inverse time decay with a power,
+    which makes it scikit-learn's invscaling (lr / t ** power_t, counting from 1)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, power, staircase=False):
+        self.initial_learning_rate, self.decay_steps = initial_learning_rate, decay_steps
+        self.decay_rate, self.power, self.staircase = decay_rate, power, staircase
+
+    def __call__(self, step):
+        ratio = keras.ops.cast(step, "float32") / self.decay_steps
+        if self.staircase:
+            ratio = keras.ops.floor(ratio)
+        return self.initial_learning_rate / keras.ops.power(1.0 + self.decay_rate * ratio, self.power)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "power": self.power, "staircase": self.staircase}
+
+
 def get_schedule(optimizer_config):
     """A Keras LearningRateSchedule, or the plain rate (constant, and reduce_on_plateau, which
     is a callback of the training stage)."""
@@ -49,6 +69,8 @@ def get_schedule(optimizer_config):
     rate, schedule = optimizer_config.learning_rate, optimizer_config.schedule
     if schedule.name == "exponential":
         return schedules.ExponentialDecay(rate, schedule.decay_steps, schedule.decay_rate, schedule.staircase)
+    if schedule.name == "inverse_time" and schedule.power != 1.0:
+        return PowerInverseTimeDecay(rate, schedule.decay_steps, schedule.decay_rate, schedule.power, schedule.staircase)
     if schedule.name == "inverse_time":
         return schedules.InverseTimeDecay(rate, schedule.decay_steps, schedule.decay_rate, schedule.staircase)
     if schedule.name == "step":
@@ -73,6 +95,7 @@ LOSSES = {
     "mean_squared_logarithmic_error": keras.losses.MeanSquaredLogarithmicError,
     "huber": keras.losses.Huber,
     "log_cosh": keras.losses.LogCosh,
+    "poisson": keras.losses.Poisson,
 }
 
 
@@ -131,6 +154,11 @@ def get_metrics(scenario: str, one_hot: bool) -> list[keras.metrics.Metric]:
     return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
 
 
+def output_activation(config: RunConfig) -> str:
+    """The scenario's, except that a Poisson loss needs a positive rate: exp, its log link."""
+    return "exponential" if config.loss_name == "poisson" else catalog.OUTPUT_ACTIVATION[config.scenario]
+
+
 def output_units(scenario: str, preprocessing: Preprocessing) -> int:
     if scenario == "binary":
         return 1
@@ -183,7 +211,7 @@ def build_model(config: RunConfig, preprocessing: Preprocessing) -> keras.Sequen
     model.add(
         keras.layers.Dense(
             output_units(config.scenario, preprocessing),
-            activation=catalog.OUTPUT_ACTIVATION[config.scenario],
+            activation=output_activation(config),
             kernel_initializer=get_initializer(config.model.initializer),
             bias_initializer=get_initializer(config.model.bias_initializer),
             kernel_regularizer=penalty(defaults.l1, defaults.l2),

@@ -100,6 +100,7 @@ def test_rprop_needs_full_batches_and_no_schedule(cli, write_config):
 @pytest.mark.parametrize("schedule, expected", [
     ("{name: exponential, decay_steps: 1, decay_rate: 0.5}", lambda epoch: 0.1 * 0.5 ** epoch),
     ("{name: inverse_time, decay_steps: 1, decay_rate: 1.0}", lambda epoch: 0.1 / (1 + epoch)),
+    ("{name: inverse_time, decay_steps: 1, decay_rate: 1.0, power: 0.5}", lambda epoch: 0.1 / (1 + epoch) ** 0.5),
     ("{name: step, boundaries: [2, 4], values: [0.1, 0.01, 0.001]}", lambda epoch: [0.1, 0.1, 0.01, 0.01, 0.001][epoch - 1]),
     ("{name: cosine, decay_steps: 4}", lambda epoch: 0.1 * 0.5 * (1 + np.cos(np.pi * min(epoch, 4) / 4))),
 ])
@@ -182,6 +183,7 @@ def test_bad_activations_fail_with_exit_2(cli, activation, fragment):
     ("{name: categorical_focal_crossentropy, gamma: 2.0}", "digits", "CategoricalFocalCrossentropy", lambda loss: True),
     ("log_cosh", "regression", "LogCosh", lambda loss: True),
     ("mape", "regression", "MeanAbsolutePercentageError", lambda loss: True),
+    ("poisson", "regression", "Poisson", lambda loss: True),
 ])
 def test_losses_with_parameters_train_and_are_the_ones_built(loss, config_name, keras_class, check):
     result = train(config_name, f"loss={loss}", "training.epochs=3", "training.early_stopping=null")
@@ -407,3 +409,10 @@ def test_lbfgs_refuses_what_would_make_its_objective_random_or_meaningless(cli, 
     result = cli("validate", config, "--set", override)
     assert result.exit_code == 2 and "lbfgs needs a deterministic full-batch objective" in result.stderr
     assert fragment in result.stderr
+
+
+def test_poisson_regression_predicts_positive_rates():
+    result = train("regression", "loss=poisson", "training.epochs=5")
+    assert result.model.get_layer("output").get_config()["activation"] == "exponential"
+    predictions = scores(result.model, np.random.default_rng(0).normal(size=(100, 4)).astype("float32") * 5)
+    assert (predictions > 0).all() and result.status == "completed"

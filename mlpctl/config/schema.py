@@ -215,7 +215,9 @@ class ExponentialSchedule(Section):
 class InverseTimeSchedule(Section):
     name: Literal["inverse_time"]
     decay_steps: int = Field(gt=0, description="Optimizer steps (batches) per unit of decay.")
-    decay_rate: float = Field(gt=0.0, description="lr / (1 + decay_rate * step / decay_steps).")
+    decay_rate: float = Field(gt=0.0, description="lr / (1 + decay_rate * step / decay_steps) ** power.")
+    power: float = Field(1.0, gt=0.0, description="1: Keras' inverse time decay; with decay_rate 1 and "
+                         "decay_steps 1, scikit-learn's invscaling with power_t.")
     staircase: bool = False
 
 

@@ -150,7 +150,7 @@ def _train_lbfgs(config, model, x, y, weights, batch, progress) -> Outcome:
 
 def _train_with_fit(config, model, x, y, weights, batch, progress) -> Outcome:
     """Keras' own fit: the reference, and the engine for what the graph engine lacks."""
-    recorder = EpochRecorder(progress, config.training.stop_at)
+    recorder = EpochRecorder(progress, history_columns(config), config.training.stop_at)
     # the recorder last: it records the rate at the end of the epoch, after any reduction
     callbacks = [*_plateau(config), *_early_stopping(config), recorder]
     interrupted = False
@@ -232,17 +232,17 @@ class EpochRecorder(keras.callbacks.Callback):
     """Keeps one history row per epoch (with the learning rate), reports progress, and stops
     training when the loss stops being a finite number or a stop_at target is reached."""
 
-    def __init__(self, progress: Progress, stop_at=None):
+    def __init__(self, progress: Progress, columns: list[str], stop_at=None):
         super().__init__()
         self.progress = progress
+        self.columns = columns  # history_columns(config): the same order as the other engines
         self.stop_at = stop_at
         self.rows: list[dict[str, float]] = []
         self.diverged = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = {key: float(value) for key, value in (logs or {}).items()}
-        row = {"epoch": epoch + 1, **dict(sorted(logs.items(), key=_column_order))}
-        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs = {**(logs or {}), "learning_rate": keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)}
+        row = {"epoch": epoch + 1, **{key: float(logs[key]) for key in self.columns}}
         self.rows.append(row)
         self.progress.epoch(epoch + 1, row)
         if not math.isfinite(row.get("loss", 0.0)):
@@ -250,12 +250,6 @@ class EpochRecorder(keras.callbacks.Callback):
             self.model.stop_training = True
         if self.stop_at is not None and self.stop_at.reached(row[self.stop_at.monitor]):
             self.model.stop_training = True
-
-
-def _column_order(item: tuple[str, float]) -> tuple[bool, bool]:
-    """loss, metrics, val_loss, val_metrics: training before validation, loss first in each."""
-    name = item[0]
-    return (name.startswith("val_"), name.removeprefix("val_") != "loss")
 
 
 def evaluate(model: keras.Model, x: dict, y: dict) -> dict[str, dict[str, float | None]]:

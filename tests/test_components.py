@@ -116,6 +116,7 @@ def test_reduce_on_plateau_uses_fit_says_why_and_reduces():
                    "training.epochs=4", "training.early_stopping=null")
     assert result.engine == "fit"
     assert result.notes == ["engine auto: using fit because the graph engine does not implement reduce_on_plateau yet"]
+    assert list(result.history[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
     rates = [row["learning_rate"] for row in result.history]
     # the rate at the end of each epoch: the first epoch sets the best, then every epoch falls short
     np.testing.assert_allclose(rates, [0.001, 0.0005, 0.00025, 0.000125], rtol=1e-5)

@@ -4,6 +4,8 @@
 """
 
 SCENARIOS = ("binary", "multiclass", "regression")
+SPLITS = ("train", "validation", "test")
+MAXOUT_PIECES = 2  # maxout's pieces when the config does not say
 
 # Our name -> Keras' name. Aliases are the words the course notes use.
 ACTIVATIONS = {
@@ -114,3 +116,9 @@ def monitorable(scenario: str) -> tuple[str, ...]:
     """Every quantity an epoch logs for this scenario, training and validation."""
     names = ("loss", *METRICS[scenario])
     return names + tuple(f"val_{name}" for name in names)
+
+
+def metric_value(metrics: dict, metric: str) -> float | None:
+    """`validation.accuracy` looked up in metrics.json's {split: {name: value}}; None if absent."""
+    split, _, name = metric.partition(".")
+    return metrics.get(split, {}).get(name)

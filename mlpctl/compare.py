@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from mlpctl.config.suggest import unknown_name
+from mlpctl import catalog
 from mlpctl.errors import ConfigError
-from mlpctl.sweep import SPLITS
+from mlpctl.sweep import check_split, format_value
 
 
 @dataclass
@@ -25,8 +25,7 @@ class RunFacts:
     history: list[dict[str, float]]
 
     def value(self, metric: str) -> float | None:
-        split, _, name = metric.partition(".")
-        return self.metrics.get("metrics", {}).get(split, {}).get(name)
+        return catalog.metric_value(self.metrics.get("metrics", {}), metric)
 
 
 @dataclass
@@ -95,9 +94,7 @@ def collect(paths: list[Path], metric: str | None) -> Comparison:
     differing = [key for key in keys if len({json.dumps(run.config.get(key), sort_keys=True) for run in runs}) > 1]
     if metric is None:
         metric = "validation.loss" if all(run.value("validation.loss") is not None for run in runs) else "train.loss"
-    split = metric.partition(".")[0]
-    if split not in SPLITS:
-        raise ConfigError(f"--metric: {unknown_name('split', split, SPLITS)}; write SPLIT.NAME, e.g. validation.loss")
+    check_split(metric)
     return Comparison(runs, differing, metric)
 
 
@@ -123,7 +120,7 @@ def table(comparison: Comparison):
 
 
 def _show(value: Any) -> str:
-    return "-" if value is None else yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+    return "-" if value is None else format_value(value)
 
 
 def overlay_plot(comparison: Comparison, output: Path) -> None:

@@ -128,22 +128,14 @@ def sweep_table(document: dict, limit: int = 30) -> Table:
     table = Table(title=f"sweep: by {metric} ({'lower' if document['mode'] == 'min' else 'higher'} is better)")
     for column in ("rank", "trial", *grid, "seed", "status", metric, "seconds"):
         table.add_column(column, justify="right" if column in ("rank", "trial", metric, "seconds") else "left")
-    trials = sorted(document["trials"], key=lambda row: _rank_key(row, metric, document["mode"]))
+    from mlpctl.sweep import Row, ranked
+
+    trials = ranked([Row(**row) for row in document["trials"]], metric, document["mode"])
     for rank, row in enumerate(trials[:limit], start=1):
-        split, _, name = metric.partition(".")
-        value = row["metrics"].get(split, {}).get(name)
-        table.add_row(str(rank), str(row["trial"]), *[str(row["point"].get(key)) for key in grid],
-                      "-" if row["seed"] is None else str(row["seed"]), row["status"], _cell(value),
-                      "-" if row["duration_s"] is None else f"{row['duration_s']:.1f}")
+        table.add_row(str(rank), str(row.trial), *[str(row.point.get(key)) for key in grid],
+                      "-" if row.seed is None else str(row.seed), row.status, _cell(row.value(metric)),
+                      "-" if row.duration_s is None else f"{row.duration_s:.1f}")
     return table
-
-
-def _rank_key(row: dict, metric: str, mode: str) -> tuple:
-    split, _, name = metric.partition(".")
-    value = row["metrics"].get(split, {}).get(name)
-    if row["status"] != "completed" or value is None:
-        return (1, 0.0, row["trial"])
-    return (0, value if mode == "min" else -value, row["trial"])
 
 
 def points_table(document: dict) -> Table:

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlpctl.catalog import SPLITS
 from mlpctl.config import RunConfig
 from mlpctl.config.suggest import did_you_mean
 from mlpctl.errors import DataError
 
-SPLITS = ("train", "validation", "test")
 
 
 @dataclass
@@ -69,10 +69,6 @@ class Dataset:
     preprocessing: Preprocessing
     rows: dict[str, int] = field(default_factory=dict)
     weights: np.ndarray | None = None  # per training row, for the loss; None: all equal
-
-    @property
-    def n_features(self) -> int:
-        return len(self.preprocessing.features)
 
 
 def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
@@ -239,7 +235,7 @@ def encode_targets(target: pd.DataFrame, scenario: str) -> tuple[np.ndarray, lis
         _check_class_labels(column, classes)
     codes = pd.Categorical(column, categories=classes).codes.astype(np.int32)
     labels = codes.astype(np.float32).reshape(-1, 1) if scenario == "binary" else codes
-    return labels, [_plain(label) for label in classes]
+    return labels, [plain_value(label) for label in classes]
 
 
 def _check_class_labels(column: pd.Series, classes: list) -> None:
@@ -261,7 +257,7 @@ def _label_sort_key(label) -> tuple:
     return (isinstance(label, str), label)
 
 
-def _plain(label):
+def plain_value(label):
     """numpy scalars -> Python values, so the mapping serialises to JSON."""
     return label.item() if hasattr(label, "item") else label
 

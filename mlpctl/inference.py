@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlpctl.config import RunConfig, load_config
-from mlpctl.data import Preprocessing
+from mlpctl.data import Preprocessing, plain_value
 from mlpctl.errors import ConfigError, DataError
 
 EVAL_BATCH = 4096  # rows per step when evaluating or predicting: no gradients are kept
@@ -90,16 +90,12 @@ def encode_known_labels(frame: pd.DataFrame, run: TrainedRun) -> np.ndarray:
         return frame[run.preprocessing.targets].to_numpy(dtype=np.float32)
     column = frame[run.preprocessing.targets[0]]
     known = {label: index for index, label in enumerate(run.classes)}
-    unknown = sorted({str(v) for v in column if _plain(v) not in known})
+    unknown = sorted({str(v) for v in column if plain_value(v) not in known})
     if unknown:
         raise DataError(f"column {column.name!r}: label(s) the run never saw: {', '.join(unknown[:5])} "
                         f"(it knows {', '.join(map(str, run.classes))})")
-    codes = np.array([known[_plain(v)] for v in column], dtype=np.int32)
+    codes = np.array([known[plain_value(v)] for v in column], dtype=np.int32)
     return codes.astype(np.float32).reshape(-1, 1) if run.config.scenario == "binary" else codes
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 def read_input(source: str, fmt: str | None = None) -> pd.DataFrame:
@@ -143,18 +139,15 @@ def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
 
 def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
     """Metrics and plots for new labelled rows, in a new folder under <run>/evaluations."""
-    from mlpctl import catalog, report
+    from mlpctl import report
     from mlpctl import train as trainer
 
     frame = read_input(str(data))
     check_columns(frame, run, keep=[], require_targets=True)
     x, y = run.preprocessing.transform(frame), encode_known_labels(frame, run)
-    if run.config.loss_name in catalog.ONE_HOT_LOSSES:
-        y_loss = np.eye(len(run.classes), dtype=np.float32)[y]
-    else:
-        y_loss = y
-    metrics = trainer.evaluate(run.model, {"data": x}, {"data": y_loss})["data"]
-    directory = report.create_run_dir(run.run_dir / "evaluations", _stem(data))
+    y_loss = trainer.loss_targets(run.config, {"data": y}, run.classes)
+    metrics = trainer.evaluate(run.model, {"data": x}, y_loss)["data"]
+    directory = report.create_run_dir(run.run_dir / "evaluations", report.safe_name(data.stem, "data"))
     figures, per_class = ([], None)
     if run.config.report.plots:
         figures, per_class = report.answer_figures(directory, run.config, run.preprocessing, run.model, x, y,
@@ -164,10 +157,6 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
                 "evaluation_dir": str(directory.resolve())}
     report.write_json(directory / "metrics.json", document)
     return document, directory
-
-
-def _stem(path: Path) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in path.stem) or "data"
 
 
 def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: bool) -> pd.DataFrame:

@@ -17,24 +17,33 @@ def get_activation(name: str):
     return keras.activations.get(catalog.ACTIVATIONS[name])
 
 
+ACTIVATION_LAYERS = {
+    "leaky_relu": keras.layers.LeakyReLU,
+    "elu": keras.layers.ELU,
+    "relu": keras.layers.ReLU,
+    "prelu": keras.layers.PReLU,
+    "rrelu": RReLU,
+    "maxout": Maxout,
+    "sin": Sin,
+    "soft_exponential": SoftExponential,
+}
+
+
 def activation_layer(spec, name: str) -> keras.layers.Layer | None:
     """The layer for an activation that needs one (parameters, or learned like prelu); None
     when the Dense layer can take the activation by name."""
     if isinstance(spec, str) and spec in catalog.ACTIVATIONS:
         return None
     kind, params = name_and_params(spec)
-    layers = {"leaky_relu": keras.layers.LeakyReLU, "elu": keras.layers.ELU, "relu": keras.layers.ReLU,
-              "prelu": keras.layers.PReLU, "rrelu": RReLU, "maxout": Maxout, "sin": Sin,
-              "soft_exponential": SoftExponential}
     if kind == "maxout":
-        params = {"pieces": 2, **params}
-    return layers[kind](**params, name=name)
+        params = {"pieces": catalog.MAXOUT_PIECES, **params}
+    return ACTIVATION_LAYERS[kind](**params, name=name)
 
 
 def dense_units(layer) -> int:
     """A maxout layer's Dense has one output per piece of each unit."""
     name, params = name_and_params(layer.activation)
-    return layer.units * params.get("pieces", 2) if name == "maxout" else layer.units
+    return layer.units * params.get("pieces", catalog.MAXOUT_PIECES) if name == "maxout" else layer.units
 
 
 def get_initializer(spec) -> keras.initializers.Initializer:

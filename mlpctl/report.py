@@ -27,6 +27,12 @@ FILES = {
 }
 
 
+def safe_name(text: str, default: str) -> str:
+    """Letters, digits, '.', '_' and '-' only, for file and directory names."""
+    name = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-._")
+    return name or default
+
+
 def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, timestamped: bool = True) -> Path:
     """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>` (or `<name>`), with -2, -3, ... if taken.
     Never reuses a directory."""

@@ -14,6 +14,7 @@ from mlpctl.config import RunConfig
 from mlpctl.config.suggest import did_you_mean
 from mlpctl.data import read_table
 from mlpctl.errors import ConfigError, DataError
+from mlpctl.report import safe_name
 
 MAX_CLASSES = 20  # an integer target with at most this many values is taken as class labels
 TINY = 50  # fewer rows than this: train on all of them, full batch
@@ -46,7 +47,7 @@ def starter_config(csv: Path, target: str, output: Path, scenario: str | None = 
     tiny = len(frame) < TINY
     units = min(64, max(8, 2 * len(features)))
     config = {
-        "name": _name(csv),
+        "name": safe_name(csv.stem, "run"),
         "scenario": scenario,
         "seed": 0,
         "data": {
@@ -83,13 +84,8 @@ def _check(text: str, output: Path) -> None:
     RunConfig.model_validate(raw)
 
 
-def _name(csv: Path) -> str:
-    name = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in csv.stem).strip("-._")
-    return name or "run"
-
-
 def write_starter(csv: Path, target: str, output: Path | None, scenario: str | None, force: bool) -> Path:
-    output = output or Path(f"{_name(csv)}.yaml")
+    output = output or Path(f"{safe_name(csv.stem, 'run')}.yaml")
     text = starter_config(csv, target, output, scenario)
     if output.exists() and not force:
         raise ConfigError(f"--output: {output} exists; pass --force to replace it")

@@ -28,7 +28,6 @@ from mlpctl.config.suggest import unknown_name
 from mlpctl.errors import EXIT_BY_STATUS, ConfigError, DataError, ExitCode, MlpctlError
 from mlpctl.report import atomic_write, write_json
 
-SPLITS = ("train", "validation", "test")
 LOWER_IS_BETTER = ("loss", "error", "mae", "mse")
 HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
 
@@ -60,7 +59,7 @@ class Trial:
     @property
     def overrides(self) -> list[str]:
         pairs = [*self.point.items(), *([("seed", self.seed)] if self.seed is not None else [])]
-        return [f"{key}={_yaml_value(value)}" for key, value in pairs]
+        return [f"{key}={format_value(value)}" for key, value in pairs]
 
     @property
     def key(self) -> str:
@@ -81,8 +80,7 @@ class Row:
     metrics: dict = field(default_factory=dict)
 
     def value(self, metric: str) -> float | None:
-        split, _, name = metric.partition(".")
-        return self.metrics.get(split, {}).get(name)
+        return catalog.metric_value(self.metrics, metric)
 
 
 def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], seeds: str | None,
@@ -130,9 +128,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
 def metric_and_mode(metric: str | None, mode: str | None, scenario: str, has_validation: bool) -> tuple[str, str]:
     """The metric to rank by (`split.name`) and whether lower (min) or higher (max) is better."""
     metric = metric or ("validation.loss" if has_validation else "train.loss")
-    split, _, name = metric.partition(".")
-    if split not in SPLITS:
-        raise ConfigError(f"--metric: {unknown_name('split', split, SPLITS)}; write SPLIT.NAME, e.g. validation.loss")
+    name = check_split(metric)
     names = ("loss", *catalog.METRICS[scenario])
     if name not in names:
         raise ConfigError(f"--metric: {unknown_name(f'metric for {scenario}', name, names)}")
@@ -141,6 +137,14 @@ def metric_and_mode(metric: str | None, mode: str | None, scenario: str, has_val
     elif mode not in ("min", "max"):
         raise ConfigError(f"--mode: {unknown_name('mode', mode, ('min', 'max'))}")
     return metric, mode
+
+
+def check_split(metric: str) -> str:
+    """`SPLIT.NAME` with a known split; returns NAME."""
+    split, _, name = metric.partition(".")
+    if split not in catalog.SPLITS:
+        raise ConfigError(f"--metric: {unknown_name('split', split, catalog.SPLITS)}; write SPLIT.NAME, e.g. validation.loss")
+    return name
 
 
 def check_plan(plan: Plan) -> dict[int, str]:
@@ -273,7 +277,7 @@ def sweep_csv(plan: Plan, rows: list[Row]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in sorted(rows, key=lambda r: r.trial):
-        cells = {"trial": row.trial, **{k: _yaml_value(v) for k, v in row.point.items()}, "seed": row.seed,
+        cells = {"trial": row.trial, **{k: format_value(v) for k, v in row.point.items()}, "seed": row.seed,
                  "status": row.status, "epochs_run": row.epochs_run, "duration_s": row.duration_s,
                  "run_dir": row.run_dir, "error": row.error}
         cells.update({name: row.value(name) for name in metric_names})
@@ -330,7 +334,7 @@ def exit_code(rows: list[Row]) -> ExitCode:
     return ExitCode.COMPLETED
 
 
-def _yaml_value(value: Any) -> str:
-    """How a value is written in `key=value`: YAML flow style, on one line."""
+def format_value(value: Any) -> str:
+    """How a value is written in `key=value` (and in tables): YAML flow style, on one line."""
     text = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
     return text.strip().removesuffix("...").strip()

@@ -83,7 +83,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None)
     progress = progress or Progress()
     seed_everything(config.seed)
     one_hot = config.loss_name in catalog.ONE_HOT_LOSSES
-    targets = _targets(dataset, one_hot)
+    targets = loss_targets(config, dataset.y, dataset.preprocessing.classes)
     rows = len(dataset.x["train"])
     batch = rows if config.training.batch_size == "full" else min(config.training.batch_size, rows)
     engine, note = choose_engine(config)
@@ -130,7 +130,7 @@ def _train_in_graph(config, model, x, y, weights, batch, progress) -> Outcome:
     stopping = _early_stopping(config)
     engine = GraphEngine(
         model, history_columns(config), x["train"], y["train"],
-        validation=(x["validation"], y["validation"]) if "validation" in x else None,
+        validation=_validation(x, y),
         batch=batch, seed=config.seed, eval_batch=EVAL_BATCH,
         early_stopping=stopping[0] if stopping else None,
         weights=weights, stop_at=config.training.stop_at,
@@ -142,8 +142,7 @@ def _train_lbfgs(config, model, x, y, weights, batch, progress) -> Outcome:
     from mlpctl.lbfgs import LbfgsEngine
 
     options = config.optimizer
-    engine = LbfgsEngine(model, history_columns(config), x["train"], y["train"], weights,
-                         (x["validation"], y["validation"]) if "validation" in x else None)
+    engine = LbfgsEngine(model, history_columns(config), x["train"], y["train"], weights, _validation(x, y))
     return engine.train(options.max_iterations or config.training.epochs, options.history_size, options.tolerance,
                         progress)
 
@@ -159,7 +158,7 @@ def _train_with_fit(config, model, x, y, weights, batch, progress) -> Outcome:
             _training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs),
             steps_per_epoch=math.ceil(len(x["train"]) / batch),
             epochs=config.training.epochs,
-            validation_data=_pipeline(x["validation"], y["validation"]) if "validation" in x else None,
+            validation_data=_pipeline(*_validation(x, y)) if "validation" in x else None,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles, seeded
             verbose=0,
@@ -169,6 +168,10 @@ def _train_with_fit(config, model, x, y, weights, batch, progress) -> Outcome:
     return Outcome(recorder.rows, recorder.diverged, interrupted, _stopped_at(callbacks))
 
 
+def _validation(x: dict, y: dict) -> tuple | None:
+    return (x["validation"], y["validation"]) if "validation" in x else None
+
+
 def history_columns(config: RunConfig) -> list[str]:
     """A history row's columns after `epoch`: loss, metrics, their val_ twins, learning_rate."""
     names = ["loss", *catalog.METRICS[config.scenario]]
@@ -176,11 +179,12 @@ def history_columns(config: RunConfig) -> list[str]:
     return [*names, *validation, "learning_rate"]
 
 
-def _targets(dataset: Dataset, one_hot: bool) -> dict[str, np.ndarray]:
-    if not one_hot:
-        return dataset.y
-    classes = len(dataset.preprocessing.classes)
-    return {split: keras.utils.to_categorical(y, classes) for split, y in dataset.y.items()}
+def loss_targets(config: RunConfig, y: dict[str, np.ndarray], classes) -> dict[str, np.ndarray]:
+    """Labels as the loss wants them: one-hot for categorical_crossentropy and its focal twin,
+    integer codes otherwise."""
+    if config.loss_name not in catalog.ONE_HOT_LOSSES:
+        return y
+    return {split: keras.utils.to_categorical(labels, len(classes)) for split, labels in y.items()}
 
 
 def _training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: int, epochs: int) -> tf.data.Dataset:

@@ -175,7 +175,7 @@ class LayerConfig(Section):
             return spec
         table = {**{n: {} for n in catalog.ACTIVATIONS}, **catalog.ACTIVATION_LAYERS}
         spec = check_component("activation", spec, table)
-        if isinstance(spec, Component) and spec.name == "maxout" and spec.params.get("pieces", 2) < 2:
+        if isinstance(spec, Component) and spec.name == "maxout" and spec.params.get("pieces", catalog.MAXOUT_PIECES) < 2:
             raise ValueError(f"maxout needs at least 2 pieces, got {spec.params['pieces']}")
         return spec
 

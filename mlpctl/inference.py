@@ -51,13 +51,13 @@ class TrainedRun:
 
 
 def load_run(run_dir: Path, load_model) -> TrainedRun:
-    """`load_model(path)` is keras.saving.load_model (passed in to keep this module TF-free)."""
+    """`load_model(path, config)` loads the model (passed in to keep this module TF-free)."""
     for name in ("config.yaml", "preprocessing.json", "model.keras"):
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a usable run directory (no {name})")
     config = load_config(run_dir / "config.yaml")
     preprocessing = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
-    return TrainedRun(run_dir, config, preprocessing, load_model(run_dir / "model.keras"))
+    return TrainedRun(run_dir, config, preprocessing, load_model(run_dir / "model.keras", config))
 
 
 def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require_targets: bool) -> None:
@@ -124,11 +124,10 @@ def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
     from mlpctl import catalog
     from mlpctl.model import get_loss, get_metrics
 
-    def load_model(path: Path):
+    def load_model(path: Path, config: RunConfig):
         """The weights from model.keras, compiled again from the run's own config: Keras does
         not save every loss parameter (Huber's delta), and a custom loss or our Rprop would
         otherwise have to be importable just to predict."""
-        config = load_config(run_dir / "config.yaml")
         model = keras.saving.load_model(path, compile=False)
         model.compile(loss=get_loss(config.loss),
                       metrics=get_metrics(config.scenario, config.loss_name in catalog.ONE_HOT_LOSSES))

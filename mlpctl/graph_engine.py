@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
@@ -39,20 +40,31 @@ class Outcome:
     stopped_early_at: int | None
 
 
-class InGraphEarlyStopping:
-    """Keras' EarlyStopping, epoch for epoch, as graph state.
+class Improvement:
+    """Keras' `MonitorCallback._is_improvement` as a graph op: `current - min_delta` beats the
+    best so far. The direction and the sign of min_delta come from the real Keras callback (its
+    own resolution of mode="auto"), and the comparison is made in float32, as Keras makes it:
+    `keras.ops.less` turns the Python floats of the epoch logs into float32 tensors."""
 
-    Direction and the sign of min_delta come from a real `keras.callbacks.EarlyStopping`, so the
-    rules cannot drift from Keras': improvement is `current - delta` beating the best so far; the
-    wait counts epochs since; stopping needs `wait >= patience` after the first epoch; with
-    restore_best the best weights come back at the end of training, stopped early or not.
+    def __init__(self, model: keras.Model, callback: keras.callbacks.Callback):
+        callback.set_model(model)
+        callback._set_monitor_op()
+        self.minimize = callback.monitor_op is keras.ops.less
+        self.delta = float(callback.min_delta)
+
+    def __call__(self, current, best) -> tf.Tensor:
+        shifted, best = tf.cast(current - self.delta, tf.float32), tf.cast(best, tf.float32)
+        return shifted < best if self.minimize else shifted > best
+
+
+class InGraphEarlyStopping:
+    """Keras' EarlyStopping, epoch for epoch, as graph state: improvement as `Improvement`
+    says; the wait counts epochs since; stopping needs `wait >= patience` after the first epoch;
+    with restore_best the best weights come back at the end of training, stopped early or not.
     """
 
     def __init__(self, model: keras.Model, callback: keras.callbacks.EarlyStopping, monitor_index: int):
-        callback.set_model(model)
-        callback._set_monitor_op()  # Keras' own resolution of mode="auto"
-        self.minimize = callback.monitor_op is keras.ops.less
-        self.delta = float(callback.min_delta)
+        self.beats = Improvement(model, callback)
         self.patience = int(callback.patience)
         self.restore = bool(callback.restore_best_weights)
         self.index = monitor_index
@@ -70,9 +82,7 @@ class InGraphEarlyStopping:
         if self.restore:
             tf.cond(self.has_best_weights, lambda: tf.constant(True), self._keep_weights)
         self.wait.assign_add(1)
-        shifted = current - self.delta
-        beats = shifted < self.best if self.minimize else shifted > self.best
-        improved = tf.logical_or(tf.logical_not(self.has_best), beats)
+        improved = tf.logical_or(tf.logical_not(self.has_best), self.beats(current, self.best))
 
         def improve():
             self.best.assign(current)
@@ -103,9 +113,63 @@ class InGraphEarlyStopping:
         return stopped + 1 if stopped > 0 else None
 
 
+class InGraphReduceLROnPlateau:
+    """Keras' ReduceLROnPlateau, epoch for epoch, as graph state. Per epoch, as Keras does it:
+    a cooldown epoch counts down and clears the wait; an improvement resets the wait; otherwise,
+    out of cooldown, the wait grows, and at `patience` the rate becomes max(rate * factor, min_lr)
+    (computed in float64, as Keras computes it with Python floats) unless it is already at
+    min_lr, which starts a cooldown."""
+
+    def __init__(self, model: keras.Model, callback: keras.callbacks.ReduceLROnPlateau, monitor_index: int):
+        self.beats = Improvement(model, callback)
+        self.index = monitor_index
+        self.optimizer = model.optimizer
+        self.patience, self.cooldown = int(callback.patience), int(callback.cooldown)
+        self.factor, self.min_lr = float(callback.factor), float(callback.min_lr)
+        self.best = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.has_best = tf.Variable(False, trainable=False)
+        self.wait = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.cooling = tf.Variable(0, dtype=tf.int64, trainable=False)  # Keras' cooldown_counter
+
+    def after_epoch(self, values) -> None:
+        current = tf.cast(values[self.index], tf.float64)
+        in_cooldown = self.cooling > 0
+        self.cooling.assign_sub(tf.cast(in_cooldown, tf.int64))
+        self.wait.assign(tf.where(in_cooldown, tf.constant(0, tf.int64), self.wait))
+        improved = tf.logical_or(tf.logical_not(self.has_best), self.beats(current, self.best))
+
+        def improve():
+            self.best.assign(current)
+            self.has_best.assign(True)
+            self.wait.assign(0)
+            return tf.constant(False)
+
+        def count():
+            self.wait.assign_add(1)
+            return tf.cond(self.wait >= self.patience, self._reduce, lambda: tf.constant(False))
+
+        def plateau():
+            return tf.cond(self.cooling > 0, lambda: tf.constant(False), count)
+
+        tf.cond(improved, improve, plateau)
+
+    def _reduce(self):
+        rate = tf.cast(self.optimizer.learning_rate, tf.float64)
+
+        def lower():
+            self.optimizer.learning_rate = tf.cast(tf.maximum(rate * self.factor, self.min_lr), tf.float32)
+            self.cooling.assign(self.cooldown)
+            self.wait.assign(0)
+            return tf.constant(True)
+
+        # Keras: `old_lr > np.float32(min_lr)`, the Python float of the float32 rate
+        return tf.cond(rate > float(np.float32(self.min_lr)), lower, lambda: tf.constant(False))
+
+
 class GraphEngine:
     def __init__(self, model, keys, x, y, validation, batch: int, seed: int, eval_batch: int,
-                 early_stopping: keras.callbacks.EarlyStopping | None, weights=None, stop_at=None):
+                 early_stopping: keras.callbacks.EarlyStopping | None, weights=None, stop_at=None,
+                 plateau: keras.callbacks.ReduceLROnPlateau | None = None):
         self.model = model
         self.keys = keys  # column names of a history row, learning_rate last
         self.x, self.y = tf.constant(x), tf.constant(y)
@@ -123,6 +187,7 @@ class GraphEngine:
             InGraphEarlyStopping(model, early_stopping, keys.index(early_stopping.monitor))
             if early_stopping else None
         )
+        self.plateau = InGraphReduceLROnPlateau(model, plateau, keys.index(plateau.monitor)) if plateau else None
         self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
 
     def train(self, epochs: int, progress) -> Outcome:
@@ -153,7 +218,10 @@ class GraphEngine:
 
         def one_epoch(done, stop, rows):
             epoch = first_epoch + done
-            row = self._epoch(epoch)
+            values = self._epoch(epoch)
+            if self.plateau:  # Keras' order: the plateau callback, then early stopping, then the row
+                self.plateau.after_epoch(values)
+            row = tf.stack([*values, tf.cast(self.model.optimizer.learning_rate, tf.float32)])
             return done + 1, self._should_stop(epoch, row), rows.write(tf.cast(done, tf.int32), row)
 
         start = (tf.constant(0, tf.int64), tf.constant(False), tf.TensorArray(tf.float32, size=0, dynamic_size=True))
@@ -162,7 +230,7 @@ class GraphEngine:
 
     def _epoch(self, epoch):
         """One epoch as `fit` does it: reset metrics, train on every batch, read the training
-        metrics, then a fresh validation pass, then the learning rate."""
+        metrics, then a fresh validation pass. Returns the row's values but the learning rate."""
         self.model.reset_metrics()
         order = epoch_order(self.seed, epoch, self.rows, shuffle=self.batch < self.rows)
         def train_on_batch(step):
@@ -182,8 +250,7 @@ class GraphEngine:
 
             _repeat(math.ceil(len(x_val) / self.eval_batch), test_on_batch)
             values += self._metric_values(prefix="val_")
-        learning_rate = tf.cast(self.model.optimizer.learning_rate, tf.float32)
-        return tf.stack([*values, learning_rate])
+        return values
 
     def _metric_values(self, prefix: str) -> list:
         results = self.model.get_metrics_result()

@@ -74,8 +74,6 @@ def choose_engine(config: RunConfig) -> tuple[str, str | None]:
 
 def graph_engine_lacks(config: RunConfig) -> str | None:
     """What in the config the graph engine cannot do yet, or None."""
-    if config.optimizer.schedule.name == "reduce_on_plateau":
-        return "does not implement reduce_on_plateau yet"
     return None
 
 
@@ -127,13 +125,14 @@ def _target_note(config: RunConfig, outcome: Outcome) -> list[str]:
 
 
 def _train_in_graph(config, model, x, y, weights, batch, progress) -> Outcome:
-    stopping = _early_stopping(config)
+    stopping, plateau = _early_stopping(config), _plateau(config)
     engine = GraphEngine(
         model, history_columns(config), x["train"], y["train"],
         validation=_validation(x, y),
         batch=batch, seed=config.seed, eval_batch=EVAL_BATCH,
         early_stopping=stopping[0] if stopping else None,
         weights=weights, stop_at=config.training.stop_at,
+        plateau=plateau[0] if plateau else None,
     )
     return engine.train(config.training.epochs, progress)
 

@@ -111,11 +111,10 @@ def test_schedules_set_the_rate_recorded_each_epoch(schedule, expected):
     np.testing.assert_allclose(rates, [expected(epoch) for epoch in range(1, 6)], rtol=1e-5)
 
 
-def test_reduce_on_plateau_uses_fit_says_why_and_reduces():
+def test_reduce_on_plateau_reduces_the_rate_in_the_graph_engine():
     result = train("digits", "optimizer.schedule={name: reduce_on_plateau, patience: 0, factor: 0.5, min_delta: 10.0}",
                    "training.epochs=4", "training.early_stopping=null")
-    assert result.engine == "fit"
-    assert result.notes == ["engine auto: using fit because the graph engine does not implement reduce_on_plateau yet"]
+    assert result.engine == "graph" and result.notes == []
     assert list(result.history[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
     rates = [row["learning_rate"] for row in result.history]
     # the rate at the end of each epoch: the first epoch sets the best, then every epoch falls short

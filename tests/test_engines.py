@@ -79,6 +79,25 @@ def test_early_stopping_on_a_maximised_metric_matches():
     assert_same_run(fit, graph)
 
 
+def test_reduce_on_plateau_reduces_at_the_same_epochs_with_cooldown_and_floor():
+    plateau = "{name: reduce_on_plateau, patience: 1, factor: 0.5, min_delta: 0.02, cooldown: 2, min_lr: 0.0002}"
+    fit, graph = both_engines("digits", f"optimizer.schedule={plateau}", "training.epochs=25",
+                              "training.early_stopping=null")
+    rates = [row["learning_rate"] for row in fit.history]
+    # reduced more than once, never below the floor, and it got there
+    assert len(set(rates)) >= 3 and min(rates) == pytest.approx(0.0002)
+    assert_same_run(fit, graph)
+
+
+def test_reduce_on_plateau_with_early_stopping_matches():
+    fit, graph = both_engines(
+        "digits", "optimizer.schedule={name: reduce_on_plateau, monitor: val_accuracy, patience: 1, factor: 0.3}",
+        "training.epochs=200", "training.early_stopping={monitor: val_loss, patience: 4, min_delta: 0.001}",
+    )
+    assert fit.stopped_early_at is not None and len({row["learning_rate"] for row in fit.history}) >= 2
+    assert_same_run(fit, graph)
+
+
 def test_divergence_stops_both_engines_at_the_same_epoch():
     overrides = ("optimizer={name: sgd, learning_rate: 1.0e+6}", "training.epochs=50")
     fit, graph = both_engines("regression", *overrides)

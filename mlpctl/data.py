@@ -41,6 +41,13 @@ class Preprocessing:
         numeric = len(self.pca["components"]) if self.pca else len(self.numeric)
         return numeric + sum(len(values) for values in (self.categories or {}).values())
 
+    def n_outputs(self, scenario: str) -> int:
+        if scenario == "binary":
+            return 1
+        if scenario == "multiclass":
+            return len(self.classes)
+        return len(self.targets)
+
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Numeric columns filled and normalized, then one one-hot block per categorical column
         (a category the training rows never had, or an empty cell, is all zeros)."""

@@ -168,14 +168,6 @@ def output_activation(config: RunConfig) -> str:
     return "exponential" if config.loss_name == "poisson" else catalog.OUTPUT_ACTIVATION[config.scenario]
 
 
-def output_units(scenario: str, preprocessing: Preprocessing) -> int:
-    if scenario == "binary":
-        return 1
-    if scenario == "multiclass":
-        return len(preprocessing.classes)
-    return len(preprocessing.targets)
-
-
 def penalty(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
     return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
 
@@ -219,7 +211,7 @@ def build_model(config: RunConfig, preprocessing: Preprocessing) -> keras.Sequen
                 model.add(extra)
     model.add(
         keras.layers.Dense(
-            output_units(config.scenario, preprocessing),
+            preprocessing.n_outputs(config.scenario),
             activation=output_activation(config),
             kernel_initializer=get_initializer(config.model.initializer),
             bias_initializer=get_initializer(config.model.bias_initializer),

@@ -8,10 +8,12 @@ from pathlib import Path
 from mlpctl import report
 from mlpctl.config import RunConfig
 from mlpctl.console import Progress, native_stderr_silenced
-from mlpctl.data import load_dataset
+from mlpctl.data import Dataset, load_dataset
 
 SMOKE_ROWS = 300
 SMOKE_EPOCHS = 2
+ONE_THREAD_WORK = 10_000_000  # weights x rows per training step; below it, one TF thread is fastest
+TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 @dataclass
@@ -30,6 +32,23 @@ def load_trainer(verbose: bool = False, threads: int | None = None):
 
         trainer.start_tensorflow(verbose, threads)
     return trainer
+
+
+def tf_threads(config: RunConfig, dataset: Dataset) -> int | None:
+    """1 when each training step is small, else None (TF's default pools).
+
+    A small step's ops take microseconds, and handing them between TF's threads costs more than
+    a second core gives: the digits net's epoch takes 6 ms on one thread and 11 ms on two
+    (bench/README.md). Bigger steps keep TF's default, which more cores can serve. TF's own
+    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, when set, win."""
+    if any(name in os.environ for name in TF_THREAD_VARIABLES):
+        return None
+    preprocessing, rows = dataset.preprocessing, len(dataset.x["train"])
+    widths = [preprocessing.n_inputs, *(layer.units for layer in config.model.layers),
+              preprocessing.n_outputs(config.scenario)]
+    weights = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+    batch = rows if config.training.batch_size == "full" else min(config.training.batch_size, rows)
+    return 1 if weights * batch < ONE_THREAD_WORK else None
 
 
 def check_environment(config: RunConfig) -> None:
@@ -67,7 +86,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
         report.write_config(run_dir, config)
     if on_start:
         on_start(run_dir)
-    trainer = load_trainer(verbose)
+    trainer = load_trainer(verbose, tf_threads(config, dataset))
     result = trainer.train(config, dataset, progress)
     if config.report.tensorboard and not smoke and result.history:
         trainer.write_tensorboard(result.history, run_dir / "tensorboard")

@@ -7,6 +7,7 @@ per step; our callbacks act once per epoch.
 """
 
 import math
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -46,10 +47,14 @@ def start_tensorflow(verbose: bool = False, threads: int | None = None) -> None:
     """Touch the devices once, so that TF's one-time start-up logging happens here, where
     the CLI can silence it, and not in the middle of the progress display. Unless verbose,
     TF's Python-side warnings (e.g. about retracing when one process trains many models) go too.
-    `threads` caps TF's thread pools (sweep workers share the cores); it must come first."""
+    `threads` caps TF's thread pools before they exist; once TF has started (an earlier run in
+    this process) they stay as they are: they change the speed, not the numbers."""
     if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # "cannot be modified after initialization"
+            pass
     tf.config.list_logical_devices()
     if not verbose:
         tf.get_logger().setLevel("ERROR")
@@ -292,4 +297,6 @@ def versions() -> dict[str, str]:
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
+        "tf_onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "tf_threads": str(tf.config.threading.get_intra_op_parallelism_threads() or "default"),
     }

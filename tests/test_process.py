@@ -73,6 +73,8 @@ def test_ctrl_c_stops_training_keeps_the_run_and_exits_130(tmp_path):
     assert process.returncode == 130, stderr
     document = json.loads(stdout)
     assert document["status"] == "interrupted" and 20 <= document["epochs_run"] < 100000
+    # set before TensorFlow started: oneDNN off (mlpctl/__init__.py), one thread for XOR's tiny steps
+    assert document["versions"]["tf_onednn"] == "0" and document["versions"]["tf_threads"] == "1"
     run_dir = tmp_path / os.path.basename(document["run_dir"])
     assert (run_dir / "config.yaml").exists() and (run_dir / "history.csv").exists()
     assert "interrupted after" in stderr

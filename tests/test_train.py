@@ -138,3 +138,22 @@ def test_run_directories_are_never_reused(tmp_path):
     moment = datetime(2026, 11, 23, 10, 15, 0)
     names = [create_run_dir(tmp_path, "xor", moment).name for _ in range(3)]
     assert names == ["xor-20261123-101500", "xor-20261123-101500-2", "xor-20261123-101500-3"]
+
+
+def test_small_steps_get_one_tensorflow_thread_and_big_ones_the_default(monkeypatch):
+    from mlpctl.config import load_config
+    from mlpctl.data import Dataset, load_dataset
+    from mlpctl.run import tf_threads
+
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    digits = load_config(CONFIGS / "digits.yaml")
+    assert tf_threads(digits, load_dataset(digits)) == 1  # 64 inputs, 64-32-10, batch 32
+    # the MNIST shape: 784 inputs, 256-128-10, batch 128, 235,146 weights x 128 rows
+    mnist = load_config(CONFIGS / "digits.yaml", ["model.layers=[{units: 256}, {units: 128}]", "training.batch_size=128"])
+    preprocessing = Preprocessing([f"p{i}" for i in range(784)], ["digit"], "none", [0.0] * 784, [1.0] * 784,
+                                  list(range(10)))
+    images = Dataset({"train": np.zeros((1000, 784), np.float32)}, {}, preprocessing, {"train": 1000})
+    assert tf_threads(mnist, images) is None
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")  # TensorFlow's own setting wins
+    assert tf_threads(digits, load_dataset(digits)) is None

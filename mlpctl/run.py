@@ -23,23 +23,29 @@ class Run:
     run_dir: Path
 
 
-def load_trainer(verbose: bool = False, threads: int | None = None):
-    """Import TensorFlow, hiding its start-up logs unless asked for them."""
+def import_trainer(verbose: bool = False):
+    """Import TensorFlow (the slow part) without starting it, hiding its logs unless asked."""
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with native_stderr_silenced(enabled=not verbose):
         from mlpctl import train as trainer
+    return trainer
 
+
+def load_trainer(verbose: bool = False, threads: int | None = None):
+    """Import TensorFlow and start it with `threads`, hiding its start-up logs unless asked."""
+    trainer = import_trainer(verbose)
+    with native_stderr_silenced(enabled=not verbose):
         trainer.start_tensorflow(verbose, threads)
     return trainer
 
 
-def tf_threads(config: RunConfig, dataset: Dataset) -> int | None:
-    """1 when each training step is small, else None (TF's default pools).
+def tf_threads(config: RunConfig, dataset: Dataset, cores: int | None = None) -> int | None:
+    """1 when each training step is small, else `cores` (None: TF's default, one per core).
 
     A small step's ops take microseconds, and handing them between TF's threads costs more than
     a second core gives: the digits net's epoch takes 6 ms on one thread and 11 ms on two
-    (bench/README.md). Bigger steps keep TF's default, which more cores can serve. TF's own
+    (bench/README.md). Bigger steps get the cores, which they can use. TF's own
     TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, when set, win."""
     if any(name in os.environ for name in TF_THREAD_VARIABLES):
         return None
@@ -48,7 +54,7 @@ def tf_threads(config: RunConfig, dataset: Dataset) -> int | None:
               preprocessing.n_outputs(config.scenario)]
     weights = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
     batch = rows if config.training.batch_size == "full" else min(config.training.batch_size, rows)
-    return 1 if weights * batch < ONE_THREAD_WORK else None
+    return 1 if weights * batch < ONE_THREAD_WORK else cores
 
 
 def check_environment(config: RunConfig) -> None:
@@ -74,10 +80,10 @@ def make_smoke(config: RunConfig) -> RunConfig:
 
 
 def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
-            verbose: bool = False, run_name: str | None = None, on_start=None) -> Run:
+            verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None) -> Run:
     """Data is read and checked before a run directory exists; config.yaml is written before
     training. A smoke run writes metrics.json alone. `on_start(run_dir)` is called once the
-    directory exists."""
+    directory exists. `cores`: the cores this run may use (a sweep worker's share), if not all."""
     check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
     run_dir = (report.create_run_dir(output_dir, run_name, timestamped=False) if run_name
@@ -86,7 +92,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
         report.write_config(run_dir, config)
     if on_start:
         on_start(run_dir)
-    trainer = load_trainer(verbose, tf_threads(config, dataset))
+    trainer = load_trainer(verbose, tf_threads(config, dataset, cores))
     result = trainer.train(config, dataset, progress)
     if config.report.tensorboard and not smoke and result.history:
         trainer.write_tensorboard(result.history, run_dir / "tensorboard")

@@ -175,10 +175,10 @@ def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fai
             todo.append(trial)
     if not todo or (fail_fast and len(todo) < len(plan.trials()) - _completed(rows)):
         return  # nothing to do, or --fail-fast and a trial is already invalid
-    threads = max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
+    cores = max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))  # each worker's share
     context = multiprocessing.get_context("spawn")
-    tasks = [(plan.config, plan.sets, trial.overrides, str(sweep_dir), trial.index, trial.key) for trial in todo]
-    pool = context.Pool(min(jobs, len(todo)), initializer=_start_worker, initargs=(threads,))
+    tasks = [(plan.config, plan.sets, trial.overrides, str(sweep_dir), trial.index, trial.key, cores) for trial in todo]
+    pool = context.Pool(min(jobs, len(todo)), initializer=_start_worker)
     try:
         for key, result in pool.imap_unordered(_run_trial, tasks):
             row = rows[key]
@@ -196,19 +196,20 @@ def _completed(rows: dict[str, Row]) -> int:
     return sum(row.status == "completed" for row in rows.values())
 
 
-def _start_worker(threads: int) -> None:
-    """Each worker imports TensorFlow once, with its share of the cores, and leaves Ctrl-C
-    to the parent (which ends the pool)."""
+def _start_worker() -> None:
+    """Each worker imports TensorFlow once, and leaves Ctrl-C to the parent (which ends the
+    pool). TensorFlow starts with the worker's first trial, which picks its threads: one for
+    small steps, as `mlpctl train` does, else the worker's share of the cores."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from mlpctl.run import load_trainer
+    from mlpctl.run import import_trainer
 
-    load_trainer(threads=threads)
+    import_trainer()
 
 
 def _run_trial(task) -> tuple[str, dict]:
-    config_path, sets, overrides, sweep_dir, index, key = task
+    config_path, sets, overrides, sweep_dir, index, key, cores = task
     from mlpctl.console import Progress
     from mlpctl.run import execute
 
@@ -216,7 +217,7 @@ def _run_trial(task) -> tuple[str, dict]:
     result: dict[str, Any] = {}
     try:
         config = load_config(config_path, [*sets, *overrides])
-        run = execute(config, Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}")
+        run = execute(config, Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores)
         result.update(status=run.result.status, run_dir=str(run.run_dir), epochs_run=run.result.epochs_run,
                       metrics=run.document["metrics"])
     except MlpctlError as error:

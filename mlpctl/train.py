@@ -78,7 +78,8 @@ def choose_engine(config: RunConfig) -> tuple[str, str | None]:
 
 
 def graph_engine_lacks(config: RunConfig) -> str | None:
-    """What in the config the graph engine cannot do yet, or None."""
+    """What in the config the graph engine cannot do yet, or None. Nothing at present: this is
+    where a new feature that only `fit` has says so, and `auto` falls back for it."""
     return None
 
 

@@ -59,6 +59,8 @@ def test_resume_runs_only_what_did_not_complete(cli, tmp_path):
     assert first.exit_code == 4
     directory = sweep_dir_of(tmp_path)
     kept = (directory / "trial-001" / "metrics.json").read_text()
+    # one worker with both cores, but a tiny net: one TensorFlow thread, as `mlpctl train` gives it
+    assert json.loads(kept)["versions"]["tf_threads"] == "1"
     again, document = sweep(cli, tmp_path, "--resume", directory)
     assert again.exit_code == 4
     assert sorted(path.name for path in directory.iterdir() if path.is_dir()) == ["trial-001", "trial-002", "trial-002-2"]

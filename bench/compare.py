@@ -192,6 +192,12 @@ def report(rows: list[dict], starts: dict) -> str:
             continue
         lines.append(f"| {row['problem']} | {net} | {row['tool']} | {row['fit_s']:.2f} | {row['process_s']:.2f} | "
                      f"{row['peak_mb']:.0f} | {problem['metric']} {row['metric']:.3f} |")
+    lines += ["", "| problem | mlpctl fit vs keras fit | mlpctl fit vs sklearn fit |", "|---|---|---|"]
+    for name in dict.fromkeys(row["problem"] for row in rows):
+        fit = {row["tool"]: row.get("fit_s") for row in rows if row["problem"] == name}
+        if all(fit.get(tool) for tool in TOOLS):
+            lines.append(f"| {name} | {fit['keras'] / fit['mlpctl']:.1f}x faster | "
+                         f"{fit['mlpctl'] / fit['sklearn']:.2f}x the time |")
     lines += ["", "| command | seconds (best of several) |", "|---|---|"]
     lines += [f"| `{command}` | {seconds:.2f} |" for command, seconds in starts.items()]
     return "\n".join(lines) + "\n"

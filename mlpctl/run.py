@@ -49,11 +49,11 @@ def tf_threads(config: RunConfig, dataset: Dataset, cores: int | None = None) ->
     TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, when set, win."""
     if any(name in os.environ for name in TF_THREAD_VARIABLES):
         return None
-    preprocessing, rows = dataset.preprocessing, len(dataset.x["train"])
+    preprocessing = dataset.preprocessing
     widths = [preprocessing.n_inputs, *(layer.units for layer in config.model.layers),
               preprocessing.n_outputs(config.scenario)]
     weights = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
-    batch = rows if config.training.batch_size == "full" else min(config.training.batch_size, rows)
+    batch = config.training.batch_rows(len(dataset.x["train"]))
     return 1 if weights * batch < ONE_THREAD_WORK else cores
 
 

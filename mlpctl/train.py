@@ -90,7 +90,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None)
     one_hot = config.loss_name in catalog.ONE_HOT_LOSSES
     targets = loss_targets(config, dataset.y, dataset.preprocessing.classes)
     rows = len(dataset.x["train"])
-    batch = rows if config.training.batch_size == "full" else min(config.training.batch_size, rows)
+    batch = config.training.batch_rows(rows)
     engine, note = choose_engine(config)
 
     model = build_model(config, dataset.preprocessing)

@@ -416,6 +416,10 @@ class TrainingConfig(Section):
             return value
         raise ValueError(f"must be a positive integer or 'full', got {value!r}")
 
+    def batch_rows(self, rows: int) -> int:
+        """Rows per training step for a training set of `rows` rows."""
+        return rows if self.batch_size == "full" else min(self.batch_size, rows)
+
 
 class ReportConfig(Section):
     plots: bool = Field(True, description="Write the plots and report.html after training.")

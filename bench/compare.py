@@ -20,7 +20,6 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ONEDNN = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # the user's, before importing mlpctl sets its default
 TOOLS = ("mlpctl", "keras", "sklearn")
 
 # name -> (the net and training, shared by the three tools)
@@ -74,21 +73,19 @@ def split_for_metric(problem: dict) -> str:
 
 def run_mlpctl(problem: dict) -> tuple[float, float]:
     """As `mlpctl train` runs it: data first, then TensorFlow started with mlpctl's settings."""
-    from mlpctl.run import load_trainer, tf_threads
+    from mlpctl.run import load_trainer
 
     dataset, config = load(problem)
-    trainer = load_trainer(threads=tf_threads(config, dataset))
+    trainer = load_trainer(config, dataset)
     result = trainer.train(config, dataset)
     return result.duration_s, result.metrics[split_for_metric(problem)]["accuracy"]
 
 
 def run_keras(problem: dict) -> tuple[float, float]:
     """The script a user would write: Sequential, compile, fit(x, y) on NumPy arrays, with
-    TensorFlow's own settings (not the ones importing mlpctl makes)."""
-    from mlpctl.console import native_stderr_silenced
+    TensorFlow's own settings (not the ones mlpctl makes before importing it)."""
+    from mlpctl.runtime import native_stderr_silenced
 
-    if ONEDNN is None:
-        os.environ.pop("TF_ENABLE_ONEDNN_OPTS")
     with native_stderr_silenced():
         import keras
 

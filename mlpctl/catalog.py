@@ -5,6 +5,7 @@
 
 SCENARIOS = ("binary", "multiclass", "regression")
 SPLITS = ("train", "validation", "test")
+MODES = ("min", "max")  # lower or higher is better
 MAXOUT_PIECES = 2  # maxout's pieces when the config does not say
 
 # Our name -> Keras' name. Aliases are the words the course notes use.
@@ -101,6 +102,11 @@ DEFAULT_LOSS = {
 }
 OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
 METRICS = {"binary": ("accuracy", "auc"), "multiclass": ("accuracy",), "regression": ("mae", "r2")}
+# Whether lower (min) or higher (max) is better, for the loss and every metric: Keras' own
+# resolution of mode="auto" (MonitorCallback: the loss is minimised, a metric goes its
+# `_direction`). A test holds this table to the Keras metric objects. The one rule used by
+# early stopping, reduce_on_plateau, stop_at, sweep ranking and compare.
+DIRECTION = {"loss": "min", "accuracy": "max", "auc": "max", "mae": "min", "r2": "max"}
 
 
 def canonical_loss(name: str) -> str:
@@ -116,6 +122,11 @@ def monitorable(scenario: str) -> tuple[str, ...]:
     """Every quantity an epoch logs for this scenario, training and validation."""
     names = ("loss", *METRICS[scenario])
     return names + tuple(f"val_{name}" for name in names)
+
+
+def mode_of(quantity: str, mode: str = "auto") -> str:
+    """min or max: `mode` itself unless auto, else by the quantity's name (`val_` ignored)."""
+    return mode if mode != "auto" else DIRECTION[quantity.removeprefix("val_")]
 
 
 def metric_value(metrics: dict, metric: str) -> float | None:

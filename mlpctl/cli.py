@@ -10,11 +10,11 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
-from mlpctl import __version__
+from mlpctl import __version__, catalog
 from mlpctl.errors import EXIT_BY_STATUS, ExitCode, MlpctlError
 
 app = typer.Typer(
@@ -29,9 +29,21 @@ SetOption = Annotated[
     Optional[list[str]],
     typer.Option("--set", metavar="KEY=VALUE", help="Override a config key, e.g. training.epochs=5 (repeatable)."),
 ]
-DebugOption = Annotated[
-    bool, typer.Option("--debug", help="Show tracebacks (also MLPCTL_DEBUG=1).")
-]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks (also MLPCTL_DEBUG=1).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")]
+OutputDirOption = Annotated[Path, typer.Option("--output-dir", "-o", help="Where run directories go.")]
+RunDirArgument = Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory from `mlpctl train`.")]
+
+
+def _json_option(what: str):
+    return Annotated[bool, typer.Option("--json", help=f"Print {what} to stdout.")]
+
+
+JsonMetricsOption = _json_option("metrics.json")
+JsonSweepOption = _json_option("sweep.json (or, with --dry-run, the trials)")
+JsonEvaluationOption = _json_option("the evaluation's metrics.json")
+JsonComparisonOption = _json_option("the comparison as JSON")
 
 
 def guarded(command):
@@ -70,11 +82,11 @@ def _fail(error: BaseException, message: str, code: ExitCode, debug: bool) -> No
 def train(
     config: Annotated[Path, typer.Argument(help="The run's YAML config file.")],
     set_: SetOption = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where run directories go.")] = Path("runs"),
-    json_output: Annotated[bool, typer.Option("--json", help="Print metrics.json to stdout.")] = False,
+    output_dir: OutputDirOption = Path("runs"),
+    json_output: JsonMetricsOption = False,
     smoke: Annotated[bool, typer.Option("--smoke", help="CI check: at most 2 epochs on at most 300 rows; writes metrics.json only.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Train the config's network and write a new run directory."""
@@ -160,62 +172,56 @@ def sweep(
     grid: Annotated[Optional[list[str]], typer.Option("--grid", metavar="KEY=V1,V2", help="A grid axis, values as in --set (repeatable).")] = None,
     set_: SetOption = None,
     seeds: Annotated[Optional[str], typer.Option("--seeds", metavar="1,2,3", help="Repeat every grid point with each seed.")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Trials at once, each in a worker process.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Trials at once; above 1, each in a worker process.")] = 1,
     metric: Annotated[Optional[str], typer.Option("--metric", help="SPLIT.NAME to rank by; default validation.loss (train.loss without validation rows).")] = None,
-    mode: Annotated[Optional[str], typer.Option("--mode", help="min or max; default from the metric's name.")] = None,
+    mode: Annotated[Optional[Literal[catalog.MODES]], typer.Option("--mode", help="Lower (min) or higher (max) is better; default from the metric's name.")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the sweep directory goes.")] = Path("runs"),
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first trial that does not complete.")] = False,
     resume: Annotated[Optional[Path], typer.Option("--resume", metavar="SWEEP_DIR", help="Run again the trials of an earlier sweep that did not complete.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the trials and their overrides; train nothing.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print sweep.json (or, with --dry-run, the trials) to stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    json_output: JsonSweepOption = False,
+    quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Train one config over a grid of overrides (and seeds), several trials at once."""
-    from mlpctl import report
     from mlpctl import sweep as sweeps
-    from mlpctl.config import load_config
+    from mlpctl.config.metric import metric_and_mode
     from mlpctl.console import make_console, points_table, sweep_table
 
     console = make_console()
     plan, stored_metric, stored_mode, rows = sweeps.plan_from_arguments(config, grid or [], set_ or [], seeds, resume)
+    if resume is not None and (change := sweeps.base_file_changed(plan)):
+        print(f"warning: {change}", file=sys.stderr)
     if metric is None:  # a resumed sweep ranks as before, unless told otherwise
         metric, mode = stored_metric, mode or stored_mode
-    base = load_config(plan.config, plan.sets)
-    metric, mode = sweeps.metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
+    base = plan.load()
+    metric, mode = metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
     if dry_run:
         _print_plan(plan, sweeps.check_plan(plan), json_output)
         return
-    sweep_dir = resume or report.create_run_dir(output_dir, f"{base.name}-sweep")
+    sweep_dir = resume or sweeps.new_sweep_dir(output_dir, plan)
     total = len(plan.trials())
     if not quiet:
         console.print(f"sweep directory: {sweep_dir} ({total} trials, {jobs} at a time)")
 
     def on_row(row) -> None:
-        sweeps.save(sweep_dir, plan, metric, mode, list(rows.values()))
         if not quiet:
             value = row.value(metric)
             shown = f"  {metric}={value:.4g}" if value is not None else ""
             console.print(f"trial {row.trial}/{total} {row.status}{shown}  {row.error or row.run_dir}", soft_wrap=True)
 
-    interrupted = False
-    try:
-        sweeps.run_trials(plan, sweep_dir, rows, jobs, fail_fast, on_row)
-    except KeyboardInterrupt:
-        interrupted = True
-    sweeps.finish(rows, interrupted)
-    document = sweeps.save(sweep_dir, plan, metric, mode, list(rows.values()))
+    outcome = sweeps.run_sweep(plan, sweep_dir, rows, metric, mode, jobs, fail_fast, on_row)
+    document = outcome.document
     if not quiet:
-        console.print(sweep_table(document))
+        console.print(sweep_table(document, sweeps.ranking(document)))
         if document["points"]:
             console.print(points_table(document))
         if document["best"]:
-            console.print(sweeps.describe_best(document), soft_wrap=True)
+            console.print(sweeps.describe_best(document, sweep_dir), soft_wrap=True)
         console.print(f"sweep directory: {sweep_dir}")
     if json_output:
         print(json.dumps(document, indent=2))
-    code = ExitCode.INTERRUPTED if interrupted else sweeps.exit_code(list(rows.values()))
-    raise typer.Exit(int(code))
+    raise typer.Exit(int(outcome.exit_code))
 
 
 def _print_plan(plan, problems: dict[int, str], json_output: bool) -> None:
@@ -232,16 +238,16 @@ def _print_plan(plan, problems: dict[int, str], json_output: bool) -> None:
 @app.command()
 @guarded
 def evaluate(
-    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory from `mlpctl train`.")],
+    run_dir: RunDirArgument,
     data: Annotated[Path, typer.Option("--data", help="Labelled rows (CSV or Parquet) with the run's columns.")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the evaluation's metrics.json to stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")] = False,
+    json_output: JsonEvaluationOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Metrics and plots of a trained run on new labelled data."""
     from mlpctl.console import make_console, metrics_table
-    from mlpctl.inference import evaluate_run, open_run
+    from mlpctl.predict import evaluate_run, open_run
 
     document, directory = evaluate_run(open_run(run_dir, verbose), data)
     if not quiet:
@@ -255,21 +261,18 @@ def evaluate(
 @app.command()
 @guarded
 def predict(
-    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory from `mlpctl train`.")],
+    run_dir: RunDirArgument,
     input_: Annotated[str, typer.Option("--input", "-i", help="Rows to predict: CSV or Parquet, or - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Where predictions go: .csv or .parquet, or - for stdout.")] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
     keep: Annotated[Optional[list[str]], typer.Option("--keep", metavar="COLUMN", help="Carry an input column (an id) into the output (repeatable).")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or parquet, for - (stdin/stdout); default from the file name.")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")] = False,
+    fmt: Annotated[Optional[Literal["csv", "parquet"]], typer.Option("--format", help="For - (stdin/stdout); default from the file name.")] = None,
+    verbose: VerboseOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Predict new rows with a trained run: the same preprocessing and labels as in training."""
-    from mlpctl.errors import ConfigError
-    from mlpctl.inference import open_run, predict_frame, read_input, write_output
+    from mlpctl.predict import open_run, predict_frame, read_input, write_output
 
-    if fmt not in (None, "csv", "parquet"):
-        raise ConfigError(f"--format: expected csv or parquet, got {fmt!r}")
     frame = read_input(input_, fmt)
     run = open_run(run_dir, verbose)
     write_output(predict_frame(run, frame, keep or [], proba), output, fmt)
@@ -283,7 +286,7 @@ def compare(
     runs: Annotated[list[Path], typer.Argument(metavar="RUN_OR_SWEEP_DIR...", help="Run directories, or sweep directories (all their trials).")],
     metric: Annotated[Optional[str], typer.Option("--metric", help="SPLIT.NAME to show and plot; default validation.loss (train.loss without validation rows).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="The overlay plot of the learning curves.")] = Path("comparison.png"),
-    json_output: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON to stdout.")] = False,
+    json_output: JsonComparisonOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Compare runs: the config keys that differ, final metrics, learning curves overlaid."""
@@ -315,10 +318,10 @@ def show(
     print(resolved_yaml(run_config), end="")
     if model:
         from mlpctl.data import load_dataset
-        from mlpctl.run import load_trainer
+        from mlpctl.runtime import start_tensorflow
 
         dataset = load_dataset(run_config)
-        load_trainer()
+        start_tensorflow()
         from mlpctl.model import build_model
 
         network = build_model(run_config, dataset.preprocessing)
@@ -343,19 +346,14 @@ def schema(debug: DebugOption = False) -> None:
 def init(
     data: Annotated[Path, typer.Option("--data", help="The CSV file to look at.")],
     target: Annotated[str, typer.Option("--target", help="The label or target column.")],
-    scenario: Annotated[Optional[str], typer.Option("--scenario", help="binary, multiclass or regression; guessed if left out.")] = None,
+    scenario: Annotated[Optional[Literal[catalog.SCENARIOS]], typer.Option("--scenario", help="Guessed from the target column if left out.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Config file to write; default <csv name>.yaml here.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Write a starter config after looking at a CSV file."""
-    from mlpctl import catalog
-    from mlpctl.config.suggest import unknown_name
-    from mlpctl.errors import ConfigError
     from mlpctl.starter import write_starter
 
-    if scenario is not None and scenario not in catalog.SCENARIOS:
-        raise ConfigError(f"--scenario: {unknown_name('scenario', scenario, catalog.SCENARIOS)}")
     written = write_starter(data, target, output, scenario, force)
     print(f"wrote {written}; check it with: mlpctl validate {written}", file=sys.stderr)
 

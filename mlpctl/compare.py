@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from mlpctl import catalog
+from mlpctl import catalog, plots
+from mlpctl.config import format_value
+from mlpctl.config.metric import check_split, default_metric
 from mlpctl.errors import ConfigError
-from mlpctl.sweep import check_split, format_value
 
 
 @dataclass
@@ -34,9 +35,22 @@ class Comparison:
     differing: list[str]
     metric: str
 
+    @property
+    def mode(self) -> str:
+        return catalog.mode_of(self.metric.partition(".")[2])
+
+    def best(self) -> RunFacts | None:
+        """The run with the best value of the metric (lower or higher by `catalog.mode_of`)."""
+        scored = [run for run in self.runs if run.value(self.metric) is not None]
+        pick = min if self.mode == "min" else max
+        return pick(scored, key=lambda run: run.value(self.metric)) if scored else None
+
     def document(self) -> dict:
+        best = self.best()
         return {
             "metric": self.metric,
+            "mode": self.mode,
+            "best": str(best.run_dir) if best else None,
             "differing_keys": self.differing,
             "runs": [{"run_dir": str(run.run_dir), "status": run.metrics.get("status"),
                       "epochs_run": run.metrics.get("epochs_run"),
@@ -52,7 +66,8 @@ def expand(paths: list[Path]) -> list[Path]:
     for path in paths:
         if (path / "sweep.json").is_file():
             trials = json.loads((path / "sweep.json").read_text())["trials"]
-            found += [Path(t["run_dir"]) for t in trials if t["run_dir"] and (Path(t["run_dir"]) / "metrics.json").is_file()]
+            found += [run_dir for run_dir in (_trial_dir(path, t["run_dir"]) for t in trials if t["run_dir"])
+                      if (run_dir / "metrics.json").is_file()]
         elif (path / "metrics.json").is_file() and (path / "config.yaml").is_file():
             found.append(path)
         else:
@@ -60,6 +75,12 @@ def expand(paths: list[Path]) -> list[Path]:
     if not found:
         raise ConfigError("no finished runs to compare")
     return found
+
+
+def _trial_dir(sweep_dir: Path, run_dir: str) -> Path:
+    """A trial's directory: relative to the sweep directory (older sweeps: to where they ran)."""
+    inside = sweep_dir / run_dir
+    return inside if inside.is_dir() else Path(run_dir)
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -93,7 +114,7 @@ def collect(paths: list[Path], metric: str | None) -> Comparison:
     keys = list(dict.fromkeys(key for run in runs for key in run.config))
     differing = [key for key in keys if len({json.dumps(run.config.get(key), sort_keys=True) for run in runs}) > 1]
     if metric is None:
-        metric = "validation.loss" if all(run.value("validation.loss") is not None for run in runs) else "train.loss"
+        metric = default_metric(all(run.value("validation.loss") is not None for run in runs))
     check_split(metric)
     return Comparison(runs, differing, metric)
 
@@ -124,20 +145,15 @@ def _show(value: Any) -> str:
 
 
 def overlay_plot(comparison: Comparison, output: Path) -> None:
-    from mlpctl.plots import _pyplot, _save
-
-    plt = _pyplot()
+    """Every run's per-epoch curve of the metric on one plot; the legend names the first two
+    differing keys."""
     column = history_column(comparison.metric)
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    curves = []
     for run in comparison.runs:
         if run.history and column in run.history[0]:
             label = run.run_dir.name + "".join(f", {key}={_show(run.config.get(key))}" for key in comparison.differing[:2])
-            axis.plot([row["epoch"] for row in run.history], [row[column] for row in run.history], label=label)
-    axis.set(xlabel="epoch", ylabel=column, title=f"{column} per epoch")
-    axis.grid(alpha=0.3)
-    if axis.lines:
-        axis.legend(fontsize=7)
+            curves.append((label, [row["epoch"] for row in run.history], [row[column] for row in run.history]))
     try:
-        _save(figure, output)
+        plots.overlay(curves, output, column, f"{column} per epoch")
     except FileNotFoundError:
         raise ConfigError(f"--output: folder {output.parent} does not exist") from None

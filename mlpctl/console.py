@@ -1,33 +1,22 @@
 """Human-facing output, all on stderr: progress while training, the final table, errors.
 
 A terminal gets a Rich progress bar; anything else (CI logs, shell loops) one plain line per
-epoch. Rich honours NO_COLOR by itself. TensorFlow-free, like everything the CLI loads early.
+epoch. Rich honours NO_COLOR by itself. Draws what it is handed and imports no other stage:
+TensorFlow-free, like everything the CLI loads early.
 """
-
-import contextlib
-import os
-import sys
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Column, Table
 
+from mlpctl.progress import Progress
+
 SHOWN_IN_PROGRESS = 4  # logged quantities shown next to the bar
 
 
 def make_console() -> Console:
     return Console(stderr=True, highlight=False)
-
-
-class Progress:
-    """What training reports while it runs. This base class shows nothing (--quiet)."""
-
-    def start(self, epochs: int) -> None: ...
-
-    def epoch(self, epoch: int, logs: dict[str, float]) -> None: ...
-
-    def finish(self) -> None: ...
 
 
 def format_logs(logs: dict[str, float], limit: int | None = None) -> str:
@@ -99,38 +88,12 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-@contextlib.contextmanager
-def native_stderr_silenced(enabled: bool = True):
-    """Send file descriptor 2 to /dev/null for a while.
-
-    TensorFlow's C++ start-up logs bypass Python and ignore TF_CPP_MIN_LOG_LEVEL since 2.19
-    (tensorflow/tensorflow#100442), so the only way to hide them is below Python.
-    """
-    if not enabled:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def sweep_table(document: dict, limit: int = 30) -> Table:
-    """Trials best first by the sweep's metric; with several seeds, a mean and spread column."""
+def sweep_table(document: dict, trials: list, limit: int = 30) -> Table:
+    """`trials` (sweep rows, best first by the sweep's metric) as a table."""
     metric, grid = document["metric"], list(document["plan"]["grid"])
     table = Table(title=f"sweep: by {metric} ({'lower' if document['mode'] == 'min' else 'higher'} is better)")
     for column in ("rank", "trial", *grid, "seed", "status", metric, "seconds"):
         table.add_column(column, justify="right" if column in ("rank", "trial", metric, "seconds") else "left")
-    from mlpctl.sweep import Row, ranked
-
-    trials = ranked([Row(**row) for row in document["trials"]], metric, document["mode"])
     for rank, row in enumerate(trials[:limit], start=1):
         table.add_row(str(rank), str(row.trial), *[str(row.point.get(key)) for key in grid],
                       "-" if row.seed is None else str(row.seed), row.status, _cell(row.value(metric)),

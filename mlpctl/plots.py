@@ -1,7 +1,7 @@
 """The pictures a run leaves: did it learn, did it overfit, where does it fail.
 
-Plain matplotlib on the Agg backend, one PNG per question. Everything here works on NumPy
-arrays (predictions already made), so plotting never touches the training loop.
+Plain matplotlib on the Agg backend, one PNG per question. Figures only: every number drawn is
+handed in (predictions made, scores computed by `scoring`), so plotting never touches a model.
 """
 
 import io
@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpctl.files import atomic_write
+
 DPI = 100
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,13 +23,12 @@ def _pyplot():
     return pyplot
 
 
-def _save(figure, path: Path) -> None:
-    from mlpctl.report import atomic_write
-
+def save(figure, path: Path) -> None:
+    """The figure as a PNG at `path`, written atomically; the figure is closed."""
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=DPI)
-    _pyplot().close(figure)
+    pyplot().close(figure)
     atomic_write(path, buffer.getvalue())
 
 
@@ -36,7 +37,7 @@ def _save(figure, path: Path) -> None:
 def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | None = None) -> None:
     """Loss and each metric per epoch, training against validation (the gap between them is
     the generalisation gap), the best epoch marked, and the learning rate on its own panel."""
-    plt = _pyplot()
+    plt = pyplot()
     quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
     epochs = [row["epoch"] for row in rows]
     panels = len(quantities) + 1
@@ -64,21 +65,14 @@ def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | 
     rate.set_title("learning rate" if finite else "learning rate (none: L-BFGS)")
     rate.set_xlabel("epoch")
     rate.grid(alpha=0.3)
-    _save(figure, path)
+    save(figure, path)
 
 
 # --- classification ----------------------------------------------------------------------------
 
-def confusion(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
-    matrix = np.zeros((classes, classes), dtype=int)
-    np.add.at(matrix, (y_true, y_pred), 1)
-    return matrix
-
-
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, names: list, path: Path, split: str) -> None:
+def confusion_matrix(matrix: np.ndarray, names: list, path: Path, split: str) -> None:
     """Counts, and rows normalised to the true class (recall on the diagonal)."""
-    plt = _pyplot()
-    matrix = confusion(y_true, y_pred, len(names))
+    plt = pyplot()
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     size = max(4.0, 0.5 * len(names) + 2.5)
     figure, axes = plt.subplots(1, 2, figsize=(2 * size, size))
@@ -95,75 +89,36 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, names: list, path: 
             for j in ticks:
                 axis.text(j, i, format(values[i, j], fmt), ha="center", va="center", fontsize=8,
                           color="white" if values[i, j] > limit else "black")
-    _save(figure, path)
+    save(figure, path)
 
 
-def roc_points(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """False and true positive rates over every threshold, and the area under the curve."""
-    order = np.argsort(-score, kind="stable")
-    y, s = y_true[order], score[order]
-    distinct = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tps, fps = np.cumsum(y)[distinct], (distinct + 1) - np.cumsum(y)[distinct]
-    tpr = np.r_[0, tps] / max(tps[-1], 1)
-    fpr = np.r_[0, fps] / max(fps[-1], 1)
-    return fpr, tpr, float(np.trapezoid(tpr, fpr))
-
-
-def pr_points(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Recall and precision over every threshold, and the average precision."""
-    order = np.argsort(-score, kind="stable")
-    y, s = y_true[order], score[order]
-    distinct = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tps = np.cumsum(y)[distinct]
-    precision = tps / (distinct + 1)
-    recall = tps / max(tps[-1], 1)
-    average = float(np.sum(np.diff(np.r_[0, recall]) * precision))
-    return np.r_[0, recall], np.r_[1, precision], average
-
-
-def roc_curve(y_true: np.ndarray, score: np.ndarray, path: Path, split: str) -> None:
-    fpr, tpr, area = roc_points(y_true, score)
-    plt = _pyplot()
+def roc_curve(fpr: np.ndarray, tpr: np.ndarray, area: float, path: Path, split: str) -> None:
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
     axis.plot(fpr, tpr, label=f"AUC = {area:.3f}")
     axis.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
     axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC ({split})")
     axis.grid(alpha=0.3)
     axis.legend()
-    _save(figure, path)
+    save(figure, path)
 
 
-def pr_curve(y_true: np.ndarray, score: np.ndarray, path: Path, split: str) -> None:
-    recall, precision, average = pr_points(y_true, score)
-    plt = _pyplot()
+def pr_curve(recall: np.ndarray, precision: np.ndarray, average: float, chance: float, path: Path, split: str) -> None:
+    """`chance`: the share of positives, the precision of guessing."""
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
     axis.step(recall, precision, where="post", label=f"AP = {average:.3f}")
-    axis.axhline(float(np.mean(y_true)), linestyle=":", color="grey", label="chance")
+    axis.axhline(chance, linestyle=":", color="grey", label="chance")
     axis.set(xlabel="recall", ylabel="precision", title=f"precision-recall ({split})", ylim=(0, 1.02))
     axis.grid(alpha=0.3)
     axis.legend()
-    _save(figure, path)
-
-
-def per_class_scores(y_true: np.ndarray, y_pred: np.ndarray, names: list) -> list[dict]:
-    """Precision, recall, F1 and support for each class."""
-    matrix = confusion(y_true, y_pred, len(names))
-    rows = []
-    for index, name in enumerate(names):
-        hits = matrix[index, index]
-        predicted, actual = matrix[:, index].sum(), matrix[index].sum()
-        precision = hits / predicted if predicted else 0.0
-        recall = hits / actual if actual else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"class": name, "precision": float(precision), "recall": float(recall), "f1": float(f1),
-                     "support": int(actual)})
-    return rows
+    save(figure, path)
 
 
 # --- regression --------------------------------------------------------------------------------
 
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, targets: list[str], path: Path, split: str) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(targets), figsize=(4.5 * len(targets), 4.5), squeeze=False)
     for index, (axis, name) in enumerate(zip(axes[0], targets)):
         a, p = actual[:, index], predicted[:, index]
@@ -173,46 +128,75 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, targets: list
         axis.set(xlabel=f"actual {name}", ylabel=f"predicted {name}", title=f"predicted vs actual ({split})")
         axis.grid(alpha=0.3)
         axis.legend()
-    _save(figure, path)
+    save(figure, path)
 
 
 def residuals(actual: np.ndarray, predicted: np.ndarray, targets: list[str], path: Path, split: str) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(targets), figsize=(4.5 * len(targets), 4), squeeze=False)
     for index, (axis, name) in enumerate(zip(axes[0], targets)):
         axis.scatter(predicted[:, index], actual[:, index] - predicted[:, index], s=10, alpha=0.6)
         axis.axhline(0, color="grey", linestyle=":")
         axis.set(xlabel=f"predicted {name}", ylabel="actual - predicted", title=f"residuals ({split})")
         axis.grid(alpha=0.3)
-    _save(figure, path)
+    save(figure, path)
 
 
 # --- two inputs --------------------------------------------------------------------------------
 
-def decision_boundary(predict, raw_points: np.ndarray, labels: np.ndarray, features: list[str], path: Path,
-                      title: str, regression: bool = False) -> None:
-    """The model's answer over the plane of its two inputs (in the data's own units), with the
-    training points on top. `predict(raw_grid) -> scores` does the preprocessing and the model."""
-    plt = _pyplot()
+GRID_STEPS = 200
+
+
+def plane(raw_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A GRID_STEPS x GRID_STEPS grid over two inputs' range (in the data's own units), padded by 10%."""
     low, high = raw_points.min(axis=0), raw_points.max(axis=0)
     pad = 0.1 * np.maximum(high - low, 1e-9)
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], 200)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], 200)
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    scores = predict(np.c_[grid_x.ravel(), grid_y.ravel()])
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], GRID_STEPS)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], GRID_STEPS)
+    return np.meshgrid(xs, ys)
+
+
+def fitted_surface(grid: tuple[np.ndarray, np.ndarray], values: np.ndarray, raw_points: np.ndarray,
+                   targets: np.ndarray, features: list[str], path: Path, title: str) -> None:
+    """A regression model's answer over the plane of `plane(raw_points)`, the rows on top."""
+    plt = pyplot()
+    grid_x, grid_y = grid
     figure, axis = plt.subplots(figsize=(5.5, 4.8))
-    if regression:
-        surface = axis.contourf(grid_x, grid_y, scores[:, 0].reshape(grid_x.shape), levels=30, cmap="viridis")
-        figure.colorbar(surface, ax=axis, label="prediction")
-        axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel(), cmap="viridis", edgecolor="white", s=18)
-    else:
-        regions = (scores[:, 0] > 0.5).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
-        classes = int(max(regions.max(), labels.max())) + 1
-        axis.contourf(grid_x, grid_y, regions.reshape(grid_x.shape), levels=np.arange(classes + 1) - 0.5,
-                      cmap="tab10", alpha=0.25, vmin=0, vmax=9)
-        if scores.shape[1] == 1:
-            axis.contour(grid_x, grid_y, scores[:, 0].reshape(grid_x.shape), levels=[0.5], colors="black", linewidths=1)
-        axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel(), cmap="tab10", vmin=0, vmax=9,
-                     edgecolor="black", s=18)
+    surface = axis.contourf(grid_x, grid_y, values.reshape(grid_x.shape), levels=30, cmap="viridis")
+    figure.colorbar(surface, ax=axis, label="prediction")
+    axis.scatter(raw_points[:, 0], raw_points[:, 1], c=targets.ravel(), cmap="viridis", edgecolor="white", s=18)
     axis.set(xlabel=features[0], ylabel=features[1], title=title)
-    _save(figure, path)
+    save(figure, path)
+
+
+def decision_regions(grid: tuple[np.ndarray, np.ndarray], regions: np.ndarray, positive: np.ndarray | None,
+                     raw_points: np.ndarray, labels: np.ndarray, features: list[str], path: Path, title: str) -> None:
+    """The predicted class over the plane of `plane(raw_points)`, the rows on top; for a binary
+    model (`positive`: P(positive) over the grid) the 0.5 boundary too."""
+    plt = pyplot()
+    grid_x, grid_y = grid
+    figure, axis = plt.subplots(figsize=(5.5, 4.8))
+    classes = int(max(regions.max(), labels.max())) + 1
+    axis.contourf(grid_x, grid_y, regions.reshape(grid_x.shape), levels=np.arange(classes + 1) - 0.5,
+                  cmap="tab10", alpha=0.25, vmin=0, vmax=9)
+    if positive is not None:
+        axis.contour(grid_x, grid_y, positive.reshape(grid_x.shape), levels=[0.5], colors="black", linewidths=1)
+    axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel(), cmap="tab10", vmin=0, vmax=9,
+                 edgecolor="black", s=18)
+    axis.set(xlabel=features[0], ylabel=features[1], title=title)
+    save(figure, path)
+
+
+# --- several runs -------------------------------------------------------------------------------
+
+def overlay(curves: list[tuple[str, list, list]], path: Path, ylabel: str, title: str) -> None:
+    """Several runs' curves on one axis: (label, epochs, values) each."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for label, epochs, values in curves:
+        axis.plot(epochs, values, label=label)
+    axis.set(xlabel="epoch", ylabel=ylabel, title=title)
+    axis.grid(alpha=0.3)
+    if axis.lines:
+        axis.legend(fontsize=7)
+    save(figure, path)

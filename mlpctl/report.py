@@ -1,4 +1,4 @@
-"""Report stage: the run directory and everything in it.
+"""Report stage: the run directory's layout, what goes in it and in which file.
 
 Every file is written to a temporary name and renamed into place, so a reader never sees half a
 file. `config.yaml` is written before training (a crashed run can still be repeated) and
@@ -7,14 +7,12 @@ file. `config.yaml` is written before training (a crashed run can still be repea
 
 import csv
 import io
-import json
 import os
-import tempfile
-from datetime import datetime
 from pathlib import Path
 
+from mlpctl import html_report, plots, scoring
 from mlpctl.config import RunConfig, resolved_yaml
-from mlpctl.errors import ConfigError
+from mlpctl.files import atomic_write, temporary_beside, write_json
 
 FILES = {
     "report": "report.html",
@@ -27,58 +25,8 @@ FILES = {
 }
 
 
-def safe_name(text: str, default: str) -> str:
-    """Letters, digits, '.', '_' and '-' only, for file and directory names."""
-    name = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-._")
-    return name or default
-
-
-def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, timestamped: bool = True) -> Path:
-    """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>` (or `<name>`), with -2, -3, ... if taken.
-    Never reuses a directory."""
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--output-dir: cannot create {output_dir}: {exc.strerror}") from None
-    stem = f"{name}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}" if timestamped else name
-    for attempt in range(1, 1000):
-        run_dir = output_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
-        try:
-            run_dir.mkdir()  # atomic: fails if another run took the name first
-            return run_dir
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"no free run directory name for {stem} in {output_dir}")
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, FILE_MODE)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_config(run_dir: Path, config: RunConfig) -> None:
     atomic_write(run_dir / FILES["config"], resolved_yaml(config))
-
-
-def write_json(path: Path, document: dict) -> None:
-    atomic_write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
 def history_csv(rows: list[dict[str, float]]) -> str:
@@ -91,10 +39,16 @@ def history_csv(rows: list[dict[str, float]]) -> str:
 
 
 def save_model(model, run_dir: Path) -> None:
-    """Keras insists on a .keras suffix, so the temporary name keeps one."""
-    temporary = run_dir / ".model.tmp.keras"
-    model.save(temporary)
-    os.replace(temporary, run_dir / FILES["model"])
+    """Atomically, like every file; Keras insists on a .keras suffix, so the temporary name keeps one."""
+    path = run_dir / FILES["model"]
+    fd, temporary = temporary_beside(path, suffix=".tmp.keras")
+    os.close(fd)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def metrics_document(config: RunConfig, result, run_dir: Path, versions: dict, rows: dict, smoke: bool = False) -> dict:
@@ -146,8 +100,6 @@ def best_epoch(rows: list[dict[str, float]]) -> int:
 
 def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: dict) -> None:
     """Every plot the scenario calls for, then report.html with all of them."""
-    from mlpctl import html_report, plots
-
     curves = run_dir / FILES["curves"]
     plots.learning_curves(result.history, curves, best_epoch(result.history))
     written, per_class = [curves], None
@@ -165,23 +117,23 @@ def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: d
 
 def answer_figures(directory: Path, config: RunConfig, prep, model, x, y, label: str, points) -> tuple[list[Path], list | None]:
     """The plots of a model's answers on some rows (x, y), named after them (`label`);
-    `points` = (x, y, label) are the rows shown on a two-input decision boundary."""
-    from mlpctl import inference, plots
-
-    output, written, per_class = inference.scores(model, x), [], None
+    `points` = (x, y, label) are the rows shown on a two-input decision boundary. Returns the
+    files written and, for classification, the per-class scores."""
+    output, written, per_class = scoring.scores(model, x), [], None
     if config.scenario == "regression":
         for name, draw in (("predicted_vs_actual", plots.predicted_vs_actual), ("residuals", plots.residuals)):
             written.append(directory / f"{name}.png")
             draw(y, output, prep.targets, written[-1], label)
     else:
-        true_labels, predicted = y.ravel().astype(int), inference.labels_from_scores(output)
+        true_labels, predicted = y.ravel().astype(int), scoring.labels_from_scores(output)
         written.append(directory / "confusion_matrix.png")
-        plots.confusion_matrix(true_labels, predicted, prep.classes, written[-1], label)
-        per_class = [{"split": label, **row} for row in plots.per_class_scores(true_labels, predicted, prep.classes)]
+        plots.confusion_matrix(scoring.confusion(true_labels, predicted, len(prep.classes)), prep.classes,
+                               written[-1], label)
+        per_class = [{"split": label, **row} for row in scoring.per_class_scores(true_labels, predicted, prep.classes)]
         if config.scenario == "binary":
-            for name, draw in (("roc_curve", plots.roc_curve), ("pr_curve", plots.pr_curve)):
-                written.append(directory / f"{name}.png")
-                draw(true_labels, output[:, 0], written[-1], label)
+            written += [directory / "roc_curve.png", directory / "pr_curve.png"]
+            plots.roc_curve(*scoring.roc_points(true_labels, output[:, 0]), written[-2], label)
+            plots.pr_curve(*scoring.pr_points(true_labels, output[:, 0]), float(true_labels.mean()), written[-1], label)
     if len(prep.features) == 2 and not prep.categories and not prep.pca:
         written.append(directory / "decision_boundary.png")
         _two_inputs(written[-1], config, prep, model, *points)
@@ -189,17 +141,37 @@ def answer_figures(directory: Path, config: RunConfig, prep, model, x, y, label:
 
 
 def _two_inputs(path: Path, config: RunConfig, prep, model, x, y, label: str) -> None:
+    """The model's answer over the plane of its two inputs, in the data's own units."""
     import numpy as np
     import pandas as pd
 
-    from mlpctl import inference, plots
-
     raw = x * np.asarray(prep.scale, dtype=np.float32) + np.asarray(prep.center, dtype=np.float32)
+    grid = plots.plane(raw)
+    points = pd.DataFrame(np.c_[grid[0].ravel(), grid[1].ravel()], columns=prep.features)
+    output = scoring.scores(model, prep.transform(points))
+    if config.scenario == "regression":
+        plots.fitted_surface(grid, output[:, 0], raw, y, prep.features, path, f"fitted surface ({label})")
+        return
+    positive = output[:, 0] if output.shape[1] == 1 else None
+    plots.decision_regions(grid, scoring.labels_from_scores(output), positive, raw, y, prep.features, path,
+                           f"decision regions ({label})")
 
-    def predict(points):
-        frame = pd.DataFrame(points, columns=prep.features)
-        return inference.scores(model, prep.transform(frame))
 
-    regression = config.scenario == "regression"
-    title = f"{'fitted surface' if regression else 'decision regions'} ({label})"
-    plots.decision_boundary(predict, raw, y, prep.features, path, title, regression)
+def write_tensorboard(rows: list[dict[str, float]], logdir: Path) -> None:
+    """The per-epoch history as TensorBoard scalars, laid out as Keras' TensorBoard callback
+    does (train/ and validation/, `epoch_<name>`), after training so every engine gets it.
+    Imports TensorFlow, which a run has started by then."""
+    from mlpctl.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+    has_validation = any(key.startswith("val_") for key in rows[0])
+    for split in ("train", "validation") if has_validation else ("train",):
+        writer = tf.summary.create_file_writer(str(logdir / split))
+        with writer.as_default():
+            for row in rows:
+                for key, value in row.items():
+                    is_validation = key.startswith("val_")
+                    if key == "epoch" or is_validation != (split == "validation"):
+                        continue
+                    tf.summary.scalar(f"epoch_{key.removeprefix('val_')}", value, step=int(row["epoch"]))
+        writer.close()

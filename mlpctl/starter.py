@@ -14,7 +14,7 @@ from mlpctl.config import RunConfig
 from mlpctl.config.suggest import did_you_mean
 from mlpctl.data import read_table
 from mlpctl.errors import ConfigError, DataError
-from mlpctl.report import safe_name
+from mlpctl.files import safe_name
 
 MAX_CLASSES = 20  # an integer target with at most this many values is taken as class labels
 TINY = 50  # fewer rows than this: train on all of them, full batch

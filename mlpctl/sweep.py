@@ -1,10 +1,12 @@
 """`mlpctl sweep`: many runs of one config over a grid of overrides (and seeds).
 
-The plan (which trials, with which overrides) is worked out and every trial's config validated
-before anything trains, without TensorFlow. Trials then run in worker processes that import
-TensorFlow once each and share the cores; every trial is an ordinary run directory inside the
-sweep directory. `sweep.json` / `sweep.csv` are rewritten after every trial, so an interrupted
-sweep can be resumed: completed trials are kept, the others run again.
+The plan (the base config itself, and which trials with which overrides) is worked out and every
+trial's config validated before anything trains, without TensorFlow. Trials then run in this
+process (`--jobs 1`) or in worker processes that import TensorFlow once each and share the cores;
+every trial is an ordinary run directory inside the sweep directory. `sweep.json` / `sweep.csv`
+are written before the first trial and rewritten after every trial, so an interrupted sweep can
+be resumed: completed trials are kept, the others run again, with the config the sweep started
+with even if its file was edited since.
 """
 
 import csv
@@ -23,23 +25,24 @@ from typing import Any
 import yaml
 
 from mlpctl import catalog
-from mlpctl.config import load_config
-from mlpctl.config.suggest import unknown_name
+from mlpctl.config import RunConfig, config_from_mapping, format_value, read_raw
 from mlpctl.errors import EXIT_BY_STATUS, ConfigError, DataError, ExitCode, MlpctlError
-from mlpctl.report import atomic_write, write_json
-
-LOWER_IS_BETTER = ("loss", "error", "mae", "mse")
-HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
+from mlpctl.files import atomic_write, create_run_dir, write_json
 
 
 @dataclass
 class Plan:
     """Everything that decides the trials; stored in sweep.json so --resume can rebuild them."""
 
-    config: str  # absolute path of the base config
+    config: str  # absolute path of the base config file, as given
     sets: list[str]  # fixed --set overrides
     grid: dict[str, list]  # key -> values, in the order given
     seeds: list[int] | None
+    base: dict = field(default_factory=dict)  # the base config file's mapping, data path absolute
+
+    def load(self, overrides: list[str] = ()) -> RunConfig:
+        """The validated config of the base with the fixed --set and `overrides` applied."""
+        return config_from_mapping(self.base, [*self.sets, *overrides], self.config)
 
     def trials(self) -> list["Trial"]:
         points = itertools.product(*self.grid.values()) if self.grid else [()]
@@ -89,7 +92,8 @@ def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], s
     if resume is None:
         if config is None:
             raise ConfigError("sweep needs a CONFIG file, or --resume SWEEP_DIR")
-        return Plan(str(config.resolve()), sets, parse_grid(grid), parse_seeds(seeds)), None, None, {}
+        path = config.resolve()
+        return Plan(str(path), sets, parse_grid(grid), parse_seeds(seeds), read_raw(path)), None, None, {}
     if config is not None or grid or sets or seeds:
         raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set and --seeds")
     return load_previous(resume)
@@ -125,38 +129,51 @@ def parse_seeds(text: str | None) -> list[int] | None:
     return seeds
 
 
-def metric_and_mode(metric: str | None, mode: str | None, scenario: str, has_validation: bool) -> tuple[str, str]:
-    """The metric to rank by (`split.name`) and whether lower (min) or higher (max) is better."""
-    metric = metric or ("validation.loss" if has_validation else "train.loss")
-    name = check_split(metric)
-    names = ("loss", *catalog.METRICS[scenario])
-    if name not in names:
-        raise ConfigError(f"--metric: {unknown_name(f'metric for {scenario}', name, names)}")
-    if mode is None:
-        mode = "min" if name in LOWER_IS_BETTER else "max"
-    elif mode not in ("min", "max"):
-        raise ConfigError(f"--mode: {unknown_name('mode', mode, ('min', 'max'))}")
-    return metric, mode
-
-
-def check_split(metric: str) -> str:
-    """`SPLIT.NAME` with a known split; returns NAME."""
-    split, _, name = metric.partition(".")
-    if split not in catalog.SPLITS:
-        raise ConfigError(f"--metric: {unknown_name('split', split, catalog.SPLITS)}; write SPLIT.NAME, e.g. validation.loss")
-    return name
-
-
 def check_plan(plan: Plan) -> dict[int, str]:
     """Validate the base config (errors stop the sweep) and each trial (errors are recorded)."""
-    load_config(plan.config, plan.sets)
+    plan.load()
     problems = {}
     for trial in plan.trials():
         try:
-            load_config(plan.config, [*plan.sets, *trial.overrides])
+            plan.load(trial.overrides)
         except ConfigError as error:
             problems[trial.index] = str(error).replace("\n", "; ")
     return problems
+
+
+@dataclass
+class Outcome:
+    document: dict  # sweep.json's content
+    exit_code: ExitCode
+    interrupted: bool
+
+
+def run_sweep(plan: Plan, sweep_dir: Path, rows: dict[str, Row], metric: str, mode: str, jobs: int,
+              fail_fast: bool, on_row=None) -> Outcome:
+    """A sweep's whole life: sweep.json with every trial pending before the first one starts,
+    rewritten after each trial (then `on_row(row)`), Ctrl-C, and the exit code at the end."""
+    for trial in plan.trials():
+        rows.setdefault(trial.key, Row(trial.index, trial.point, trial.seed))
+    save(sweep_dir, plan, metric, mode, list(rows.values()))
+
+    def record(row: Row) -> None:
+        save(sweep_dir, plan, metric, mode, list(rows.values()))
+        if on_row:
+            on_row(row)
+
+    interrupted = False
+    try:
+        run_trials(plan, sweep_dir, rows, jobs, fail_fast, record)
+    except KeyboardInterrupt:
+        interrupted = True
+    finish(rows, interrupted)
+    document = save(sweep_dir, plan, metric, mode, list(rows.values()))
+    code = ExitCode.INTERRUPTED if interrupted else exit_code(list(rows.values()))
+    return Outcome(document, code, interrupted)
+
+
+def new_sweep_dir(output_dir: Path, plan: Plan) -> Path:
+    return create_run_dir(output_dir, f"{plan.load().name}-sweep")
 
 
 def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fail_fast: bool, on_row) -> None:
@@ -175,20 +192,37 @@ def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fai
             todo.append(trial)
     if not todo or (fail_fast and len(todo) < len(plan.trials()) - _completed(rows)):
         return  # nothing to do, or --fail-fast and a trial is already invalid
-    cores = max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))  # each worker's share
-    context = multiprocessing.get_context("spawn")
-    tasks = [(plan.config, plan.sets, trial.overrides, str(sweep_dir), trial.index, trial.key, cores) for trial in todo]
-    pool = context.Pool(min(jobs, len(todo)), initializer=_start_worker)
+    workers = min(jobs, len(todo))
+    cores = max(1, (os.cpu_count() or 1) // workers)  # each worker's share
+    tasks = [(plan, trial.overrides, str(sweep_dir), trial.index, trial.key, cores) for trial in todo]
+    results = _in_this_process(tasks) if workers == 1 else _in_workers(tasks, workers)
     try:
-        for key, result in pool.imap_unordered(_run_trial, tasks):
+        for key, result in results:
             row = rows[key]
             for name, value in result.items():
                 setattr(row, name, value)
             on_row(row)
+            if row.status == "interrupted":  # Ctrl-C reached the trial's training loop
+                raise KeyboardInterrupt
             if fail_fast and row.status != "completed":
                 break
     finally:
-        pool.terminate()  # on fail-fast or Ctrl-C, stops the trials still running
+        results.close()  # on fail-fast or Ctrl-C, stops the trials still running
+
+
+def _in_this_process(tasks):
+    """One trial after another, here: no worker to start, TensorFlow imported once."""
+    for task in tasks:
+        yield _run_trial(task)
+
+
+def _in_workers(tasks, workers: int):
+    """Trials in `workers` processes, results as they finish."""
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
+    try:
+        yield from pool.imap_unordered(_run_trial, tasks)
+    finally:
+        pool.terminate()
         pool.join()
 
 
@@ -203,23 +237,22 @@ def _start_worker() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from mlpctl.run import import_trainer
+    from mlpctl.runtime import import_tensorflow
 
-    import_trainer()
+    import_tensorflow()
 
 
 def _run_trial(task) -> tuple[str, dict]:
-    config_path, sets, overrides, sweep_dir, index, key, cores = task
-    from mlpctl.console import Progress
+    plan, overrides, sweep_dir, index, key, cores = task
+    from mlpctl.progress import Progress
     from mlpctl.run import execute
 
     started = time.perf_counter()
     result: dict[str, Any] = {}
     try:
-        config = load_config(config_path, [*sets, *overrides])
-        run = execute(config, Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores)
-        result.update(status=run.result.status, run_dir=str(run.run_dir), epochs_run=run.result.epochs_run,
-                      metrics=run.document["metrics"])
+        run = execute(plan.load(overrides), Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores)
+        result.update(status=run.result.status, run_dir=os.path.relpath(run.run_dir, sweep_dir),
+                      epochs_run=run.result.epochs_run, metrics=run.document["metrics"])
     except MlpctlError as error:
         result.update(status="invalid" if isinstance(error, ConfigError) else "data_error"
                       if isinstance(error, DataError) else "failed", error=str(error))
@@ -227,6 +260,11 @@ def _run_trial(task) -> tuple[str, dict]:
         result.update(status="failed", error=f"{type(error).__name__}: {error}")
     result["duration_s"] = round(time.perf_counter() - started, 3)
     return key, result
+
+
+def ranking(document: dict) -> list[Row]:
+    """sweep.json's trials, best first by its metric and mode."""
+    return ranked([Row(**row) for row in document["trials"]], document["metric"], document["mode"])
 
 
 def ranked(rows: list[Row], metric: str, mode: str) -> list[Row]:
@@ -303,11 +341,25 @@ def load_previous(sweep_dir: Path) -> tuple[Plan, str, str, dict[str, Row]]:
     except json.JSONDecodeError as error:
         raise ConfigError(f"--resume: {path} is not valid JSON ({error})") from None
     plan = Plan(**document["plan"])
+    if not plan.base:  # a sweep.json from before plans kept their config: read the file, as then
+        plan.base = read_raw(Path(plan.config))
     rows = {}
     for item in document["trials"]:
         row = Row(**item)
         rows[Trial(row.trial, row.point, row.seed).key] = row
     return plan, document["metric"], document["mode"], rows
+
+
+def base_file_changed(plan: Plan) -> str | None:
+    """A warning when the base config file now says something else than the sweep started with."""
+    try:
+        now = read_raw(Path(plan.config))
+    except ConfigError:
+        now = None
+    if now == plan.base:
+        return None
+    state = "was edited" if now is not None else "is gone or unreadable"
+    return f"{plan.config} {state} since the sweep started; --resume runs the config the sweep started with"
 
 
 def finish(rows: dict[str, Row], interrupted: bool) -> None:
@@ -317,13 +369,13 @@ def finish(rows: dict[str, Row], interrupted: bool) -> None:
             row.status = "interrupted" if interrupted else "skipped"
 
 
-def describe_best(document: dict) -> str | None:
+def describe_best(document: dict, sweep_dir: Path) -> str | None:
     best = document["best"]
     if best is None:
         return None
     overrides = " ".join(Trial(best["trial"], best["point"], best["seed"]).overrides) or "the base config"
     value = Row(**best).value(document["metric"])
-    return f"best: trial {best['trial']} ({overrides}), {document['metric']}={value:.4g}, {best['run_dir']}"
+    return f"best: trial {best['trial']} ({overrides}), {document['metric']}={value:.4g}, {sweep_dir / best['run_dir']}"
 
 
 def exit_code(rows: list[Row]) -> ExitCode:
@@ -333,9 +385,3 @@ def exit_code(rows: list[Row]) -> ExitCode:
         if row.status not in ("completed", "skipped"):
             return EXIT_BY_STATUS.get(row.status, ExitCode.INTERNAL)
     return ExitCode.COMPLETED
-
-
-def format_value(value: Any) -> str:
-    """How a value is written in `key=value` (and in tables): YAML flow style, on one line."""
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
-    return text.strip().removesuffix("...").strip()

@@ -1,6 +1,7 @@
 """Shared helpers: run the CLI in-process, write configs and CSVs to a temporary folder."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,11 @@ import yaml
 from typer.testing import CliRunner
 
 from mlpctl.cli import app
+from mlpctl.runtime import tensorflow_environment
+
+# TensorFlow as `mlpctl train` has it, for the tests that import the train stage directly:
+# runtime.import_tensorflow sets these before TF is imported, and TF reads them only then.
+os.environ.update({name: value for name, value in tensorflow_environment().items() if name not in os.environ})
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

@@ -1,5 +1,6 @@
-"""Building blocks by name (issue 3, first part): optimizers incl. Rprop, schedules,
-initialisers, parameterised activations. Each one trains and shows in the built objects."""
+"""Building blocks by name: optimizers incl. Rprop and L-BFGS, schedules, initialisers,
+activations with parameters, losses with parameters, weights, stop_at. Each one trains and
+shows in the built objects."""
 
 import json
 
@@ -10,7 +11,7 @@ import pytest
 from mlpctl import train as trainer
 from mlpctl.config import load_config
 from mlpctl.data import load_dataset
-from mlpctl.inference import scores
+from mlpctl.scoring import scores
 
 from conftest import CONFIGS, run_dir_of
 
@@ -18,6 +19,10 @@ KERAS_OPTIMIZERS = {
     "sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "nadam": "Nadam", "adamax": "Adamax",
     "adagrad": "Adagrad", "adadelta": "Adadelta", "ftrl": "Ftrl", "lion": "Lion",
 }
+# A rate at which each learns the XOR cloud in 10 epochs (measured: the loss falls to 3-25% of
+# the first epoch's); Adadelta's and Ftrl's first steps are tiny, Lion's are large.
+RATES = {"sgd": 0.5, "rmsprop": 0.05, "adam": 0.05, "adamw": 0.05, "nadam": 0.05, "adamax": 0.1, "adagrad": 0.5,
+         "adadelta": 30.0, "ftrl": 1.0, "lion": 0.02}
 
 
 def train(config_name: str, *overrides: str):
@@ -26,12 +31,15 @@ def train(config_name: str, *overrides: str):
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_OPTIMIZERS))
-def test_every_optimizer_trains_and_is_the_one_built(name):
-    result = train("xor_cloud", f"optimizer={{name: {name}, learning_rate: 0.01, clipnorm: 1.0}}", "training.epochs=3")
+@pytest.mark.slow
+def test_every_optimizer_learns_and_is_the_one_built(name):
+    result = train("xor_cloud", f"optimizer={{name: {name}, learning_rate: {RATES[name]}, clipnorm: 1.0}}",
+                   "training.epochs=10", "report.plots=false")
     optimizer = result.model.optimizer
     assert type(optimizer).__name__ == KERAS_OPTIMIZERS[name]
-    assert optimizer.clipnorm == 1.0 and float(optimizer.learning_rate) == pytest.approx(0.01)
-    assert result.status == "completed" and result.history[-1]["loss"] < result.history[0]["loss"] * 1.5
+    assert optimizer.clipnorm == 1.0 and float(optimizer.learning_rate) == pytest.approx(RATES[name])
+    assert result.status == "completed" and result.history[-1]["loss"] < 0.5 * result.history[0]["loss"]
+    assert result.metrics["test"]["accuracy"] >= 0.95
 
 
 def test_sgd_momentum_is_the_notes_inertia():
@@ -45,12 +53,14 @@ def solves_xor(units: int, activation: str, optimizer: str, seed: int) -> bool:
     return result.metrics["train"]["accuracy"] == 1.0
 
 
+@pytest.mark.slow
 def test_rprop_solves_xor_from_the_truth_table_with_4_hidden_units():
     """Measured over 10 seeds: tanh 10/10, sigmoid 9/10 (sigmoid's flat start has a local minimum)."""
     assert all(solves_xor(4, "tanh", "{name: rprop}", seed) for seed in range(4))
     assert sum(solves_xor(4, "sigmoid", "{name: rprop}", seed) for seed in range(4)) >= 3
 
 
+@pytest.mark.slow
 def test_rprop_with_2_hidden_units_solves_xor_wherever_adam_does():
     """A 2-2-1 net has local minima: from some starting weights neither optimizer solves XOR
     (measured: the same 6 of 10 seeds for both). Rprop must solve it from every start Adam
@@ -61,7 +71,7 @@ def test_rprop_with_2_hidden_units_solves_xor_wherever_adam_does():
 
 
 def test_rprop_update_matches_a_numpy_reference_of_irprop_minus():
-    from mlpctl.rprop import Rprop
+    from mlpctl.model.rprop import Rprop
 
     target = np.array([3.0, -2.0, 0.5, 10.0], dtype="float32")
     weights = keras.Variable(np.zeros(4, dtype="float32"))
@@ -80,6 +90,7 @@ def test_rprop_update_matches_a_numpy_reference_of_irprop_minus():
     np.testing.assert_allclose(weights.numpy(), target, atol=0.05)
 
 
+@pytest.mark.slow
 def test_rprop_in_both_engines_gives_the_same_weights():
     runs = [train("xor", "optimizer={name: rprop}", "training.epochs=50", f"training.engine={engine}")
             for engine in ("fit", "graph")]
@@ -111,6 +122,7 @@ def test_schedules_set_the_rate_recorded_each_epoch(schedule, expected):
     np.testing.assert_allclose(rates, [expected(epoch) for epoch in range(1, 6)], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_reduce_on_plateau_reduces_the_rate_in_the_graph_engine():
     result = train("digits", "optimizer.schedule={name: reduce_on_plateau, patience: 0, factor: 0.5, min_delta: 10.0}",
                    "training.epochs=4", "training.early_stopping=null")
@@ -146,11 +158,12 @@ def test_parameterised_and_learned_activations_are_layers():
     assert result.metrics["test"]["accuracy"] > 0.9
 
 
+@pytest.mark.slow
 def test_prelu_and_rprop_models_reload_to_identical_predictions(cli, tmp_path):
     result = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--json", "--set", "model.layers.0.activation=prelu",
                  "--set", "optimizer={name: rprop}", "--set", "report.plots=false")
     run_dir = run_dir_of(result)
-    from mlpctl.inference import open_run
+    from mlpctl.predict import open_run
 
     run = open_run(run_dir)
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
@@ -180,10 +193,15 @@ def test_bad_activations_fail_with_exit_2(cli, activation, fragment):
      lambda loss: loss.get_config()["label_smoothing"] == 0.1),
     ("{name: binary_focal_crossentropy, gamma: 3.0}", "xor_cloud", "BinaryFocalCrossentropy",
      lambda loss: loss.get_config()["gamma"] == 3.0),
-    ("{name: categorical_focal_crossentropy, gamma: 2.0}", "digits", "CategoricalFocalCrossentropy", lambda loss: True),
-    ("log_cosh", "regression", "LogCosh", lambda loss: True),
-    ("mape", "regression", "MeanAbsolutePercentageError", lambda loss: True),
-    ("poisson", "regression", "Poisson", lambda loss: True),
+    ("{name: categorical_focal_crossentropy, gamma: 2.0}", "digits", "CategoricalFocalCrossentropy",
+     lambda loss: loss.get_config()["gamma"] == 2.0),
+    # the value of each for a target of 1 and a prediction of 2, from its formula
+    ("log_cosh", "regression", "LogCosh",
+     lambda loss: float(loss(np.array([[1.0]]), np.array([[2.0]]))) == pytest.approx(np.log(np.cosh(1.0)), rel=1e-5)),
+    ("mape", "regression", "MeanAbsolutePercentageError",
+     lambda loss: float(loss(np.array([[1.0]]), np.array([[2.0]]))) == pytest.approx(100.0)),
+    ("poisson", "regression", "Poisson",
+     lambda loss: float(loss(np.array([[1.0]]), np.array([[2.0]]))) == pytest.approx(2 - np.log(2.0), rel=1e-5)),
 ])
 def test_losses_with_parameters_train_and_are_the_ones_built(loss, config_name, keras_class, check):
     result = train(config_name, f"loss={loss}", "training.epochs=3", "training.early_stopping=null")
@@ -192,6 +210,7 @@ def test_losses_with_parameters_train_and_are_the_ones_built(loss, config_name, 
     assert result.status == "completed" and result.history[-1]["loss"] < result.history[0]["loss"]
 
 
+@pytest.mark.slow
 def test_a_custom_loss_is_imported_used_and_saved(cli, tmp_path, monkeypatch):
     module = tmp_path / "lossmodule"
     module.mkdir()
@@ -222,6 +241,7 @@ def test_loss_parameters_are_checked(cli):
     assert result.exit_code == 2 and "expected package.module:function" in result.stderr
 
 
+@pytest.mark.slow
 def test_regularisers_per_layer_and_as_model_defaults():
     result = train("digits", "model.regularization={l2: 0.001, gaussian_noise: 0.1, max_norm: 2.0}",
                    "model.layers.0.l2=0.01", "model.layers.1.batch_norm=true", "model.layers.1.layer_norm=true",
@@ -238,6 +258,7 @@ def test_regularisers_per_layer_and_as_model_defaults():
     assert norms.max() <= 2.0 + 1e-5
 
 
+@pytest.mark.slow
 def test_batch_norm_and_noise_give_the_same_weights_in_both_engines():
     runs = [train("xor_cloud", "model.layers.0.batch_norm=true", "model.regularization.gaussian_noise=0.05",
                   "training.epochs=4", f"training.engine={engine}") for engine in ("fit", "graph")]
@@ -253,6 +274,7 @@ def test_balanced_class_weights_follow_the_inverse_frequency_rule():
     np.testing.assert_allclose(class_weights({"b": 5.0, "a": 1.0}, codes, ["a", "b"]), [1.0, 5.0])
 
 
+@pytest.mark.slow
 def test_class_weights_scale_the_training_loss_as_expected():
     """Full batch, same start: weighting every row by 3 makes the first epoch's loss 3 times larger,
     and validation (which class weights do not touch) stays the same."""
@@ -263,6 +285,7 @@ def test_class_weights_scale_the_training_loss_as_expected():
     assert plain.history[0]["loss"] < unequal.history[0]["loss"] < 5 * plain.history[0]["loss"]
 
 
+@pytest.mark.slow
 def test_sample_weight_column_weights_rows_and_is_not_a_feature(tmp_path, cli, write_config):
     from conftest import base_config
 
@@ -283,6 +306,7 @@ def test_sample_weight_column_weights_rows_and_is_not_a_feature(tmp_path, cli, w
     assert cli("predict", weighted_dir, "-i", data, "-o", tmp_path / "p.csv").exit_code == 0
 
 
+@pytest.mark.slow
 def test_weighted_training_is_the_same_in_both_engines():
     runs = [train("digits", "training.class_weight=balanced", "training.epochs=3", "training.early_stopping=null",
                   f"training.engine={engine}") for engine in ("fit", "graph")]
@@ -291,6 +315,7 @@ def test_weighted_training_is_the_same_in_both_engines():
 
 
 @pytest.mark.parametrize("engine", ["fit", "graph"])
+@pytest.mark.slow
 def test_stop_at_stops_after_the_first_epoch_that_reaches_the_target(engine):
     result = train("xor_cloud", "training.stop_at={monitor: val_accuracy, value: 0.99}", f"training.engine={engine}")
     reached = [row["epoch"] for row in result.history if row["val_accuracy"] >= 0.99]
@@ -300,6 +325,7 @@ def test_stop_at_stops_after_the_first_epoch_that_reaches_the_target(engine):
     assert low.history[-1]["loss"] <= 0.3 < low.history[-2]["loss"]
 
 
+@pytest.mark.slow
 def test_class_weight_runs_repeat_from_their_own_config(cli, tmp_path):
     first = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", "training.epochs=2",
                 "--set", "training.class_weight={0: 1.0, 1: 2.0}", "--set", "report.plots=false")
@@ -327,8 +353,9 @@ EVERY_CUSTOM_LAYER = ("model.layers=[{units: 6, activation: {name: maxout, piece
                       " {units: 6, activation: sin}, {units: 4, activation: soft_exponential}, {units: 4, activation: prelu}]")
 
 
+@pytest.mark.slow
 def test_a_model_with_every_custom_layer_trains_saves_and_reloads_to_identical_predictions(cli, tmp_path):
-    from mlpctl.inference import open_run
+    from mlpctl.predict import open_run
 
     result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", EVERY_CUSTOM_LAYER,
                  "--set", "training.epochs=20", "--set", "report.plots=false")
@@ -344,7 +371,7 @@ def test_a_model_with_every_custom_layer_trains_saves_and_reloads_to_identical_p
 
 
 def test_custom_layers_do_what_they_say():
-    from mlpctl.layers import Maxout, RReLU, Sin, SoftExponential
+    from mlpctl.model.layers import Maxout, RReLU, Sin, SoftExponential
 
     x = np.array([[-2.0, -1.0, 0.5, 3.0]], dtype="float32")
     np.testing.assert_allclose(Maxout(pieces=2)(x), [[-1.0, 3.0]])
@@ -372,6 +399,7 @@ def test_maxout_needs_two_pieces(cli):
     assert result.exit_code == 2 and "maxout needs at least 2 pieces" in result.stderr
 
 
+@pytest.mark.slow
 def test_lbfgs_solves_xor_from_the_truth_table():
     """A deterministic line-search method settles in the nearest basin: measured with 4 tanh units,
     5 of 6 starts solve XOR and one stops in XOR's classic local minimum (loss ln(2)/2);
@@ -382,6 +410,7 @@ def test_lbfgs_solves_xor_from_the_truth_table():
     assert any(lbfgs) and all(ours or not theirs for ours, theirs in zip(lbfgs, adam))
 
 
+@pytest.mark.slow
 def test_lbfgs_writes_a_history_row_per_iteration(cli, tmp_path):
     result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", "optimizer={name: lbfgs, max_iterations: 7}",
                  "--set", "training.batch_size=full")

@@ -1,5 +1,7 @@
 """The data stage: label encodings per scenario, stratified splits, training-only statistics."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -119,6 +121,7 @@ def test_missing_targets_need_drop(write_config, tmp_path):
         holes_dataset(write_config, tmp_path, "error")
 
 
+@pytest.mark.slow
 def test_predict_fills_empty_cells_the_way_training_did(cli, write_config, tmp_path):
     import json
 
@@ -128,10 +131,13 @@ def test_predict_fills_empty_cells_the_way_training_did(cli, write_config, tmp_p
     data.write_text(HOLES)
     config = base_config(**{"data.path": str(data), "data.missing": "median", "training.epochs": 2})
     run_dir = json.loads(cli("train", write_config(config), "-o", tmp_path / "runs", "--json").stdout)["run_dir"]
-    new = tmp_path / "new.csv"
+    new, filled = tmp_path / "new.csv", tmp_path / "filled.csv"
     new.write_text("x,z\n,1\n5,\n")
+    fill_x, fill_z = json.loads((Path(run_dir) / "preprocessing.json").read_text())["fill"]
+    filled.write_text(f"x,z\n{fill_x},1\n5,{fill_z}\n")
     result = cli("predict", run_dir, "-i", new, "-o", "-", "--proba")
     assert result.exit_code == 0, result.stderr
+    assert result.stdout == cli("predict", run_dir, "-i", filled, "-o", "-", "--proba").stdout
     new.write_text("x,z\nabc,1\n")
     assert cli("predict", run_dir, "-i", new).exit_code == 3
 
@@ -164,6 +170,7 @@ def test_listed_categorical_columns_may_hold_numbers(write_config, tmp_path):
         dataset_from(write_config, tmp_path, csv, **{"data.categorical": ["y"]})
 
 
+@pytest.mark.slow
 def test_a_model_learns_from_a_categorical_column_and_predicts_unseen_ones(cli, write_config, tmp_path):
     import io
     import json
@@ -217,6 +224,7 @@ def test_components_need_decorrelate_and_a_sensible_value(cli):
     assert result.exit_code == 2 and "a fraction between 0 and 1" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_pca_run_trains_and_predicts_through_the_saved_rotation(cli, tmp_path):
     import json
 

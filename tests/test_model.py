@@ -1,12 +1,16 @@
 """The model stage: a config builds exactly the network one would write by hand in Keras."""
 
+import typing
+
 import keras
 import pytest
 
 from mlpctl import catalog
 from mlpctl.config import load_config
 from mlpctl.data import Preprocessing
-from mlpctl.model import build_model, get_activation, get_loss
+from mlpctl.config.schema import OptimizerConfig, ScheduleConfig
+from mlpctl.model import build_model, get, registries
+from mlpctl.model.build import metrics_of
 
 from conftest import CONFIGS
 
@@ -69,9 +73,52 @@ def test_the_output_layer_comes_from_the_scenario(scenario, prep, units, activat
 
 @pytest.mark.parametrize("name", sorted(catalog.ACTIVATIONS))
 def test_every_catalog_activation_is_a_keras_activation(name):
-    assert callable(get_activation(name))
+    activation = get("activation", name)
+    assert callable(activation) and not isinstance(activation, keras.layers.Layer)
 
 
 @pytest.mark.parametrize("name", sorted([*catalog.LOSSES, *catalog.LOSS_ALIASES]))
 def test_every_catalog_loss_is_a_keras_loss(name):
-    assert callable(get_loss(name))
+    assert isinstance(get("loss", name), keras.losses.Loss)
+
+
+def names_in_union(union) -> set[str]:
+    """The `name` tags of a discriminated union of the schema (optimizers, schedules)."""
+    members = typing.get_args(typing.get_args(union)[0])
+    return {typing.get_args(member.model_fields["name"].annotation)[0] for member in members}
+
+
+def test_catalog_schema_and_registries_name_the_same_things_for_every_kind():
+    assert set(registries.ACTIVATION_LAYERS) == set(catalog.ACTIVATION_LAYERS)
+    for name, params in catalog.ACTIVATION_LAYERS.items():  # a layer with parameters, or where Keras has only one
+        spec = {"name": name, **{param: kind(2) for param, kind in params.items()}}
+        assert isinstance(get("activation", spec if params else name, name="a"), keras.layers.Layer)
+    assert set(registries.INITIALIZERS) == set(catalog.INITIALIZERS)
+    for name in catalog.INITIALIZERS:  # by name alone too: keras.initializers.get("constant") fails
+        assert isinstance(get("initializer", name), keras.initializers.Initializer)
+    assert set(registries.LOSSES) == set(catalog.LOSSES)
+    for name, params in catalog.LOSS_PARAMS.items():  # every parameter the catalog allows reaches the loss
+        given = {param: kind(1) for param, kind in params.items()}
+        built = get("loss", {"name": name, **given})
+        assert {param: built._fn_kwargs[param] for param in params} == given  # (Huber's config forgets delta)
+    assert set(registries.OPTIMIZERS) == names_in_union(OptimizerConfig) - {"lbfgs"}
+    assert set(registries.SCHEDULES) == names_in_union(ScheduleConfig)
+
+
+def test_optimizers_and_schedules_come_from_one_get():
+    optimizer = get("optimizer", {"name": "sgd", "momentum": 0.5}, learning_rate=0.1)
+    assert type(optimizer) is keras.optimizers.SGD and optimizer.momentum == 0.5
+    schedule = get("schedule", {"name": "exponential", "decay_steps": 10, "decay_rate": 0.5, "staircase": False},
+                   learning_rate=0.1)
+    assert float(schedule(10)) == pytest.approx(0.05)
+    assert get("schedule", "constant", learning_rate=0.1) == 0.1
+
+
+@pytest.mark.parametrize("scenario", catalog.SCENARIOS)
+def test_the_one_direction_rule_is_keras_own(scenario):
+    """catalog.DIRECTION is what Keras' MonitorCallback resolves mode="auto" to: the loss is
+    minimised, and every metric goes its `_direction`."""
+    for one_hot in (False, True):
+        for metric in metrics_of(scenario, one_hot):
+            assert catalog.mode_of(metric.name) == {"up": "max", "down": "min"}[metric._direction]
+    assert catalog.mode_of("val_loss") == "min" and catalog.mode_of("val_accuracy", "min") == "min"

@@ -42,6 +42,7 @@ def test_help_and_validate_load_no_tensorflow(args):
     assert heavy_modules_loaded_by(*args) == ""
 
 
+@pytest.mark.slow
 def test_exit_codes_through_a_real_process(write_config, tmp_path):
     bad_config = write_config(base_config(scenario="bianry"), "bad.yaml")
     bad_data = write_config(base_config(**{"data.path": str(tmp_path / "absent.csv")}), "nodata.yaml")
@@ -53,6 +54,7 @@ def test_exit_codes_through_a_real_process(write_config, tmp_path):
     assert result.stderr.startswith("error: data.path: file not found") and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_training_keeps_the_run_and_exits_130(tmp_path):
     """Also: TensorFlow's start-up logs stay hidden, and epochs are plain lines on a pipe."""
     process = subprocess.Popen(
@@ -73,7 +75,7 @@ def test_ctrl_c_stops_training_keeps_the_run_and_exits_130(tmp_path):
     assert process.returncode == 130, stderr
     document = json.loads(stdout)
     assert document["status"] == "interrupted" and 20 <= document["epochs_run"] < 100000
-    # set before TensorFlow started: oneDNN off (mlpctl/__init__.py), one thread for XOR's tiny steps
+    # set before TensorFlow started: oneDNN off (runtime.import_tensorflow), one thread for XOR's tiny steps
     assert document["versions"]["tf_onednn"] == "0" and document["versions"]["tf_threads"] == "1"
     run_dir = tmp_path / os.path.basename(document["run_dir"])
     assert (run_dir / "config.yaml").exists() and (run_dir / "history.csv").exists()

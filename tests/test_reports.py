@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpctl import inference
+from mlpctl import scoring
 from mlpctl.config import load_config
-from mlpctl.console import Progress
-from mlpctl.data import read_table, split_indices
+from mlpctl.progress import Progress
+from mlpctl.data import Preprocessing, read_table, split_indices
 from mlpctl.run import execute
 
 from conftest import CONFIGS, DATA, base_config, run_dir_of
@@ -58,6 +58,7 @@ def trained(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", sorted(PLOTS))
+@pytest.mark.slow
 def test_each_scenario_gets_its_plots_as_sensible_pngs(trained, name):
     run_dir = trained[name].run_dir
     written = {path.stem for path in run_dir.glob("*.png")}
@@ -88,7 +89,7 @@ def test_plots_can_be_turned_off(cli, tmp_path):
 
 
 def test_per_class_scores_and_curves_against_known_answers():
-    from mlpctl.plots import per_class_scores, pr_points, roc_points
+    from mlpctl.scoring import per_class_scores, pr_points, roc_points
 
     y_true, y_pred = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 1, 0])
     scores = per_class_scores(y_true, y_pred, ["no", "yes"])
@@ -102,8 +103,8 @@ def test_per_class_scores_and_curves_against_known_answers():
 def test_predict_on_the_training_csv_reproduces_training_time_predictions(cli, trained, tmp_path):
     run = trained["xor_cloud"]
     frame = read_table(DATA / "xor_cloud.csv")
-    prep = inference.Preprocessing(**json.loads((run.run_dir / "preprocessing.json").read_text()))
-    expected = inference.scores(run.result.model, prep.transform(frame))[:, 0]
+    prep = Preprocessing(**json.loads((run.run_dir / "preprocessing.json").read_text()))
+    expected = scoring.scores(run.result.model, prep.transform(frame))[:, 0]
     output = tmp_path / "predictions.csv"
     result = cli("predict", run.run_dir, "--input", DATA / "xor_cloud.csv", "--output", output, "--proba")
     assert result.exit_code == 0, result.stderr
@@ -113,6 +114,7 @@ def test_predict_on_the_training_csv_reproduces_training_time_predictions(cli, t
     assert np.array_equal(predicted["prediction"].to_numpy(), (expected > 0.5).astype(int))
 
 
+@pytest.mark.slow
 def test_string_labels_come_back_as_strings_through_a_pipe(cli, tmp_path, write_config):
     frame = read_table(DATA / "xor_cloud.csv")
     frame["y"] = frame["y"].map({0: "cat", 1: "dog"})
@@ -153,6 +155,7 @@ def test_predict_reads_and_writes_parquet(cli, trained, tmp_path):
     assert pd.read_parquet(output).shape == (500, 1)
 
 
+@pytest.mark.slow
 def test_evaluate_on_the_test_rows_gives_the_runs_test_metrics(cli, trained, tmp_path):
     run = trained["digits"]
     config = load_config(run.run_dir / "config.yaml")
@@ -178,6 +181,7 @@ def test_evaluate_names_unseen_labels(cli, trained, tmp_path):
     assert result.exit_code == 3 and "label(s) the run never saw: 7" in result.stderr
 
 
+@pytest.mark.slow
 def test_compare_lists_only_the_keys_that_differ(cli, tmp_path):
     out = tmp_path / "runs"
     for overrides in ([], ["--set", "optimizer.learning_rate=0.005", "--set", "model.layers.0.units=3"]):
@@ -193,6 +197,7 @@ def test_compare_lists_only_the_keys_that_differ(cli, tmp_path):
     assert document["metric"] == "validation.loss" and png_size(plot)[0] >= 300
 
 
+@pytest.mark.slow
 def test_compare_reads_sweep_directories(cli, tmp_path):
     cli("sweep", CONFIGS / "xor.yaml", "--grid", "model.layers.0.units=2,4", "--set", "training.epochs=3", "-o", tmp_path)
     (sweep_dir,) = list(tmp_path.iterdir())

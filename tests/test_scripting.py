@@ -46,6 +46,7 @@ def test_schema_accepts_every_bundled_config_and_rejects_typos(cli):
 
 
 @pytest.mark.parametrize("name, target", BUNDLED_CSVS, ids=[name for name, _ in BUNDLED_CSVS])
+@pytest.mark.slow
 def test_init_writes_a_config_that_validates_and_trains(cli, tmp_path, name, target):
     output = tmp_path / "configs" / f"{name}.yaml"
     output.parent.mkdir()

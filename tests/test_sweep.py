@@ -1,10 +1,12 @@
-"""mlpctl sweep: trials in worker processes, each an ordinary run; results that resume."""
+"""mlpctl sweep: trials in this process or in workers, each an ordinary run; results that resume."""
 
 import csv
 import json
 from pathlib import Path
 
-from conftest import CONFIGS
+import pytest
+
+from conftest import CONFIGS, DATA
 
 GRID = ["--grid", "optimizer.learning_rate=0.1,0.01", "--grid", "model.layers.0.units=2,8"]
 
@@ -20,6 +22,7 @@ def sweep_dir_of(tmp_path) -> Path:
     return directory
 
 
+@pytest.mark.slow
 def test_a_2x2_grid_with_2_jobs_gives_4_runs_and_a_4_row_table(cli, tmp_path):
     result, document = sweep(cli, tmp_path, CONFIGS / "xor_cloud.yaml", *GRID, "--set", "training.epochs=3",
                              "--jobs", "2", "--metric", "validation.accuracy")
@@ -37,15 +40,19 @@ def test_a_2x2_grid_with_2_jobs_gives_4_runs_and_a_4_row_table(cli, tmp_path):
     resolved = (directory / "trial-002" / "config.yaml").read_text()
     assert "learning_rate: 0.1" in resolved and "units: 8" in resolved
     assert json.loads((directory / "sweep.json").read_text()) == document
+    assert [t["run_dir"] for t in document["trials"]] == runs  # relative to the sweep directory
+    # two workers, one core each, and a tiny net: one TensorFlow thread in each worker
+    assert {json.loads((directory / run / "metrics.json").read_text())["versions"]["tf_threads"] for run in runs} == {"1"}
     assert document["mode"] == "max" and document["best"]["status"] == "completed"
     best_value = document["best"]["metrics"]["validation"]["accuracy"]
     assert best_value == max(t["metrics"]["validation"]["accuracy"] for t in document["trials"])
     assert "best: trial" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_diverging_trial_is_recorded_and_the_others_finish(cli, tmp_path):
     result, document = sweep(
-        cli, tmp_path, CONFIGS / "regression.yaml", "--set", "training.epochs=4", "--jobs", "2",
+        cli, tmp_path, CONFIGS / "regression.yaml", "--set", "training.epochs=4",
         "--grid", "optimizer={name: sgd, learning_rate: 0.01},{name: sgd, learning_rate: 1.0e+6}",
     )
     assert result.exit_code == 4
@@ -53,25 +60,28 @@ def test_a_diverging_trial_is_recorded_and_the_others_finish(cli, tmp_path):
     assert document["best"]["trial"] == 1
 
 
-def test_resume_runs_only_what_did_not_complete(cli, tmp_path):
+@pytest.mark.slow
+def test_resume_runs_only_what_did_not_complete_with_the_config_it_started_with(cli, tmp_path, write_config):
+    base = write_config((CONFIGS / "regression.yaml").read_text().replace("../data/", f"{DATA}/"), "base.yaml")
     grid = ["--grid", "optimizer.learning_rate=0.01,1.0e+6", "--set", "optimizer.name=sgd", "--set", "training.epochs=3"]
-    first, _ = sweep(cli, tmp_path, CONFIGS / "regression.yaml", *grid)
+    first, _ = sweep(cli, tmp_path / "sweeps", base, *grid)
     assert first.exit_code == 4
-    directory = sweep_dir_of(tmp_path)
+    directory = sweep_dir_of(tmp_path / "sweeps")
     kept = (directory / "trial-001" / "metrics.json").read_text()
-    # one worker with both cores, but a tiny net: one TensorFlow thread, as `mlpctl train` gives it
-    assert json.loads(kept)["versions"]["tf_threads"] == "1"
-    again, document = sweep(cli, tmp_path, "--resume", directory)
+    base.write_text(base.read_text().replace("name: regression", "name: edited"))  # edited in between
+    again, document = sweep(cli, tmp_path / "sweeps", "--resume", directory)
     assert again.exit_code == 4
+    assert "base.yaml was edited since the sweep started" in again.stderr
     assert sorted(path.name for path in directory.iterdir() if path.is_dir()) == ["trial-001", "trial-002", "trial-002-2"]
     assert (directory / "trial-001" / "metrics.json").read_text() == kept
-    assert document["trials"][0]["run_dir"].endswith("trial-001")
-    assert document["trials"][1]["run_dir"].endswith("trial-002-2")
+    assert [t["run_dir"] for t in document["trials"]] == ["trial-001", "trial-002-2"]
+    assert "name: regression" in (directory / "trial-002-2" / "config.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_seeds_repeat_each_point_and_report_mean_and_spread(cli, tmp_path):
     result, document = sweep(cli, tmp_path, CONFIGS / "xor.yaml", "--grid", "model.layers.0.units=2,4",
-                             "--seeds", "1,2", "--set", "training.epochs=5", "--jobs", "2")
+                             "--seeds", "1,2", "--set", "training.epochs=5")
     assert result.exit_code == 0
     assert [(t["point"]["model.layers.0.units"], t["seed"]) for t in document["trials"]] == [(2, 1), (2, 2), (4, 1), (4, 2)]
     point = document["points"][0]
@@ -80,6 +90,7 @@ def test_seeds_repeat_each_point_and_report_mean_and_spread(cli, tmp_path):
     assert point["std"] > 0 and "per grid point" in result.stderr
 
 
+@pytest.mark.slow
 def test_invalid_trials_are_recorded_and_fail_fast_stops(cli, tmp_path):
     result, document = sweep(cli, tmp_path, CONFIGS / "xor.yaml", "--grid", "training.batch_size=full,0",
                              "--set", "training.epochs=2")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mlpctl.data import Preprocessing
-from mlpctl.report import create_run_dir
+from mlpctl.files import create_run_dir
 
 from conftest import CONFIGS, base_config, run_dir_of
 
@@ -33,6 +33,7 @@ def train(cli, tmp_path, config, *args):
         ("regression", "test", "r2", 0.9),
     ],
 )
+@pytest.mark.slow
 def test_bundled_config_learns(cli, tmp_path, config, split, metric, threshold):
     result, document = train(cli, tmp_path, CONFIGS / f"{config}.yaml")
     assert result.exit_code == 0, result.stderr
@@ -40,6 +41,7 @@ def test_bundled_config_learns(cli, tmp_path, config, split, metric, threshold):
     assert document["metrics"][split][metric] >= threshold
 
 
+@pytest.mark.slow
 def test_xor_truth_table_is_solved_output_by_output(cli, tmp_path):
     result, document = train(cli, tmp_path, CONFIGS / "xor.yaml")
     model = keras.saving.load_model(run_dir_of(result) / "model.keras")
@@ -47,6 +49,7 @@ def test_xor_truth_table_is_solved_output_by_output(cli, tmp_path):
     assert (predictions.ravel() > 0.5).tolist() == [False, True, True, False]
 
 
+@pytest.mark.slow
 def test_keras_seed_example_learns_like_the_classic_script(cli, tmp_path):
     """Adam at 1e-3 for 100 epochs undertrains this net, as in the notes; it must still learn."""
     result, document = train(cli, tmp_path, CONFIGS / "keras_seed_example.yaml")
@@ -57,6 +60,7 @@ def test_keras_seed_example_learns_like_the_classic_script(cli, tmp_path):
     assert document["metrics"]["test"]["r2"] > 0.1
 
 
+@pytest.mark.slow
 def test_run_directory_is_complete_and_self_describing(cli, tmp_path):
     result, document = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "training.epochs=3")
     run_dir = run_dir_of(result)
@@ -81,6 +85,7 @@ def test_run_directory_is_complete_and_self_describing(cli, tmp_path):
     assert model.count_params() == 64 * 65 + 65 * 32 + 33 * 10
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_give_the_same_numbers(cli, tmp_path):
     """Twice in a row, the second time from the first run's own config.yaml."""
     first, a = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "training.epochs=4")
@@ -90,18 +95,21 @@ def test_same_config_and_seed_give_the_same_numbers(cli, tmp_path):
     assert (run_dir_of(first) / "history.csv").read_text() == (run_dir_of(second) / "history.csv").read_text()
 
 
+@pytest.mark.slow
 def test_a_different_seed_gives_different_numbers(cli, tmp_path):
     _, a = train(cli, tmp_path, CONFIGS / "xor_cloud.yaml", "--set", "training.epochs=2")
     _, b = train(cli, tmp_path, CONFIGS / "xor_cloud.yaml", "--set", "training.epochs=2", "--set", "seed=2")
     assert a["metrics"]["train"]["loss"] != b["metrics"]["train"]["loss"]
 
 
+@pytest.mark.slow
 def test_json_puts_only_the_metrics_document_on_stdout(cli, tmp_path):
     result, document = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "training.epochs=2")
     assert json.loads(result.stdout) == document
     assert "epoch 2/2" in result.stderr and "final metrics" in result.stderr
 
 
+@pytest.mark.slow
 def test_quiet_prints_nothing(cli, tmp_path):
     result = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--quiet", "--set", "training.epochs=2")
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
@@ -117,6 +125,7 @@ def test_divergence_is_reported_with_exit_4(cli, tmp_path, write_config):
     assert "training diverged at epoch" in result.stderr
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_and_says_so(cli, tmp_path):
     result, document = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "training.epochs=200",
                              "--set", "training.early_stopping.patience=1",
@@ -126,6 +135,7 @@ def test_early_stopping_stops_and_says_so(cli, tmp_path):
     assert f"early stopping at epoch {document['epochs_run']}" in result.stderr
 
 
+@pytest.mark.slow
 def test_categorical_crossentropy_trains_on_one_hot_targets(cli, tmp_path):
     result, document = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "loss=categorical_crossentropy",
                              "--set", "training.epochs=10")
@@ -143,17 +153,18 @@ def test_run_directories_are_never_reused(tmp_path):
 def test_small_steps_get_one_tensorflow_thread_and_big_ones_the_default(monkeypatch):
     from mlpctl.config import load_config
     from mlpctl.data import Dataset, load_dataset
-    from mlpctl.run import tf_threads
+    from mlpctl.run import step_work
+    from mlpctl.runtime import tf_threads
 
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
     digits = load_config(CONFIGS / "digits.yaml")
-    assert tf_threads(digits, load_dataset(digits)) == 1  # 64 inputs, 64-32-10, batch 32
+    assert tf_threads(step_work(digits, load_dataset(digits))) == 1  # 64 inputs, 64-32-10, batch 32
     # the MNIST shape: 784 inputs, 256-128-10, batch 128, 235,146 weights x 128 rows
     mnist = load_config(CONFIGS / "digits.yaml", ["model.layers=[{units: 256}, {units: 128}]", "training.batch_size=128"])
     preprocessing = Preprocessing([f"p{i}" for i in range(784)], ["digit"], "none", [0.0] * 784, [1.0] * 784,
                                   list(range(10)))
     images = Dataset({"train": np.zeros((1000, 784), np.float32)}, {}, preprocessing, {"train": 1000})
-    assert tf_threads(mnist, images) is None
+    assert tf_threads(step_work(mnist, images)) is None
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")  # TensorFlow's own setting wins
-    assert tf_threads(digits, load_dataset(digits)) is None
+    assert tf_threads(step_work(digits, load_dataset(digits))) is None

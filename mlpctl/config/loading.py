@@ -1,5 +1,6 @@
 """From a YAML file and `--set` overrides to a validated `RunConfig`, with errors a user can act on."""
 
+import copy
 import re
 import types
 from pathlib import Path
@@ -16,10 +17,23 @@ from mlpctl.errors import ConfigError
 def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
     """Read, override, resolve paths, validate. Raises ConfigError with one line per problem."""
     path = Path(path)
+    return config_from_mapping(read_raw(path), overrides, path)
+
+
+def read_raw(path: Path) -> dict:
+    """The config file's mapping as written, its data path made absolute (relative to the file)."""
     raw = read_yaml(path)
+    _resolve_data_path(raw, path.parent)
+    return raw
+
+
+def config_from_mapping(raw: dict, overrides: list[str] = (), path: str | Path = "config") -> RunConfig:
+    """Validate a config mapping (it is not changed) after `--set` overrides. `path` is the file
+    it came from: it names it in error messages, and a relative data path is relative to it."""
+    raw = copy.deepcopy(raw)
     for assignment in overrides:
         apply_override(raw, assignment)
-    _resolve_data_path(raw, path.parent)
+    _resolve_data_path(raw, Path(path).parent)
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
@@ -162,6 +176,13 @@ def _tag_of(model: type[BaseModel]) -> Any:
 def is_model(candidate: Any) -> bool:
     """Whether an annotation is one of the schema's sections (a pydantic model class)."""
     return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
+def format_value(value: Any) -> str:
+    """How a value is written in `key=value` (and in tables): YAML flow style, on one line;
+    `apply_override` reads it back as the same value."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
+    return text.strip().removesuffix("...").strip()
 
 
 def resolved_yaml(config: RunConfig) -> str:

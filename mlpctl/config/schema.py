@@ -6,74 +6,18 @@ live in `RunConfig._check_consistency` and name the field they are about.
 """
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mlpctl import catalog
-from mlpctl.config.suggest import did_you_mean, unknown_name
+from mlpctl.config.components import (ActivationSpec, Component, CustomLoss, InitializerSpec, LossSpec, Section,
+                                      check_component, name_and_params)
+from mlpctl.config.optimizers import AdamConfig, OptimizerConfig, ScheduleConfig
+from mlpctl.config.suggest import unknown_name
 from mlpctl.errors import ConfigError
 
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Component(BaseModel):
-    """A name with parameters, e.g. `{name: leaky_relu, negative_slope: 0.1}`; the parameters
-    allowed for each name are checked against the catalog."""
-
-    model_config = ConfigDict(extra="allow")
-    name: str
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-
-def name_and_params(spec: "str | Component") -> tuple[str, dict[str, Any]]:
-    """`relu` -> ('relu', {}); `{name: elu, alpha: 1}` -> ('elu', {'alpha': 1})."""
-    return (spec, {}) if isinstance(spec, str) else (spec.name, spec.params)
-
-
-def check_component(kind: str, spec: Any, table: dict[str, dict[str, type]]) -> Any:
-    """A name from `table`, or a Component whose name and parameters are in it."""
-    name, _ = name_and_params(spec)
-    if name not in table:
-        raise ValueError(unknown_name(kind, name, table))
-    if isinstance(spec, Component):
-        for param, value in spec.params.items():
-            allowed = table[name]
-            if param not in allowed:
-                hint = did_you_mean(param, allowed) or (
-                    f" ({name} takes {', '.join(allowed)})" if allowed else f" ({name} takes no parameters)")
-                raise ValueError(f"{kind} {name!r} has no parameter {param!r}{hint}")
-            wanted = allowed[param]
-            if not (isinstance(value, wanted) or (wanted is float and type(value) is int)):
-                raise ValueError(f"{kind} {name!r}: {param} must be a {wanted.__name__}, got {value!r}")
-    return spec
-
-
-def _names(*tables) -> Any:
-    """A str whose JSON Schema lists the valid names, for editors' completion and checks."""
-    names = list(dict.fromkeys(name for table in tables for name in table))
-    return Annotated[str, WithJsonSchema({"type": "string", "enum": names})]
-
-
-class CustomLoss(Section):
-    custom: str = Field(description="package.module:function, imported from your environment.")
-
-    @field_validator("custom")
-    @classmethod
-    def _module_and_function(cls, target: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", target):
-            raise ValueError(f"expected package.module:function, got {target!r}")
-        return target
-
-
-InitializerSpec = Union[_names(catalog.INITIALIZERS), Component]
-LossSpec = Union[_names(catalog.LOSSES, catalog.LOSS_ALIASES), Component, CustomLoss]
-ActivationSpec = Union[_names(catalog.ACTIVATIONS, catalog.ACTIVATION_LAYERS), Component]
+__all__ = ["Component", "CustomLoss", "OptimizerConfig", "RunConfig", "ScheduleConfig", "name_and_params"]
 
 
 class DataConfig(Section):
@@ -201,172 +145,6 @@ class ModelConfig(Section):
         return check_component("initializer", spec, catalog.INITIALIZERS)
 
 
-class ConstantSchedule(Section):
-    name: Literal["constant"]
-
-
-class ExponentialSchedule(Section):
-    name: Literal["exponential"]
-    decay_steps: int = Field(gt=0, description="Optimizer steps (batches) per decay_rate factor.")
-    decay_rate: float = Field(gt=0.0, description="lr * decay_rate ** (step / decay_steps).")
-    staircase: bool = Field(False, description="Decay in whole steps of decay_steps.")
-
-
-class InverseTimeSchedule(Section):
-    name: Literal["inverse_time"]
-    decay_steps: int = Field(gt=0, description="Optimizer steps (batches) per unit of decay.")
-    decay_rate: float = Field(gt=0.0, description="lr / (1 + decay_rate * step / decay_steps) ** power.")
-    power: float = Field(1.0, gt=0.0, description="1: Keras' inverse time decay; with decay_rate 1 and "
-                         "decay_steps 1, scikit-learn's invscaling with power_t.")
-    staircase: bool = False
-
-
-class StepSchedule(Section):
-    name: Literal["step"]
-    boundaries: list[int] = Field(min_length=1, description="Optimizer steps where the rate changes.")
-    values: list[float] = Field(min_length=2, description="Rates: one more than boundaries; replaces learning_rate.")
-
-    @model_validator(mode="after")
-    def _one_more_value(self) -> "StepSchedule":
-        if len(self.values) != len(self.boundaries) + 1:
-            raise ValueError(f"needs one more value than boundaries, got {len(self.values)} values "
-                             f"for {len(self.boundaries)} boundaries")
-        return self
-
-
-class CosineSchedule(Section):
-    name: Literal["cosine"]
-    decay_steps: int = Field(gt=0, description="Optimizer steps of the cosine decay (after warm-up).")
-    alpha: float = Field(0.0, ge=0.0, le=1.0, description="Final rate as a fraction of the initial one.")
-    warmup_steps: int = Field(0, ge=0, description="Linear warm-up steps from learning_rate to warmup_target.")
-    warmup_target: float | None = Field(None, gt=0.0, description="Rate reached after warm-up.")
-
-
-class PlateauSchedule(Section):
-    """Keras' ReduceLROnPlateau: the notes' 'reduce the rate when the error stops decreasing'."""
-
-    name: Literal["reduce_on_plateau"]
-    monitor: str = Field("val_loss", description="A logged quantity, as for early stopping.")
-    factor: float = Field(0.1, gt=0.0, lt=1.0, description="Multiply the rate by this.")
-    patience: int = Field(10, ge=0, description="Epochs without improvement first.")
-    min_delta: float = Field(1e-4, ge=0.0)
-    cooldown: int = Field(0, ge=0, description="Epochs to wait after a reduction.")
-    min_lr: float = Field(0.0, ge=0.0, description="Never below this rate.")
-
-
-ScheduleConfig = Annotated[
-    Union[ConstantSchedule, ExponentialSchedule, InverseTimeSchedule, StepSchedule, CosineSchedule, PlateauSchedule],
-    Field(discriminator="name"),
-]
-
-
-class OptimizerBase(Section):
-    learning_rate: float = Field(0.001, gt=0.0, description="Step size.")
-    clipnorm: float | None = Field(None, gt=0.0, description="Clip each gradient to this norm.")
-    clipvalue: float | None = Field(None, gt=0.0, description="Clip each gradient element.")
-    schedule: ScheduleConfig = Field(
-        default_factory=lambda: ConstantSchedule(name="constant"),
-        description="How the learning rate changes during training.",
-    )
-
-
-class SGDConfig(OptimizerBase):
-    name: Literal["sgd"]
-    learning_rate: float = Field(0.01, gt=0.0, description="Step size; SGD's default is larger.")
-    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="The notes' 'inertia'.")
-    nesterov: bool = Field(False, description="Nesterov momentum.")
-
-
-class RMSpropConfig(OptimizerBase):
-    name: Literal["rmsprop"]
-    rho: float = Field(0.9, gt=0.0, lt=1.0, description="Decay of the squared-gradient average.")
-    momentum: float = Field(0.0, ge=0.0, lt=1.0)
-    epsilon: float = Field(1e-7, gt=0.0)
-    centered: bool = False
-
-
-class AdamConfig(OptimizerBase):
-    name: Literal["adam"]
-    beta_1: float = Field(0.9, gt=0.0, lt=1.0, description="Decay of the gradient average.")
-    beta_2: float = Field(0.999, gt=0.0, lt=1.0, description="Decay of the squared-gradient average.")
-    epsilon: float = Field(1e-7, gt=0.0)
-    amsgrad: bool = False
-
-
-class AdamWConfig(AdamConfig):
-    name: Literal["adamw"]
-    weight_decay: float = Field(0.004, ge=0.0, description="Decoupled weight decay.")
-
-
-class NadamConfig(OptimizerBase):
-    name: Literal["nadam"]
-    beta_1: float = Field(0.9, gt=0.0, lt=1.0)
-    beta_2: float = Field(0.999, gt=0.0, lt=1.0)
-    epsilon: float = Field(1e-7, gt=0.0)
-
-
-class AdamaxConfig(NadamConfig):
-    name: Literal["adamax"]
-
-
-class AdagradConfig(OptimizerBase):
-    name: Literal["adagrad"]
-    initial_accumulator_value: float = Field(0.1, ge=0.0)
-    epsilon: float = Field(1e-7, gt=0.0)
-
-
-class AdadeltaConfig(OptimizerBase):
-    name: Literal["adadelta"]
-    rho: float = Field(0.95, gt=0.0, lt=1.0)
-    epsilon: float = Field(1e-7, gt=0.0)
-
-
-class FtrlConfig(OptimizerBase):
-    name: Literal["ftrl"]
-    learning_rate_power: float = Field(-0.5, le=0.0)
-    initial_accumulator_value: float = Field(0.1, ge=0.0)
-    l1_regularization_strength: float = Field(0.0, ge=0.0)
-    l2_regularization_strength: float = Field(0.0, ge=0.0)
-    l2_shrinkage_regularization_strength: float = Field(0.0, ge=0.0)
-    beta: float = Field(0.0, ge=0.0)
-
-
-class LionConfig(OptimizerBase):
-    name: Literal["lion"]
-    learning_rate: float = Field(0.0001, gt=0.0, description="Lion wants a smaller rate than Adam.")
-    beta_1: float = Field(0.9, gt=0.0, lt=1.0)
-    beta_2: float = Field(0.99, gt=0.0, lt=1.0)
-
-
-class RpropConfig(OptimizerBase):
-    """iRprop-: only the sign of each weight's gradient counts; its step grows while the sign
-    holds and shrinks when it flips. A full-batch method."""
-
-    name: Literal["rprop"]
-    learning_rate: float = Field(0.1, gt=0.0, description="The initial step size of every weight.")
-    eta_plus: float = Field(1.2, gt=1.0, description="Step growth while the gradient keeps its sign.")
-    eta_minus: float = Field(0.5, gt=0.0, lt=1.0, description="Step shrink when the sign flips.")
-    step_min: float = Field(1e-6, gt=0.0)
-    step_max: float = Field(50.0, gt=0.0)
-
-
-class LbfgsConfig(OptimizerBase):
-    """Full-batch L-BFGS (scipy's L-BFGS-B) over all weights, for small data sets. It picks its
-    own steps, so learning_rate, clipping and schedules do not apply."""
-
-    name: Literal["lbfgs"]
-    max_iterations: int | None = Field(None, gt=0, description="At most this many iterations; default training.epochs.")
-    history_size: int = Field(10, gt=0, description="Gradient pairs kept to estimate the curvature.")
-    tolerance: float = Field(1e-9, gt=0.0, description="Stop when every gradient element is below this.")
-
-
-OptimizerConfig = Annotated[
-    Union[SGDConfig, RMSpropConfig, AdamConfig, AdamWConfig, NadamConfig, AdamaxConfig, AdagradConfig,
-          AdadeltaConfig, FtrlConfig, LionConfig, RpropConfig, LbfgsConfig],
-    Field(discriminator="name"),
-]
-
-
 class EarlyStoppingConfig(Section):
     monitor: str = Field("val_loss", description="A logged quantity, e.g. val_loss, val_accuracy.")
     patience: int = Field(5, ge=0, description="Epochs without improvement before stopping.")
@@ -382,16 +160,14 @@ class StopAtConfig(Section):
 
     monitor: str = Field(description="A logged quantity, e.g. val_accuracy or loss.")
     value: float = Field(description="Stop after the first epoch at or beyond this.")
-    mode: Literal["auto", "min", "max"] = Field("auto", description="auto: lower is better for loss and mae.")
+    mode: Literal["auto", "min", "max"] = Field("auto", description="auto: lower is better for loss and mae, higher for the others.")
 
     def reached(self, current: float) -> bool:
         return current <= self.value if self.minimize else current >= self.value
 
     @property
     def minimize(self) -> bool:
-        if self.mode != "auto":
-            return self.mode == "min"
-        return self.monitor.removeprefix("val_") in ("loss", "mae")
+        return catalog.mode_of(self.monitor, self.mode) == "min"
 
 
 class TrainingConfig(Section):

@@ -8,7 +8,16 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
-from mlpctl.graph_engine import Outcome
+from mlpctl.config import RunConfig
+from mlpctl.engines import Outcome, history_columns, validation_rows
+
+
+def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress) -> Outcome:
+    """`batch` is the whole training set: the config checks that lbfgs gets full batches."""
+    options = config.optimizer
+    engine = LbfgsEngine(model, history_columns(config), x["train"], y["train"], weights, validation_rows(x, y))
+    return engine.train(options.max_iterations or config.training.epochs, options.history_size,
+                        options.tolerance, progress)
 
 
 class LbfgsEngine:

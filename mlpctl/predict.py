@@ -1,8 +1,8 @@
-"""Using a trained run: load it, turn raw rows into model inputs, and scores into answers.
+"""`mlpctl predict` and `mlpctl evaluate`: using a trained run on new rows.
 
-Shared by the report stage (plots after training), `evaluate` and `predict`, so all three
-apply exactly what training applied: the saved feature order, normalization and label mapping.
-TensorFlow-free itself; the model object does the work.
+Both load the run the same way and apply exactly what training applied: the saved feature
+order, normalization and label mapping (`Preprocessing`), and the scoring of `scoring.py`.
+TensorFlow is started only when the run's model is opened.
 """
 
 import json
@@ -12,30 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlpctl import report, runtime
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.errors import ConfigError, DataError
-
-EVAL_BATCH = 4096  # rows per step when evaluating or predicting: no gradients are kept
-
-
-def scores(model, x: np.ndarray) -> np.ndarray:
-    """The model's raw outputs: P(positive) for binary, class probabilities, or values.
-
-    Batch by batch with predict_on_batch: `predict` on NumPy builds a tf.data pipeline each
-    call, slower for small inputs and noisy on stderr (TF 2.21 logs an E-line about it)."""
-    batches = [model.predict_on_batch(x[start:start + EVAL_BATCH]) for start in range(0, len(x), EVAL_BATCH)]
-    return np.concatenate([np.asarray(batch) for batch in batches]) if batches else np.zeros((0, 1), np.float32)
-
-
-def labels_from_scores(output: np.ndarray) -> np.ndarray:
-    """Encoded class indices from classification outputs."""
-    return (output[:, 0] > 0.5).astype(int) if output.shape[1] == 1 else output.argmax(axis=1)
-
-
-def probabilities(output: np.ndarray) -> np.ndarray:
-    """One column per class (binary outputs give P(positive); the negative class is 1 - p)."""
-    return np.c_[1 - output[:, 0], output[:, 0]] if output.shape[1] == 1 else output
+from mlpctl.files import atomic_write, create_run_dir, safe_name, write_json
+from mlpctl.scoring import labels_from_scores, probabilities, scores
 
 
 @dataclass
@@ -116,29 +98,22 @@ def read_input(source: str, fmt: str | None = None) -> pd.DataFrame:
 
 
 def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
-    from mlpctl.run import load_trainer
-
-    load_trainer(verbose)
+    runtime.start_tensorflow(verbose)
     import keras
 
-    from mlpctl import catalog
-    from mlpctl.model import get_loss, get_metrics
+    from mlpctl.model import compile_model
 
     def load_model(path: Path, config: RunConfig):
         """The weights from model.keras, compiled again from the run's own config: Keras does
-        not save every loss parameter (Huber's delta), and a custom loss or our Rprop would
-        otherwise have to be importable just to predict."""
-        model = keras.saving.load_model(path, compile=False)
-        model.compile(loss=get_loss(config.loss),
-                      metrics=get_metrics(config.scenario, config.loss_name in catalog.ONE_HOT_LOSSES))
-        return model
+        not save every loss parameter (Huber's delta), and our Rprop would otherwise have to be
+        rebuilt just to predict."""
+        return compile_model(keras.saving.load_model(path, compile=False), config)
 
     return load_run(run_dir, load_model)
 
 
 def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
     """Metrics and plots for new labelled rows, in a new folder under <run>/evaluations."""
-    from mlpctl import report
     from mlpctl import train as trainer
 
     frame = read_input(str(data))
@@ -146,7 +121,7 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
     x, y = run.preprocessing.transform(frame), encode_known_labels(frame, run)
     y_loss = trainer.loss_targets(run.config, {"data": y}, run.classes)
     metrics = trainer.evaluate(run.model, {"data": x}, y_loss)["data"]
-    directory = report.create_run_dir(run.run_dir / "evaluations", report.safe_name(data.stem, "data"))
+    directory = create_run_dir(run.run_dir / "evaluations", safe_name(data.stem, "data"))
     figures, per_class = ([], None)
     if run.config.report.plots:
         figures, per_class = report.answer_figures(directory, run.config, run.preprocessing, run.model, x, y,
@@ -154,7 +129,7 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
     document = {"run_dir": str(run.run_dir.resolve()), "data": str(data.resolve()), "rows": len(frame),
                 "metrics": metrics, "per_class": per_class, "plots": [path.name for path in figures],
                 "evaluation_dir": str(directory.resolve())}
-    report.write_json(directory / "metrics.json", document)
+    write_json(directory / "metrics.json", document)
     return document, directory
 
 
@@ -180,8 +155,6 @@ def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: 
 def write_output(frame: pd.DataFrame, destination: str, fmt: str | None = None) -> None:
     """CSV or Parquet, to a file (atomically: all or nothing) or '-' for stdout."""
     import sys
-
-    from mlpctl.report import atomic_write
 
     fmt = fmt or ("parquet" if destination.endswith((".parquet", ".pq")) else "csv")
     if fmt == "parquet":

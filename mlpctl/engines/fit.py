@@ -1,0 +1,87 @@
+"""The fit engine: Keras' own `model.fit`, the reference the other engines are held to.
+
+Speed notes (see bench/): Keras rebuilds its input pipeline every epoch when `fit` is given
+NumPy arrays, so training data goes in as one repeated `tf.data` pipeline with `steps_per_epoch`,
+and the model is compiled with `steps_per_execution` of a whole epoch. Nothing runs in Python
+per step; our callback acts once per epoch.
+"""
+
+import math
+
+import keras
+
+from mlpctl import catalog
+from mlpctl.config import RunConfig
+from mlpctl.engines import Outcome, history_columns, validation_rows
+from mlpctl.engines.batches import eval_pipeline, training_pipeline
+from mlpctl.progress import Progress
+
+
+def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress: Progress) -> Outcome:
+    recorder = EpochRecorder(progress, history_columns(config), config.training.stop_at)
+    # the recorder last: it records the rate at the end of the epoch, after any reduction
+    callbacks = [*plateau_callback(config), *early_stopping_callback(config), recorder]
+    validation = validation_rows(x, y)
+    interrupted = False
+    try:
+        model.fit(
+            training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs),
+            steps_per_epoch=math.ceil(len(x["train"]) / batch),
+            epochs=config.training.epochs,
+            validation_data=eval_pipeline(*validation) if validation else None,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles, seeded
+            verbose=0,
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+    return Outcome(recorder.rows, recorder.diverged, interrupted, _stopped_at(callbacks))
+
+
+def early_stopping_callback(config: RunConfig) -> list[keras.callbacks.Callback]:
+    stopping = config.training.early_stopping
+    if stopping is None:
+        return []
+    return [keras.callbacks.EarlyStopping(
+        monitor=stopping.monitor, patience=stopping.patience, min_delta=stopping.min_delta,
+        mode=catalog.mode_of(stopping.monitor, stopping.mode), restore_best_weights=stopping.restore_best)]
+
+
+def plateau_callback(config: RunConfig) -> list[keras.callbacks.Callback]:
+    schedule = config.optimizer.schedule
+    if schedule.name != "reduce_on_plateau":
+        return []
+    return [keras.callbacks.ReduceLROnPlateau(
+        monitor=schedule.monitor, factor=schedule.factor, patience=schedule.patience, min_delta=schedule.min_delta,
+        cooldown=schedule.cooldown, min_lr=schedule.min_lr, mode=catalog.mode_of(schedule.monitor))]
+
+
+def _stopped_at(callbacks: list) -> int | None:
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.EarlyStopping) and callback.stopped_epoch > 0:
+            return callback.stopped_epoch + 1
+    return None
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Keeps one history row per epoch (with the learning rate), reports progress, and stops
+    training when the loss stops being a finite number or a stop_at target is reached."""
+
+    def __init__(self, progress: Progress, columns: list[str], stop_at=None):
+        super().__init__()
+        self.progress = progress
+        self.columns = columns  # history_columns(config): the same order as the other engines
+        self.stop_at = stop_at
+        self.rows: list[dict[str, float]] = []
+        self.diverged = False
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = {**(logs or {}), "learning_rate": keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)}
+        row = {"epoch": epoch + 1, **{key: float(logs[key]) for key in self.columns}}
+        self.rows.append(row)
+        self.progress.epoch(epoch + 1, row)
+        if not math.isfinite(row.get("loss", 0.0)):
+            self.diverged = True
+            self.model.stop_training = True
+        if self.stop_at is not None and self.stop_at.reached(row[self.stop_at.monitor]):
+            self.model.stop_training = True

@@ -1,0 +1,167 @@
+"""The graph engine: many epochs per call into TensorFlow, for data that fits in memory.
+
+Keras' `fit` pays a fixed cost per epoch (iterators, callbacks, a fresh validation pass, Python
+in between) that dominates on small problems. Here one `tf.function` runs a chunk of epochs in a
+`while` loop: the seeded shuffle, the mini-batch steps, the epoch's training metrics, the
+validation pass and early stopping all happen in the graph. Python sees only chunk boundaries,
+where it reports progress and sizes the next chunk.
+
+It calls the model's own `train_step` and `test_step`, with the same loss, metric and optimizer
+objects as `fit`, and visits batches in the same order as the fit engine (`epoch_order`), so the
+two engines compute the same thing; tests hold them to it.
+"""
+
+import math
+import time
+
+import tensorflow as tf
+
+from mlpctl.config import RunConfig
+from mlpctl.engines import Outcome, history_columns, validation_rows
+from mlpctl.engines.batches import epoch_order
+from mlpctl.engines.monitors import InGraphEarlyStopping, InGraphReduceLROnPlateau
+from mlpctl.scoring import EVAL_BATCH
+
+CHUNK_SECONDS = 0.5  # aim for a progress update about this often
+MAX_CHUNK = 100_000
+
+
+def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress) -> Outcome:
+    schedule = config.optimizer.schedule
+    engine = GraphEngine(
+        model, history_columns(config), x["train"], y["train"],
+        validation=validation_rows(x, y), batch=batch, seed=config.seed, weights=weights,
+        early_stopping=config.training.early_stopping, stop_at=config.training.stop_at,
+        plateau=schedule if schedule.name == "reduce_on_plateau" else None,
+    )
+    return engine.train(config.training.epochs, progress)
+
+
+class GraphEngine:
+    """`early_stopping`, `stop_at` and `plateau` are the config's sections, or None."""
+
+    def __init__(self, model, keys, x, y, validation, batch: int, seed: int, weights=None,
+                 early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH):
+        self.model = model
+        self.keys = keys  # column names of a history row, learning_rate last
+        self.x, self.y = tf.constant(x), tf.constant(y)
+        self.weights = None if weights is None else tf.constant(weights)
+        self.stop_at = stop_at  # config.training.stop_at: checked in the graph, like fit's check
+        self.validation = tuple(tf.constant(a) for a in validation) if validation else None
+        self.rows = len(x)
+        self.batch = batch
+        self.steps = math.ceil(self.rows / batch)
+        self.seed = seed
+        self.eval_batch = eval_batch
+        self.diverged = tf.Variable(False, trainable=False)
+        _build(model, x, y)  # before the monitors, which copy the weights that restore_best keeps
+        self.stopping = InGraphEarlyStopping(model, early_stopping, keys) if early_stopping else None
+        self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
+        self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
+
+    def train(self, epochs: int, progress) -> Outcome:
+        history: list[dict[str, float]] = []
+        chunk, interrupted = 1, False
+        try:
+            while len(history) < epochs:
+                size = min(chunk, epochs - len(history))
+                started = time.perf_counter()
+                rows, stop = self._run(tf.constant(len(history), tf.int64), tf.constant(size, tf.int64))
+                elapsed = time.perf_counter() - started
+                for values in rows.numpy().tolist():
+                    history.append({"epoch": len(history) + 1, **dict(zip(self.keys, values))})
+                    progress.epoch(len(history), history[-1])
+                if bool(stop.numpy()):
+                    break
+                chunk = max(1, min(MAX_CHUNK, int(size * CHUNK_SECONDS / max(elapsed, 1e-4))))
+        except KeyboardInterrupt:
+            interrupted = True
+        stopped_at = self.stopping.on_train_end() if self.stopping else None
+        return Outcome(history, bool(self.diverged.numpy()), interrupted, stopped_at)
+
+    def _run_chunk(self, first_epoch, count):
+        """Epochs first_epoch .. first_epoch + count - 1, or until something says stop."""
+
+        def more(done, stop, rows):
+            return tf.logical_and(done < count, tf.logical_not(stop))
+
+        def one_epoch(done, stop, rows):
+            epoch = first_epoch + done
+            values = self._epoch(epoch)
+            if self.plateau:  # Keras' order: the plateau callback, then early stopping, then the row
+                self.plateau.after_epoch(values)
+            row = tf.stack([*values, tf.cast(self.model.optimizer.learning_rate, tf.float32)])
+            return done + 1, self._should_stop(epoch, row), rows.write(tf.cast(done, tf.int32), row)
+
+        start = (tf.constant(0, tf.int64), tf.constant(False), tf.TensorArray(tf.float32, size=0, dynamic_size=True))
+        _, stop, rows = tf.while_loop(more, one_epoch, start)
+        return rows.stack(), stop
+
+    def _epoch(self, epoch):
+        """One epoch as `fit` does it: reset metrics, train on every batch, read the training
+        metrics, then a fresh validation pass. Returns the row's values but the learning rate."""
+        self.model.reset_metrics()
+        order = epoch_order(self.seed, epoch, self.rows, shuffle=self.batch < self.rows)
+        def train_on_batch(step):
+            indices = order[step * self.batch : (step + 1) * self.batch]
+            batch = (self.x, self.y) if self.weights is None else (self.x, self.y, self.weights)
+            self.model.train_step(tuple(tf.gather(part, indices) for part in batch))
+
+        _repeat(self.steps, train_on_batch)
+        values = self._metric_values(prefix="")
+        if self.validation is not None:
+            self.model.reset_metrics()
+            x_val, y_val = self.validation
+
+            def test_on_batch(step):
+                start, end = step * self.eval_batch, (step + 1) * self.eval_batch
+                self.model.test_step((x_val[start:end], y_val[start:end]))
+
+            _repeat(math.ceil(len(x_val) / self.eval_batch), test_on_batch)
+            values += self._metric_values(prefix="val_")
+        return values
+
+    def _metric_values(self, prefix: str) -> list:
+        results = self.model.get_metrics_result()
+        names = [key.removeprefix(prefix) for key in self.keys if _is_split(key, prefix)]
+        return [tf.cast(results[name], tf.float32) for name in names]
+
+    def _should_stop(self, epoch, row):
+        diverged = tf.logical_not(tf.math.is_finite(row[self.keys.index("loss")]))
+        self.diverged.assign(tf.logical_or(self.diverged, diverged))
+        stop = self.stopping.after_epoch(epoch, row) if self.stopping else tf.constant(False)
+        if self.stop_at is not None:
+            current = tf.cast(row[self.keys.index(self.stop_at.monitor)], tf.float64)
+            reached = current <= self.stop_at.value if self.stop_at.minimize else current >= self.stop_at.value
+            stop = tf.logical_or(stop, reached)
+        return tf.logical_or(diverged, stop)
+
+
+def _repeat(times: int, body) -> None:
+    """body(0) .. body(times - 1) in the graph; no loop at all when times is 1 (full batch)."""
+    if times == 1:
+        body(tf.constant(0, tf.int64))
+        return
+
+    def step(index):
+        body(index)
+        return (index + 1,)
+
+    tf.while_loop(lambda index: index < times, step, (tf.constant(0, tf.int64),))
+
+
+def _is_split(key: str, prefix: str) -> bool:
+    if key == "learning_rate":
+        return False
+    return key.startswith("val_") if prefix else not key.startswith("val_")
+
+
+def _build(model, x, y) -> None:
+    """Create the optimizer's and metrics' variables now: a graph loop cannot create variables
+    inside its body, and Keras (with no distribution strategy) would otherwise create them on
+    the first traced step. One row through the public APIs, then every metric reset."""
+    y_pred = model(x[:1], training=False)
+    model.compute_loss(x=x[:1], y=y[:1], y_pred=y_pred)
+    model.compute_metrics(x[:1], y[:1], y_pred, sample_weight=None)
+    model.optimizer.build(model.trainable_variables)
+    model.reset_metrics()

@@ -1,0 +1,69 @@
+"""Writing files so that a reader never sees half of one, and naming new directories.
+
+Every file mlpctl writes goes through `atomic_write`: the bytes go to a temporary file beside the
+target, which is then renamed over it, so a crash leaves the old file or the new one, never a
+mix. Nothing here reads or changes process state (the umask included) at import.
+"""
+
+import json
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from mlpctl.errors import ConfigError
+
+NEW_FILE_MODE = 0o666  # as open() asks for it; the kernel takes the umask off
+
+
+def safe_name(text: str, default: str) -> str:
+    """Letters, digits, '.', '_' and '-' only, for file and directory names."""
+    name = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-._")
+    return name or default
+
+
+def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, timestamped: bool = True) -> Path:
+    """`<output_dir>/<name>-<YYYYmmdd-HHMMSS>` (or `<name>`), with -2, -3, ... if taken.
+    Never reuses a directory."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--output-dir: cannot create {output_dir}: {exc.strerror}") from None
+    stem = f"{name}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}" if timestamped else name
+    for attempt in range(1, 1000):
+        run_dir = output_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
+        try:
+            run_dir.mkdir()  # atomic: fails if another run took the name first
+            return run_dir
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"no free run directory name for {stem} in {output_dir}")
+
+
+def temporary_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
+    """A new, empty file next to `path`, hidden by a leading dot, opened for writing.
+
+    Created with O_EXCL and mode 0666 as `open()` would create it, so it gets the umask's
+    permissions without the umask being read (tempfile.mkstemp would give 0600)."""
+    while True:
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE), temporary
+        except FileExistsError:
+            continue
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """`data` at `path`, all or nothing; the temporary file never outlives a failure."""
+    fd, temporary = temporary_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, document: dict) -> None:
+    atomic_write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")

@@ -1,0 +1,133 @@
+"""A validated config -> a `keras.Sequential`, and its compilation: the hidden layers as
+configured, the output layer the scenario implies, the loss, metrics and optimizer."""
+
+import importlib
+import math
+
+import keras
+
+from mlpctl import catalog
+from mlpctl.config import RunConfig
+from mlpctl.config.schema import CustomLoss, name_and_params
+from mlpctl.errors import ConfigError
+from mlpctl.model.registries import get
+
+
+def import_custom(target: str):
+    """`package.module:function` from the user's environment, named explicitly in the config."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"loss.custom: cannot import {target}: {error}") from None
+    if not callable(function):
+        raise ConfigError(f"loss.custom: {target} is not a function")
+    return function
+
+
+def loss_of(config: RunConfig):
+    """The config's loss: a Keras loss object with its parameters, or the user's own function."""
+    if isinstance(config.loss, CustomLoss):
+        return import_custom(config.loss.custom)
+    return get("loss", config.loss)
+
+
+def optimizer_of(config: RunConfig) -> keras.optimizers.Optimizer:
+    """The config's optimizer, its learning rate a schedule where one is configured."""
+    if config.optimizer.name == "lbfgs":
+        return keras.optimizers.SGD()  # a placeholder for compile: the lbfgs engine moves the weights
+    settings = config.optimizer.model_dump(exclude={"schedule"}, exclude_none=True)
+    settings["learning_rate"] = get("schedule", config.optimizer.schedule,
+                                    learning_rate=config.optimizer.learning_rate)
+    return get("optimizer", settings)
+
+
+def metrics_of(scenario: str, one_hot: bool) -> list[keras.metrics.Metric]:
+    """The scenario's metrics, named as they appear in history.csv and metrics.json."""
+    if scenario == "binary":
+        return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    if scenario == "multiclass":
+        accuracy = keras.metrics.CategoricalAccuracy if one_hot else keras.metrics.SparseCategoricalAccuracy
+        return [accuracy(name="accuracy")]
+    return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
+
+
+def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None = None) -> keras.Model:
+    """Loss and metrics from the config; with `train_rows` (training), the optimizer too and a
+    whole epoch per call into TensorFlow for the fit engine. Without it (predicting, evaluating)
+    no optimizer is built."""
+    one_hot = config.loss_name in catalog.ONE_HOT_LOSSES
+    training = {}
+    if train_rows is not None:
+        training = {"optimizer": optimizer_of(config),
+                    "steps_per_execution": math.ceil(train_rows / config.training.batch_rows(train_rows))}
+    model.compile(loss=loss_of(config), metrics=metrics_of(config.scenario, one_hot), **training)
+    return model
+
+
+def output_activation(config: RunConfig) -> str:
+    """The scenario's, except that a Poisson loss needs a positive rate: exp, its log link."""
+    return "exponential" if config.loss_name == "poisson" else catalog.OUTPUT_ACTIVATION[config.scenario]
+
+
+def penalty(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
+    return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
+
+
+def dense_units(layer) -> int:
+    """A maxout layer's Dense has one output per piece of each unit."""
+    name, params = name_and_params(layer.activation)
+    return layer.units * params.get("pieces", catalog.MAXOUT_PIECES) if name == "maxout" else layer.units
+
+
+def after_layer(layer, defaults, index: int) -> list[keras.layers.Layer]:
+    """What follows a hidden layer (after its activation), in this order: batch norm, layer
+    norm, Gaussian noise, dropout."""
+    extras = []
+    if layer.setting("batch_norm", defaults):
+        extras.append(keras.layers.BatchNormalization(name=f"batch_norm_{index}"))
+    if layer.setting("layer_norm", defaults):
+        extras.append(keras.layers.LayerNormalization(name=f"layer_norm_{index}"))
+    if layer.setting("gaussian_noise", defaults):
+        extras.append(keras.layers.GaussianNoise(layer.setting("gaussian_noise", defaults), name=f"noise_{index}"))
+    if layer.setting("dropout", defaults):
+        extras.append(keras.layers.Dropout(layer.setting("dropout", defaults), name=f"dropout_{index}"))
+    return extras
+
+
+def build_model(config: RunConfig, preprocessing) -> keras.Sequential:
+    """Hidden layers as configured, then the output layer the scenario implies; `preprocessing`
+    (data.Preprocessing) gives the number of inputs and outputs."""
+    defaults = config.model.regularization
+    model = keras.Sequential(name=config.name)
+    model.add(keras.Input(shape=(preprocessing.n_inputs,), name="features"))
+    for index, layer in enumerate(config.model.layers, start=1):
+        activation = get("activation", layer.activation, name=f"activation_{index}")
+        separate = isinstance(activation, keras.layers.Layer)
+        max_norm = layer.setting("max_norm", defaults)
+        model.add(
+            keras.layers.Dense(
+                dense_units(layer),
+                activation=None if separate else activation,
+                kernel_initializer=get("initializer", layer.initializer or config.model.initializer),
+                bias_initializer=get("initializer", layer.bias_initializer or config.model.bias_initializer),
+                kernel_regularizer=penalty(layer.setting("l1", defaults), layer.setting("l2", defaults)),
+                kernel_constraint=keras.constraints.MaxNorm(max_norm) if max_norm else None,
+                name=f"hidden_{index}",
+            )
+        )
+        if separate:
+            model.add(activation)
+        for extra in after_layer(layer, defaults, index):
+            model.add(extra)
+    model.add(
+        keras.layers.Dense(
+            preprocessing.n_outputs(config.scenario),
+            activation=output_activation(config),
+            kernel_initializer=get("initializer", config.model.initializer),
+            bias_initializer=get("initializer", config.model.bias_initializer),
+            kernel_regularizer=penalty(defaults.l1, defaults.l2),
+            name="output",
+        )
+    )
+    return model

@@ -1,0 +1,125 @@
+"""Config names -> Keras objects, for every kind a config names: activation, initializer, loss,
+optimizer and schedule, each through one `get(kind, spec)`.
+
+A spec is a name (`relu`) or a mapping with a name and parameters (`{name: elu, alpha: 0.5}`);
+`catalog.py` holds the names and parameters a config may use, TF-free, and a test holds every
+registry here to it. Where a Keras class's own name gives the config's name, the registry is
+built from the classes it holds, as Keras 3 builds its `ALL_OBJECTS_DICT`; activation functions
+by name are Keras' own `keras.activations.get`.
+"""
+
+import keras
+
+from mlpctl import catalog
+from mlpctl.config.schema import name_and_params
+from mlpctl.model.layers import Maxout, RReLU, Sin, SoftExponential
+from mlpctl.model.rprop import Rprop
+from mlpctl.model.schedules import PowerInverseTimeDecay
+
+
+def snake_case(name: str) -> str:
+    """Keras' own rule: `SparseCategoricalCrossentropy` -> `sparse_categorical_crossentropy`."""
+    from keras.src.utils.naming import to_snake_case
+
+    return to_snake_case(name)
+
+
+LOSSES = {snake_case(cls.__name__): cls for cls in (
+    keras.losses.BinaryCrossentropy, keras.losses.BinaryFocalCrossentropy, keras.losses.Hinge,
+    keras.losses.SquaredHinge, keras.losses.SparseCategoricalCrossentropy, keras.losses.CategoricalCrossentropy,
+    keras.losses.CategoricalFocalCrossentropy, keras.losses.MeanSquaredError, keras.losses.MeanAbsoluteError,
+    keras.losses.MeanAbsolutePercentageError, keras.losses.MeanSquaredLogarithmicError, keras.losses.Huber,
+    keras.losses.LogCosh, keras.losses.Poisson,
+)}
+
+INITIALIZERS = {snake_case(cls.__name__): cls for cls in (
+    keras.initializers.GlorotUniform, keras.initializers.GlorotNormal, keras.initializers.HeUniform,
+    keras.initializers.HeNormal, keras.initializers.LecunUniform, keras.initializers.LecunNormal,
+    keras.initializers.Orthogonal, keras.initializers.RandomUniform, keras.initializers.RandomNormal,
+    keras.initializers.TruncatedNormal, keras.initializers.VarianceScaling, keras.initializers.Constant,
+    keras.initializers.Zeros, keras.initializers.Ones,
+)}
+
+OPTIMIZERS = {cls.__name__.lower(): cls for cls in (
+    keras.optimizers.SGD, keras.optimizers.RMSprop, keras.optimizers.Adam, keras.optimizers.AdamW,
+    keras.optimizers.Nadam, keras.optimizers.Adamax, keras.optimizers.Adagrad, keras.optimizers.Adadelta,
+    keras.optimizers.Ftrl, keras.optimizers.Lion, Rprop,
+)}
+
+# Named after the activation they compute, not after their class: `{name: leaky_relu, ...}`.
+ACTIVATION_LAYERS = {
+    "leaky_relu": keras.layers.LeakyReLU,
+    "elu": keras.layers.ELU,
+    "relu": keras.layers.ReLU,
+    "prelu": keras.layers.PReLU,
+    "rrelu": RReLU,
+    "maxout": Maxout,
+    "sin": Sin,
+    "soft_exponential": SoftExponential,
+}
+
+
+def _inverse_time(learning_rate, decay_steps, decay_rate, power, staircase):
+    if power == 1.0:
+        return keras.optimizers.schedules.InverseTimeDecay(learning_rate, decay_steps, decay_rate, staircase)
+    return PowerInverseTimeDecay(learning_rate, decay_steps, decay_rate, power, staircase)
+
+
+# Schedule name -> (learning_rate, parameters) -> a Keras LearningRateSchedule, or the plain rate:
+# constant, and reduce_on_plateau, which is the engines' callback.
+SCHEDULES = {
+    "constant": lambda learning_rate: learning_rate,
+    "reduce_on_plateau": lambda learning_rate, **callback_settings: learning_rate,
+    "exponential": lambda learning_rate, decay_steps, decay_rate, staircase:
+        keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps, decay_rate, staircase),
+    "inverse_time": _inverse_time,
+    "step": lambda learning_rate, boundaries, values:
+        keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values),
+    "cosine": lambda learning_rate, decay_steps, alpha, warmup_steps, warmup_target:
+        keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=alpha,
+                                               warmup_target=warmup_target, warmup_steps=warmup_steps),
+}
+
+
+def _activation(name: str, params: dict, options: dict):
+    """A function the Dense layer takes by name, or a layer of its own (parameters, or learned)."""
+    if name in catalog.ACTIVATIONS and not params:
+        return keras.activations.get(catalog.ACTIVATIONS[name])
+    if name == "maxout":
+        params = {"pieces": catalog.MAXOUT_PIECES, **params}
+    return ACTIVATION_LAYERS[name](**params, **options)
+
+
+def _initializer(name: str, params: dict, options: dict):
+    # by class: keras.initializers.get("constant") fails (Constant.from_config needs a value)
+    return INITIALIZERS[name](**params, **options)
+
+
+def _loss(name: str, params: dict, options: dict):
+    return LOSSES[catalog.canonical_loss(name)](**params, **options)
+
+
+def _optimizer(name: str, params: dict, options: dict):
+    return OPTIMIZERS[name](**params, **options)
+
+
+def _schedule(name: str, params: dict, options: dict):
+    return SCHEDULES[name](**options, **params)
+
+
+KINDS = {
+    "activation": _activation,
+    "initializer": _initializer,
+    "loss": _loss,
+    "optimizer": _optimizer,
+    "schedule": _schedule,
+}
+
+
+def get(kind: str, spec, **options):
+    """The Keras object of `kind` for a name or a `{name: ..., parameter: value}` spec.
+
+    `options` are the constructor's arguments that come from elsewhere than the spec: a layer's
+    `name`, an optimizer's schedule as `learning_rate`, a schedule's `learning_rate`."""
+    name, params = name_and_params(spec)
+    return KINDS[kind](name, params, options)

@@ -1,0 +1,125 @@
+"""TensorFlow start-up, in one place: its environment defaults, quiet import, threads, seeding
+and the versions a run records.
+
+Importing this module changes nothing. `import_tensorflow` is the one door TensorFlow comes in
+by: it sets mlpctl's environment defaults first (TF reads them once, at import), and hides TF's
+start-up logs unless asked for them. Every command that trains or predicts goes through it.
+"""
+
+import contextlib
+import os
+import platform
+import sys
+
+ONE_THREAD_WORK = 10_000_000  # weights x rows per training step; below it, one TF thread is fastest
+TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def tensorflow_environment(verbose: bool = False) -> dict[str, str]:
+    """The environment defaults mlpctl sets before TensorFlow is imported; a user's own value wins.
+
+    oneDNN off: its kernels cost more than they give on MLP-sized matrices on CPU (the first call
+    into a training graph is ~0.1 s shorter, small epochs are faster and the MNIST-shaped net is no
+    slower; bench/README.md); TF_ENABLE_ONEDNN_OPTS=1 brings them back. Unless verbose, TF's C++
+    INFO and WARNING lines are hidden."""
+    defaults = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+    if not verbose:
+        defaults["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return defaults
+
+
+@contextlib.contextmanager
+def native_stderr_silenced(enabled: bool = True):
+    """Send file descriptor 2 to /dev/null for a while.
+
+    TensorFlow's C++ start-up logs bypass Python and ignore TF_CPP_MIN_LOG_LEVEL since 2.19
+    (tensorflow/tensorflow#100442), so the only way to hide them is below Python.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow(verbose: bool = False):
+    """Import TensorFlow and Keras (the slow part, ~5 s) without starting TF; returns `tensorflow`."""
+    for name, value in tensorflow_environment(verbose).items():
+        os.environ.setdefault(name, value)
+    with native_stderr_silenced(enabled=not verbose):
+        import keras  # noqa: F401 - imported here, quietly, so that later imports are silent
+        import tensorflow
+
+    return tensorflow
+
+
+def start_tensorflow(verbose: bool = False, threads: int | None = None) -> None:
+    """Import TF and touch its devices once, so that its one-time start-up logging happens here,
+    where it is silenced, and not in the middle of the progress display. Unless verbose, TF's
+    Python-side warnings (e.g. about retracing when one process trains many models) go too.
+
+    `threads` caps TF's thread pools before they exist; once TF has started (an earlier run in
+    this process) they stay as they are. They change the speed; the numbers were bit-identical
+    across thread counts on every problem in bench/."""
+    tf = import_tensorflow(verbose)
+    with native_stderr_silenced(enabled=not verbose):
+        if threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:  # "cannot be modified after initialization"
+                pass
+        tf.config.list_logical_devices()
+    if not verbose:
+        tf.get_logger().setLevel("ERROR")
+
+
+def tf_threads(step_work: int, cores: int | None = None) -> int | None:
+    """1 when each training step is small (`step_work` = weights x rows per step), else `cores`
+    (None: TF's default, one per core).
+
+    A small step's ops take microseconds, and handing them between TF's threads costs more than
+    a second core gives: the digits net's epoch takes 6 ms on one thread and 11 ms on two
+    (bench/README.md). Bigger steps get the cores, which they can use. TF's own
+    TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, when set, win."""
+    if any(name in os.environ for name in TF_THREAD_VARIABLES):
+        return None
+    return 1 if step_work < ONE_THREAD_WORK else cores
+
+
+def seed_everything(seed: int) -> None:
+    """Same config and seed, same numbers: seeds Python, NumPy and TF, and makes TF ops
+    deterministic (some CPU reductions are otherwise free to change summation order)."""
+    tf = import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def versions() -> dict[str, str]:
+    """What a run's numbers depend on, for metrics.json."""
+    tf = import_tensorflow()
+    import keras
+    import numpy as np
+
+    import mlpctl
+
+    return {
+        "mlpctl": mlpctl.__version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "tf_onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "tf_threads": str(tf.config.threading.get_intra_op_parallelism_threads() or "default"),
+    }

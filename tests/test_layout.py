@@ -1,0 +1,36 @@
+"""The shape of the code: every import points down the data's walk, and importing mlpctl
+changes nothing in the process."""
+
+import os
+import subprocess
+import sys
+
+from importlinter.cli import lint_imports
+
+from conftest import ROOT
+
+# Every module below `runtime` in pyproject.toml's layers, and the package itself.
+BELOW_RUNTIME = ["mlpctl", "mlpctl.files", "mlpctl.progress", "mlpctl.runtime", "mlpctl.scoring", "mlpctl.config",
+                 "mlpctl.catalog", "mlpctl.errors", "mlpctl.data", "mlpctl.plots", "mlpctl.console", "mlpctl.cli"]
+
+
+def test_the_import_contracts_in_pyproject_are_kept(monkeypatch):
+    """import-linter's layers contract (no import points up the walk, so no circle) and the
+    TensorFlow-free modules; its report names every broken import chain."""
+    monkeypatch.chdir(ROOT)
+    assert lint_imports(no_cache=True, no_logo=True) == 0
+
+
+def test_importing_mlpctl_changes_no_environment_variable_and_no_umask():
+    probe = (  # records every umask call, so that a umask set and set back is caught too
+        "import os, importlib\n"
+        "before, calls, umask = dict(os.environ), [], os.umask\n"
+        "os.umask = lambda mask: calls.append(mask) or umask(mask)\n"
+        f"for name in {BELOW_RUNTIME!r}: importlib.import_module(name)\n"
+        "changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))\n"
+        "print(changed, calls)\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment,
+                            cwd=ROOT, check=True)
+    assert result.stdout.split() == ["[]", "[]"]

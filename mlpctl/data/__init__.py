@@ -1,0 +1,56 @@
+"""Data stage: read a CSV, check it fits the scenario, split, encode labels, normalize inputs.
+
+Everything is checked before training starts and reported as a DataError naming the column
+(`reading.py`). The statistics and the label mapping come from the training rows only
+(`splits.py` decides which) and are kept in `Preprocessing` (`preprocessing.py`), which is saved
+with the run so that later predictions apply the same transform.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mlpctl.config import RunConfig
+from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing
+from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
+                                 handle_missing, plain_value, read_table)
+from mlpctl.data.splits import class_weights, split_indices, training_weights
+
+__all__ = ["Dataset", "Preprocessing", "class_weights", "load_dataset", "plain_value", "read_table",
+           "split_indices"]
+
+
+@dataclass
+class Dataset:
+    x: dict[str, np.ndarray]  # split name -> inputs; only splits with rows
+    y: dict[str, np.ndarray]
+    preprocessing: Preprocessing
+    rows: dict[str, int] = field(default_factory=dict)
+    weights: np.ndarray | None = None  # per training row, for the loss; None: all equal
+
+
+def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
+    """Everything the model needs, checked. `max_rows` keeps a seeded random sample (--smoke)."""
+    frame = read_table(Path(config.data.path))
+    if max_rows is not None and len(frame) > max_rows:
+        frame = frame.sample(n=max_rows, random_state=config.seed).reset_index(drop=True)
+    targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
+    weight_column = [config.data.sample_weight] if config.data.sample_weight else []
+    features = feature_columns(frame, targets + weight_column, config.data.features)
+    frame = handle_missing(frame, features, targets + weight_column, config.data.missing)
+    categorical = categorical_columns(frame, features, config.data.categorical)
+    check_numeric(frame, [c for c in features if c not in categorical] + weight_column)
+    labels, classes = encode_targets(frame[targets], config.scenario)
+    parts = split_indices(len(frame), config, labels if classes is not None else None)
+    preprocessing = fit_preprocessing(
+        frame.iloc[parts["train"]], features, targets, config.data.normalize, classes, config.data.missing,
+        categorical,
+    )
+    if config.data.decorrelate != "none":
+        preprocessing.pca = fit_pca(preprocessing, frame.iloc[parts["train"]], config.data.decorrelate,
+                                    config.data.components)
+    x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
+    y = {name: labels[rows] for name, rows in parts.items()}
+    weights = training_weights(config, frame.iloc[parts["train"]], y["train"], classes)
+    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()}, weights)

@@ -1,0 +1,143 @@
+"""Reading a table and checking it fits the config before anything trains: columns, missing
+cells, text in numeric columns, labels that fit the scenario. Every problem is a DataError that
+names the column."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlpctl.config.suggest import did_you_mean
+from mlpctl.errors import DataError
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"data.path: file not found: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"data.path: cannot read {path} as CSV: {exc}") from None
+    if frame.empty:
+        raise DataError(f"data.path: {path} has no data rows")
+    return frame
+
+
+def feature_columns(frame: pd.DataFrame, targets: list[str], features: list[str] | None):
+    columns = [str(column) for column in frame.columns]
+    for role, names in (("data.target", targets), ("data.features", features or [])):
+        for name in names:
+            if name not in columns:
+                raise DataError(
+                    f"{role}: no column {name!r} in the data{did_you_mean(name, columns)} "
+                    f"(columns: {', '.join(columns)})"
+                )
+    chosen = features if features is not None else [c for c in columns if c not in targets]
+    overlap = sorted(set(chosen) & set(targets))
+    if overlap:
+        raise DataError(f"data.features: {overlap} is also the target")
+    if not chosen:
+        raise DataError("data.features: no feature columns left besides the target")
+    return chosen
+
+
+def categorical_columns(frame: pd.DataFrame, features: list[str], listed: list[str] | None) -> list[str]:
+    """The listed columns, or those whose non-empty values are mostly text. A mostly numeric
+    column with a few text cells is left numeric, so its typos are reported, not encoded."""
+    if listed is not None:
+        strays = [column for column in listed if column not in features]
+        if strays:
+            raise DataError(f"data.categorical: {strays} are not feature columns (features: {', '.join(features)})")
+        return list(listed)
+    found = []
+    for column in features:
+        values = frame[column].dropna()
+        numbers = pd.to_numeric(values, errors="coerce").notna().sum()
+        if len(values) and numbers < len(values) / 2:
+            found.append(column)
+    return found
+
+
+def handle_missing(frame: pd.DataFrame, features: list[str], others: list[str], strategy: str) -> pd.DataFrame:
+    """drop: rows with an empty cell go; otherwise targets (and weights) must be complete, and
+    features too unless a fill strategy fills them later from the training rows."""
+    if strategy == "drop":
+        kept = frame.dropna(subset=features + others).reset_index(drop=True)
+        if kept.empty:
+            raise DataError("data.missing: drop leaves no rows: every row has an empty cell")
+        return kept
+    _check_complete(frame, others, hint="; use data.missing: drop to drop those rows")
+    if strategy == "error":
+        _check_complete(frame, features, hint="; fill or drop them, or set data.missing "
+                        "(mean, median, most_frequent or drop)")
+    return frame
+
+
+def _check_complete(frame: pd.DataFrame, columns: list[str], hint: str) -> None:
+    for column in columns:
+        missing = frame[column].isna()
+        if missing.any():
+            first = int(np.flatnonzero(missing.to_numpy())[0]) + 2  # header is line 1
+            raise DataError(
+                f"column {column!r}: {int(missing.sum())} missing value(s) (NaN or empty), "
+                f"first at line {first}{hint}"
+            )
+
+
+def check_numeric(frame: pd.DataFrame, features: list[str]) -> None:
+    for column in features:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"column {column!r}: {int(bad.sum())} non-numeric value(s), first "
+                f"{frame[column].iloc[first]!r} at line {first + 2}; feature columns must be numbers"
+            )
+        if np.isinf(values.to_numpy(dtype=np.float64)).any():  # empty cells are data.missing's
+            raise DataError(f"column {column!r}: contains infinite values")
+
+
+def encode_targets(target: pd.DataFrame, scenario: str) -> tuple[np.ndarray, list | None]:
+    """Labels as the loss wants them, and the original class labels (None for regression)."""
+    if scenario == "regression":
+        check_numeric(target, list(target.columns))
+        return target.to_numpy(dtype=np.float32), None
+    column = target.iloc[:, 0]
+    name = column.name
+    classes = sorted(pd.unique(column), key=_label_sort_key)
+    if scenario == "binary" and len(classes) != 2:
+        shown = ", ".join(map(repr, classes[:5])) + (", ..." if len(classes) > 5 else "")
+        raise DataError(
+            f"column {name!r}: binary scenario needs exactly 2 distinct labels, found "
+            f"{len(classes)} ({shown}); use scenario multiclass or regression"
+        )
+    if scenario == "multiclass":
+        _check_class_labels(column, classes)
+    codes = pd.Categorical(column, categories=classes).codes.astype(np.int32)
+    labels = codes.astype(np.float32).reshape(-1, 1) if scenario == "binary" else codes
+    return labels, [plain_value(label) for label in classes]
+
+
+def _check_class_labels(column: pd.Series, classes: list) -> None:
+    if len(classes) < 2:
+        raise DataError(f"column {column.name!r}: multiclass needs at least 2 labels, found 1")
+    if pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0):
+        raise DataError(
+            f"column {column.name!r}: has fractional values, which are not class labels; "
+            f"is this a regression target?"
+        )
+    if len(classes) > max(100, len(column) // 2):
+        raise DataError(
+            f"column {column.name!r}: {len(classes)} distinct labels in {len(column)} rows "
+            f"looks like a regression target, not classes"
+        )
+
+
+def _label_sort_key(label) -> tuple:
+    return (isinstance(label, str), label)
+
+
+def plain_value(label):
+    """numpy scalars -> Python values, so the mapping serialises to JSON."""
+    return label.item() if hasattr(label, "item") else label

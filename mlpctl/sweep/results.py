@@ -1,0 +1,146 @@
+"""A sweep's results: one row per trial, the ranking, sweep.json and sweep.csv, the exit code.
+sweep.json holds the plan too, so that --resume can rebuild the trials from it alone."""
+
+import csv
+import io
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlpctl import catalog
+from mlpctl.config import format_value, read_raw
+from mlpctl.errors import EXIT_BY_STATUS, ConfigError, ExitCode
+from mlpctl.files import atomic_write, write_json
+from mlpctl.sweep.plan import Plan, Trial
+
+
+@dataclass
+class Row:
+    trial: int
+    point: dict[str, Any]
+    seed: int | None
+    status: str = "pending"
+    error: str | None = None
+    run_dir: str | None = None
+    epochs_run: int | None = None
+    duration_s: float | None = None
+    metrics: dict = field(default_factory=dict)
+
+    def value(self, metric: str) -> float | None:
+        return catalog.metric_value(self.metrics, metric)
+
+
+def ranking(document: dict) -> list[Row]:
+    """sweep.json's trials, best first by its metric and mode."""
+    return ranked([Row(**row) for row in document["trials"]], document["metric"], document["mode"])
+
+
+def ranked(rows: list[Row], metric: str, mode: str) -> list[Row]:
+    """Completed trials best first, then the rest in trial order."""
+    def score(row: Row) -> float:
+        value = row.value(metric)
+        if row.status != "completed" or value is None:
+            return math.inf
+        return value if mode == "min" else -value
+
+    return sorted(rows, key=lambda row: (score(row), row.trial))
+
+
+def points_summary(rows: list[Row], metric: str) -> list[dict]:
+    """With several seeds: each grid point's mean and spread (sample standard deviation)."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(json.dumps(row.point, sort_keys=True), []).append(row)
+    summary = []
+    for group in groups.values():
+        values = [r.value(metric) for r in group if r.status == "completed" and r.value(metric) is not None]
+        summary.append({
+            "point": group[0].point,
+            "seeds": [r.seed for r in group],
+            "completed": len(values),
+            "mean": statistics.fmean(values) if values else None,
+            "std": statistics.stdev(values) if len(values) > 1 else None,
+        })
+    return summary
+
+
+def sweep_document(plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
+    order = ranked(rows, metric, mode)
+    best = order[0] if order and order[0].status == "completed" and order[0].value(metric) is not None else None
+    return {
+        "plan": asdict(plan),
+        "metric": metric,
+        "mode": mode,
+        "trials": [asdict(row) for row in sorted(rows, key=lambda r: r.trial)],
+        "best": asdict(best) if best else None,
+        "points": points_summary(rows, metric) if plan.seeds and len(plan.seeds) > 1 else None,
+    }
+
+
+def sweep_csv(plan: Plan, rows: list[Row]) -> str:
+    metric_names = sorted({f"{split}.{name}" for row in rows for split, values in row.metrics.items() for name in values})
+    columns = ["trial", *plan.grid, "seed", "status", "epochs_run", "duration_s", *metric_names, "run_dir", "error"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: r.trial):
+        cells = {"trial": row.trial, **{k: format_value(v) for k, v in row.point.items()}, "seed": row.seed,
+                 "status": row.status, "epochs_run": row.epochs_run, "duration_s": row.duration_s,
+                 "run_dir": row.run_dir, "error": row.error}
+        cells.update({name: row.value(name) for name in metric_names})
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+def save(sweep_dir: Path, plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
+    document = sweep_document(plan, metric, mode, rows)
+    write_json(sweep_dir / "sweep.json", document)
+    atomic_write(sweep_dir / "sweep.csv", sweep_csv(plan, rows))
+    return document
+
+
+def load_previous(sweep_dir: Path) -> tuple[Plan, str, str, dict[str, Row]]:
+    """What --resume needs from an earlier sweep directory."""
+    path = sweep_dir / "sweep.json"
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"--resume: {path} not found; is {sweep_dir} a sweep directory?") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--resume: {path} is not valid JSON ({error})") from None
+    plan = Plan(**document["plan"])
+    if not plan.base:  # a sweep.json from before plans kept their config: read the file, as then
+        plan.base = read_raw(Path(plan.config))
+    rows = {}
+    for item in document["trials"]:
+        row = Row(**item)
+        rows[Trial(row.trial, row.point, row.seed).key] = row
+    return plan, document["metric"], document["mode"], rows
+
+
+def finish(rows: dict[str, Row], interrupted: bool) -> None:
+    """Trials that never ran: interrupted by Ctrl-C, or skipped after --fail-fast."""
+    for row in rows.values():
+        if row.status == "pending":
+            row.status = "interrupted" if interrupted else "skipped"
+
+
+def describe_best(document: dict, sweep_dir: Path) -> str | None:
+    best = document["best"]
+    if best is None:
+        return None
+    overrides = " ".join(Trial(best["trial"], best["point"], best["seed"]).overrides) or "the base config"
+    value = Row(**best).value(document["metric"])
+    return f"best: trial {best['trial']} ({overrides}), {document['metric']}={value:.4g}, {sweep_dir / best['run_dir']}"
+
+
+def exit_code(rows: list[Row]) -> ExitCode:
+    """0 only when every trial completed; else the code of the first trial that failed
+    (skipped trials did not fail: something else stopped the sweep)."""
+    for row in sorted(rows, key=lambda r: r.trial):
+        if row.status not in ("completed", "skipped"):
+            return EXIT_BY_STATUS.get(row.status, ExitCode.INTERNAL)
+    return ExitCode.COMPLETED

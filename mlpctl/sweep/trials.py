@@ -1,0 +1,99 @@
+"""Running a sweep's trials: one after another in this process (`--jobs 1`), or in worker
+processes that import TensorFlow once each and share the cores. Every trial is an ordinary run
+(`run.execute`) in the sweep directory."""
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from mlpctl.errors import ConfigError, DataError, MlpctlError
+from mlpctl.sweep.plan import Plan, check_plan
+from mlpctl.sweep.results import Row
+
+
+def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fail_fast: bool, on_row) -> None:
+    """Run every trial that has not completed, `jobs` at a time; `on_row(row)` after each."""
+    problems = check_plan(plan)
+    todo = []
+    for trial in plan.trials():
+        if rows.get(trial.key) and rows[trial.key].status == "completed":
+            continue
+        row = Row(trial.index, trial.point, trial.seed)
+        rows[trial.key] = row
+        if trial.index in problems:
+            row.status, row.error = "invalid", problems[trial.index]
+            on_row(row)
+        else:
+            todo.append(trial)
+    if not todo or (fail_fast and len(todo) < len(plan.trials()) - _completed(rows)):
+        return  # nothing to do, or --fail-fast and a trial is already invalid
+    workers = min(jobs, len(todo))
+    cores = max(1, (os.cpu_count() or 1) // workers)  # each worker's share
+    tasks = [(plan, trial.overrides, str(sweep_dir), trial.index, trial.key, cores) for trial in todo]
+    results = _in_this_process(tasks) if workers == 1 else _in_workers(tasks, workers)
+    try:
+        for key, result in results:
+            row = rows[key]
+            for name, value in result.items():
+                setattr(row, name, value)
+            on_row(row)
+            if row.status == "interrupted":  # Ctrl-C reached the trial's training loop
+                raise KeyboardInterrupt
+            if fail_fast and row.status != "completed":
+                break
+    finally:
+        results.close()  # on fail-fast or Ctrl-C, stops the trials still running
+
+
+def _in_this_process(tasks):
+    """One trial after another, here: no worker to start, TensorFlow imported once."""
+    for task in tasks:
+        yield _run_trial(task)
+
+
+def _in_workers(tasks, workers: int):
+    """Trials in `workers` processes, results as they finish."""
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
+    try:
+        yield from pool.imap_unordered(_run_trial, tasks)
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _completed(rows: dict[str, Row]) -> int:
+    return sum(row.status == "completed" for row in rows.values())
+
+
+def _start_worker() -> None:
+    """Each worker imports TensorFlow once, and leaves Ctrl-C to the parent (which ends the
+    pool). TensorFlow starts with the worker's first trial, which picks its threads: one for
+    small steps, as `mlpctl train` does, else the worker's share of the cores."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from mlpctl.runtime import import_tensorflow
+
+    import_tensorflow()
+
+
+def _run_trial(task) -> tuple[str, dict]:
+    plan, overrides, sweep_dir, index, key, cores = task
+    from mlpctl.progress import Progress
+    from mlpctl.run import execute
+
+    started = time.perf_counter()
+    result: dict[str, Any] = {}
+    try:
+        run = execute(plan.load(overrides), Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores)
+        result.update(status=run.result.status, run_dir=os.path.relpath(run.run_dir, sweep_dir),
+                      epochs_run=run.result.epochs_run, metrics=run.document["metrics"])
+    except MlpctlError as error:
+        result.update(status="invalid" if isinstance(error, ConfigError) else "data_error"
+                      if isinstance(error, DataError) else "failed", error=str(error))
+    except Exception as error:  # noqa: BLE001 - one trial's bug must not stop the others
+        result.update(status="failed", error=f"{type(error).__name__}: {error}")
+    result["duration_s"] = round(time.perf_counter() - started, 3)
+    return key, result

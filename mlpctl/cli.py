@@ -190,7 +190,7 @@ def sweep(
 
     console = make_console()
     plan, stored_metric, stored_mode, rows = sweeps.plan_from_arguments(config, grid or [], set_ or [], seeds, resume)
-    if resume is not None and (change := sweeps.base_file_changed(plan)):
+    if resume is not None and not quiet and (change := sweeps.base_file_changed(plan)):
         print(f"warning: {change}", file=sys.stderr)
     if metric is None:  # a resumed sweep ranks as before, unless told otherwise
         metric, mode = stored_metric, mode or stored_mode

@@ -15,7 +15,8 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from mlpctl import __version__, catalog
-from mlpctl.errors import EXIT_BY_STATUS, ExitCode, MlpctlError
+from mlpctl.errors import ExitCode, MlpctlError, exit_code_of
+from mlpctl.signals import signal_of, stop_signals_handled
 
 app = typer.Typer(
     help="Train multilayer perceptrons from a YAML file.",
@@ -57,7 +58,9 @@ def guarded(command):
         except MlpctlError as error:
             _fail(error, str(error), error.exit_code, debug)
         except KeyboardInterrupt as error:
-            _fail(error, "interrupted", ExitCode.INTERRUPTED, debug)
+            name = signal_of(error)
+            code = exit_code_of("interrupted", name)
+            _fail(error, "interrupted" if code == ExitCode.INTERRUPTED else f"terminated ({name})", code, debug)
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:  # noqa: BLE001 - the one place that catches everything
@@ -104,13 +107,16 @@ def train(
         if not quiet:
             console.print(f"run directory: {run_dir}")
 
-    run = execute(run_config, output_dir, make_progress(console, quiet), smoke=smoke, verbose=verbose,
-                  on_start=announce)
+    with stop_signals_handled():
+        run = execute(run_config, output_dir, make_progress(console, quiet), smoke=smoke, verbose=verbose,
+                      on_start=announce)
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if not quiet:
         _print_outcome(console, run.result, run.run_dir)
     if json_output:
         print(json.dumps(run.document, indent=2))
-    raise typer.Exit(int(EXIT_BY_STATUS[run.result.status]))
+    raise typer.Exit(int(exit_code_of(run.result.status, run.document.get("signal"))))
 
 
 def _warn(run_config, path: Path, quiet: bool) -> None:
@@ -210,7 +216,8 @@ def sweep(
             shown = f"  {metric}={value:.4g}" if value is not None else ""
             console.print(f"trial {row.trial}/{total} {row.status}{shown}  {row.error or row.run_dir}", soft_wrap=True)
 
-    outcome = sweeps.run_sweep(plan, sweep_dir, rows, metric, mode, jobs, fail_fast, on_row)
+    with stop_signals_handled():
+        outcome = sweeps.run_sweep(plan, sweep_dir, rows, metric, mode, jobs, fail_fast, on_row)
     document = outcome.document
     if not quiet:
         console.print(sweep_table(document, sweeps.ranking(document)))
@@ -372,8 +379,8 @@ def _root(
 ) -> None:
     """Train multilayer perceptrons from a YAML file.
 
-    Exit codes: 0 completed, 1 internal error, 2 usage or config error, 3 data error,
-    4 training diverged, 130 interrupted.
+    Exit codes: 0 completed, 1 internal error (a bug), 2 usage, config or unwritable output,
+    3 data error, 4 training diverged, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
 
 

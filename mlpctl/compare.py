@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from mlpctl import catalog, plots
+from mlpctl import catalog, plots, runstate
 from mlpctl.config import format_value
 from mlpctl.config.metric import check_split, default_metric
 from mlpctl.errors import ConfigError
@@ -52,7 +52,7 @@ class Comparison:
             "mode": self.mode,
             "best": str(best.run_dir) if best else None,
             "differing_keys": self.differing,
-            "runs": [{"run_dir": str(run.run_dir), "status": run.metrics.get("status"),
+            "runs": [{"run_dir": str(run.run_dir), "status": runstate.status_of(run.metrics),
                       "epochs_run": run.metrics.get("epochs_run"),
                       "config": {key: run.config.get(key) for key in self.differing},
                       self.metric: run.value(self.metric), "metrics": run.metrics.get("metrics", {})}
@@ -135,7 +135,7 @@ def table(comparison: Comparison):
     for run in comparison.runs:
         value = run.value(comparison.metric)
         table.add_row(run.run_dir.name, *[_show(run.config.get(key)) for key in comparison.differing],
-                      str(run.metrics.get("status")), str(run.metrics.get("epochs_run")),
+                      runstate.status_of(run.metrics), str(run.metrics.get("epochs_run")),
                       "-" if value is None else f"{value:.4f}")
     return table
 

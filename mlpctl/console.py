@@ -1,9 +1,11 @@
 """Human-facing output, all on stderr: progress while training, the final table, errors.
 
-A terminal gets a Rich progress bar; anything else (CI logs, shell loops) one plain line per
-epoch. Rich honours NO_COLOR by itself. Draws what it is handed and imports no other stage:
+A terminal gets a Rich progress bar; anything else (CI logs, shell loops) plain lines, at most
+one every two seconds. Rich honours NO_COLOR by itself. Draws what it is handed and imports no other stage:
 TensorFlow-free, like everything the CLI loads early.
 """
+
+import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
@@ -25,16 +27,33 @@ def format_logs(logs: dict[str, float], limit: int | None = None) -> str:
 
 
 class PlainProgress(Progress):
-    """One line per epoch, for output that is not a terminal."""
+    """Plain lines for output that is not a terminal (a CI log, a file, a shell loop): the first
+    epoch, then at most one line every LINE_SECONDS, and the last epoch, so a log stays short
+    however many epochs a run has."""
 
-    def __init__(self, console: Console):
-        self.console = console
-        self.epochs = 0
+    LINE_SECONDS = 2.0
+
+    def __init__(self, console: Console, clock=time.monotonic):
+        self.console, self.clock = console, clock
+        self.epochs, self.last_shown, self.pending = 0, None, None
 
     def start(self, epochs: int) -> None:
-        self.epochs = epochs
+        self.epochs, self.last_shown, self.pending = epochs, None, None
 
     def epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        now = self.clock()
+        if self.last_shown is None or now - self.last_shown >= self.LINE_SECONDS or epoch == self.epochs:
+            self._show(epoch, logs)
+            self.last_shown, self.pending = now, None
+        else:
+            self.pending = (epoch, logs)
+
+    def finish(self) -> None:
+        if self.pending:  # the last epoch run, when training stopped before `epochs`
+            self._show(*self.pending)
+            self.pending = None
+
+    def _show(self, epoch: int, logs: dict[str, float]) -> None:
         self.console.print(f"epoch {epoch}/{self.epochs}  {format_logs(logs)}", soft_wrap=True)
 
 

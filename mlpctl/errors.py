@@ -9,7 +9,8 @@ class ExitCode(IntEnum):
     CONFIG = 2  # usage or config error
     DATA = 3
     DIVERGED = 4
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM: timeout, Slurm, Kubernetes, a CI cancel
 
 
 # How a run or a sweep trial ended -> the exit code that reports it.
@@ -19,6 +20,7 @@ EXIT_BY_STATUS = {
     "data_error": ExitCode.DATA,
     "diverged": ExitCode.DIVERGED,
     "failed": ExitCode.INTERNAL,
+    "output_error": ExitCode.CONFIG,
     "interrupted": ExitCode.INTERRUPTED,
 }
 
@@ -35,3 +37,24 @@ class ConfigError(MlpctlError):
 
 class DataError(MlpctlError):
     exit_code = ExitCode.DATA
+
+
+class OutputError(MlpctlError):
+    """The output cannot be written: a full disk, a read-only folder, a name too long."""
+
+    exit_code = ExitCode.CONFIG
+
+
+def exit_code_of(status: str, signal_name: str | None = None) -> ExitCode:
+    """The exit code that reports a run or trial that ended with `status`; an interrupted one
+    says by which signal."""
+    if status == "interrupted" and signal_name == "SIGTERM":
+        return ExitCode.TERMINATED
+    return EXIT_BY_STATUS.get(status, ExitCode.INTERNAL)
+
+
+def status_of_error(error: MlpctlError) -> str:
+    """The status of a run or trial that one of our errors ended."""
+    if isinstance(error, OutputError):
+        return "output_error"
+    return {ExitCode.CONFIG: "invalid", ExitCode.DATA: "data_error"}.get(error.exit_code, "failed")

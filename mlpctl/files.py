@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 
-from mlpctl.errors import ConfigError
+from mlpctl.errors import OutputError
 
 NEW_FILE_MODE = 0o666  # as open() asks for it; the kernel takes the umask off
 
@@ -28,7 +28,7 @@ def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, tim
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"--output-dir: cannot create {output_dir}: {exc.strerror}") from None
+        raise OutputError(f"--output-dir: cannot create {output_dir}: {exc.strerror}") from None
     stem = f"{name}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}" if timestamped else name
     for attempt in range(1, 1000):
         run_dir = output_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
@@ -37,6 +37,8 @@ def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, tim
             return run_dir
         except FileExistsError:
             continue
+        except OSError as exc:  # read-only, full, or a name too long for the file system
+            raise OutputError(f"cannot create {run_dir}: {exc.strerror}") from None
     raise RuntimeError(f"no free run directory name for {stem} in {output_dir}")
 
 
@@ -54,12 +56,19 @@ def temporary_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """`data` at `path`, all or nothing; the temporary file never outlives a failure."""
-    fd, temporary = temporary_beside(path)
+    """`data` at `path`, all or nothing; the temporary file never outlives a failure. A file
+    system that refuses (full, read-only, a name too long) is an OutputError naming the file."""
+    try:
+        fd, temporary = temporary_beside(path)
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data if isinstance(data, bytes) else data.encode("utf-8"))
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {error.strerror}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

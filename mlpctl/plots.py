@@ -15,9 +15,12 @@ DPI = 100
 
 
 def pyplot():
+    """matplotlib's pyplot on the Agg backend, with text drawn as plain text: column names and
+    labels come from the user's data, and mathtext would fail on one such as `$x^$`."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
     from matplotlib import pyplot
 
     return pyplot

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlpctl import report, runtime
+from mlpctl import report, runstate, runtime
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.errors import ConfigError, DataError
@@ -34,12 +34,26 @@ class TrainedRun:
 
 def load_run(run_dir: Path, load_model) -> TrainedRun:
     """`load_model(path, config)` loads the model (passed in to keep this module TF-free)."""
+    _check_ended(run_dir)
     for name in ("config.yaml", "preprocessing.json", "model.keras"):
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a usable run directory (no {name})")
     config = load_config(run_dir / "config.yaml")
     preprocessing = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
     return TrainedRun(run_dir, config, preprocessing, load_model(run_dir / "model.keras", config))
+
+
+def _check_ended(run_dir: Path) -> None:
+    """A run that is still training, or was killed, has no model yet: say so, not "no model.keras"."""
+    try:
+        document = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return  # the files themselves are checked next
+    state = runstate.status_of(document) if isinstance(document, dict) else None
+    if state in ("running", "killed"):
+        where = f"pid {document.get('pid')} on {document.get('host')}"
+        raise ConfigError(f"{run_dir}: the run is {state} ({where}), after {document.get('epochs_run', 0)} "
+                          f"epoch(s) recorded; it has no model to use")
 
 
 def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require_targets: bool) -> None:
@@ -122,13 +136,13 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
     y_loss = trainer.loss_targets(run.config, {"data": y}, run.classes)
     metrics = trainer.evaluate(run.model, {"data": x}, y_loss)["data"]
     directory = create_run_dir(run.run_dir / "evaluations", safe_name(data.stem, "data"))
-    figures, per_class = ([], None)
+    figures, per_class = report.Figures(directory), None
     if run.config.report.plots:
-        figures, per_class = report.answer_figures(directory, run.config, run.preprocessing, run.model, x, y,
-                                                   data.name, (x, y, data.name))
+        per_class = report.answer_figures(figures, run.config, run.preprocessing, run.model, x, y, data.name,
+                                          (x, y, data.name))
     document = {"run_dir": str(run.run_dir.resolve()), "data": str(data.resolve()), "rows": len(frame),
-                "metrics": metrics, "per_class": per_class, "plots": [path.name for path in figures],
-                "evaluation_dir": str(directory.resolve())}
+                "metrics": metrics, "per_class": per_class, "plots": [path.name for path in figures.written],
+                "notes": figures.failed, "evaluation_dir": str(directory.resolve())}
     write_json(directory / "metrics.json", document)
     return document, directory
 

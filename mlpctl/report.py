@@ -1,18 +1,29 @@
-"""Report stage: the run directory's layout, what goes in it and in which file.
+"""Report stage: the run directory's layout, what goes in it and in which file, and the state
+a run directory is in.
 
-Every file is written to a temporary name and renamed into place, so a reader never sees half a
-file. `config.yaml` is written before training (a crashed run can still be repeated) and
-`metrics.json` last (its presence means the run finished, whatever its status).
+Every file but history.csv is written to a temporary name and renamed into place, so a reader
+never sees half a file. The states (README, Outputs): `metrics.json` exists from the moment the
+run directory does, with status `running` and the pid and host of the process; it is rewritten
+at each change of state, and a run that ends (`completed`, `diverged`, `interrupted`, `failed`)
+says so there. `config.yaml` is written before training; history.csv grows by whole rows while
+the run trains and is rewritten whole at the end. A `running` run whose process is gone was
+killed (`runstate.status_of`). Plots and report.html come last and are optional: one that fails is a
+note, never a lost run.
 """
 
 import csv
 import io
 import os
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-from mlpctl import html_report, plots, scoring
+from mlpctl import html_report, plots, scoring, signals
 from mlpctl.config import RunConfig, resolved_yaml
+from mlpctl.errors import OutputError
 from mlpctl.files import atomic_write, temporary_beside, write_json
+from mlpctl.progress import Progress
+from mlpctl.runstate import this_process
 
 FILES = {
     "report": "report.html",
@@ -23,14 +34,16 @@ FILES = {
     "model": "model.keras",
     "preprocessing": "preprocessing.json",
 }
+FINAL_STATES = ("completed", "diverged", "interrupted", "failed", "invalid", "data_error", "output_error")
+HISTORY_FLUSH_SECONDS = 1.0  # history.csv is at most this far behind the training
 
 
 def write_config(run_dir: Path, config: RunConfig) -> None:
     atomic_write(run_dir / FILES["config"], resolved_yaml(config))
 
 
-def history_csv(rows: list[dict[str, float]]) -> str:
-    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["epoch"]
+def history_csv(rows: list[dict[str, float]], columns: list[str] | None = None) -> str:
+    columns = columns or list(dict.fromkeys(key for row in rows for key in row)) or ["epoch"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -46,45 +59,124 @@ def save_model(model, run_dir: Path) -> None:
     try:
         model.save(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
 
 
-def metrics_document(config: RunConfig, result, run_dir: Path, versions: dict, rows: dict, smoke: bool = False) -> dict:
+class RunRecord:
+    """metrics.json while a run goes on: created `running` with the process's identity, and
+    rewritten, atomically, at each change of state."""
+
+    def __init__(self, run_dir: Path, config: RunConfig, smoke: bool = False):
+        self.run_dir = run_dir
+        self.document = {
+            "status": "running", "smoke": smoke, "name": config.name, "scenario": config.scenario,
+            "epochs_run": 0, "seed": config.seed, "run_dir": str(run_dir.resolve()), **this_process(),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notes": [], "metrics": {},
+        }
+        self.write()
+
+    def write(self, **changes) -> dict:
+        self.document.update(changes)
+        with signals.deferred():  # a second Ctrl-C must not cut metrics.json in half
+            write_json(self.run_dir / FILES["metrics"], self.document)
+        return self.document
+
+    def ended(self, status: str, **changes) -> dict:
+        """The run is over; `interrupted` also records which signal stopped it."""
+        if status == "interrupted":
+            changes["signal"] = signals.received() or "SIGINT"
+        finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return self.write(status=status, finished=finished, **changes)
+
+
+class HistoryLog(Progress):
+    """Passes every report on to `inner` and appends each epoch's row to history.csv, flushed
+    at least every HISTORY_FLUSH_SECONDS, so a run that is killed keeps its epochs."""
+
+    def __init__(self, path: Path, columns: list[str], inner: Progress):
+        self.path, self.columns, self.inner = path, ["epoch", *columns], inner
+        self.handle = None
+        self.flushed = 0.0
+
+    def start(self, epochs: int) -> None:
+        try:
+            self.handle = open(self.path, "w", newline="", encoding="utf-8")
+            self.handle.write(",".join(self.columns) + "\n")
+        except OSError as error:
+            raise OutputError(f"cannot write {self.path}: {error.strerror}") from None
+        self.inner.start(epochs)
+
+    def epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        self.inner.epoch(epoch, logs)
+        if self.handle is None:
+            return
+        try:
+            self.handle.write(",".join(str(logs[column]) for column in self.columns) + "\n")
+            if time.monotonic() - self.flushed > HISTORY_FLUSH_SECONDS:
+                self.handle.flush()
+                self.flushed = time.monotonic()
+        except OSError as error:
+            raise OutputError(f"cannot write {self.path}: {error.strerror}") from None
+
+    def finish(self) -> None:
+        if self.handle is not None:
+            try:
+                self.handle.close()
+            except OSError:
+                pass  # rewritten whole at the end of the run
+            self.handle = None
+        self.inner.finish()
+
+
+def final_document(config: RunConfig, result, versions: dict, rows: dict) -> dict:
+    """What a run that trained adds to metrics.json."""
     return {
-        "status": result.status,
-        "smoke": smoke,
-        "name": config.name,
-        "scenario": config.scenario,
         "epochs_run": result.epochs_run,
         "rows": rows,
         "engine": result.engine,
         "notes": result.notes,
         "stopped_early_at": result.stopped_early_at,
-        "seed": config.seed,
         "duration_s": round(result.duration_s, 3),
-        "run_dir": str(run_dir.resolve()),
         "versions": versions,
         "metrics": result.metrics,
     }
 
 
-def write_run(run_dir: Path, config: RunConfig, dataset, result, versions: dict, smoke: bool = False) -> dict:
-    """Everything but config.yaml (written before training); a smoke run writes metrics.json
-    alone. Returns metrics.json's content."""
-    document = metrics_document(config, result, run_dir, versions, dataset.rows, smoke)
-    if smoke:
-        write_json(run_dir / FILES["metrics"], document)
-        return document
-    write_json(run_dir / FILES["preprocessing"], dataset.preprocessing.to_dict())
-    atomic_write(run_dir / FILES["history"], history_csv(result.history))
-    if result.status != "diverged":
-        save_model(result.model, run_dir)
-    if result.history and config.report.plots:
-        write_figures(run_dir, config, dataset, result, document)
-    write_json(run_dir / FILES["metrics"], document)
+def write_run(record: RunRecord, config: RunConfig, dataset, result, versions: dict, columns: list[str],
+              smoke: bool = False) -> dict:
+    """The files of a run that trained, essentials first, all of them before metrics.json says the
+    run ended; a Ctrl-C meanwhile waits for them. A smoke run writes metrics.json alone. Then,
+    unless smoke, the plots and report.html (`write_report`). Returns metrics.json's content."""
+    run_dir = record.run_dir
+    with signals.deferred():
+        if not smoke:
+            write_json(run_dir / FILES["preprocessing"], dataset.preprocessing.to_dict())
+            atomic_write(run_dir / FILES["history"], history_csv(result.history, ["epoch", *columns]))
+            if result.status != "diverged":
+                save_model(result.model, run_dir)
+        document = record.ended(result.status, **final_document(config, result, versions, dataset.rows))
     return document
+
+
+def write_report(record: RunRecord, config: RunConfig, dataset, result) -> list[str]:
+    """The plots and report.html: optional, last. Each figure that fails, or the whole step when
+    stopped, becomes a note in metrics.json and a warning (returned), never a lost run."""
+    if not (result.history and config.report.plots):
+        return []
+    try:
+        problems = write_figures(record.run_dir, config, dataset, result, record.document)
+    except KeyboardInterrupt as stop:
+        problems = [f"plots and report.html were not finished: stopped by {signals.signal_of(stop)}"]
+        record.write(notes=[*record.document["notes"], *problems])
+        raise
+    if problems:
+        record.write(notes=[*record.document["notes"], *problems])
+    return problems
 
 
 def plot_split(x: dict) -> str:
@@ -98,46 +190,71 @@ def best_epoch(rows: list[dict[str, float]]) -> int:
     return min(finite, key=lambda row: row[key])["epoch"] if finite else rows[-1]["epoch"]
 
 
-def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: dict) -> None:
-    """Every plot the scenario calls for, then report.html with all of them."""
-    curves = run_dir / FILES["curves"]
-    plots.learning_curves(result.history, curves, best_epoch(result.history))
-    written, per_class = [curves], None
+class Figures:
+    """The figures of a run, each drawn on its own: one that fails (a label matplotlib cannot
+    draw, a degenerate input) is noted in `failed` and the others are still drawn."""
+
+    def __init__(self, directory: Path):
+        self.directory, self.written, self.failed = directory, [], []
+
+    def draw(self, name: str, draw) -> None:
+        """`draw(path)` makes `<directory>/<name>`."""
+        path = self.directory / name
+        try:
+            draw(path)
+        except Exception as error:  # noqa: BLE001 - a figure is never worth a run
+            self.failed.append(f"{name} not written: {type(error).__name__}: {_first_line(error)}")
+        else:
+            self.written.append(path)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0][:200]
+
+
+def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: dict) -> list[str]:
+    """Every plot the scenario calls for, then report.html with all of them. Returns what failed."""
+    figures = Figures(run_dir)
+    figures.draw(FILES["curves"], lambda path: plots.learning_curves(result.history, path, best_epoch(result.history)))
+    per_class = None
     if result.status != "diverged":
         split = plot_split(dataset.x)
-        answers, per_class = answer_figures(run_dir, config, dataset.preprocessing, result.model,
-                                            dataset.x[split], dataset.y[split], split,
-                                            (dataset.x["train"], dataset.y["train"], "training rows"))
-        written += answers
-    summary: list[str] = []
-    result.model.summary(print_fn=lambda line, **_: summary.append(line))
-    page = html_report.page(document, resolved_yaml(config), "\n".join(summary), per_class, written)
-    atomic_write(run_dir / FILES["report"], page)
+        per_class = answer_figures(figures, config, dataset.preprocessing, result.model,
+                                   dataset.x[split], dataset.y[split], split,
+                                   (dataset.x["train"], dataset.y["train"], "training rows"))
+
+    def page(path: Path) -> None:
+        summary: list[str] = []
+        result.model.summary(print_fn=lambda line, **_: summary.append(line))
+        atomic_write(path, html_report.page(document, resolved_yaml(config), "\n".join(summary), per_class,
+                                            figures.written))
+
+    figures.draw(FILES["report"], page)
+    return figures.failed
 
 
-def answer_figures(directory: Path, config: RunConfig, prep, model, x, y, label: str, points) -> tuple[list[Path], list | None]:
-    """The plots of a model's answers on some rows (x, y), named after them (`label`);
-    `points` = (x, y, label) are the rows shown on a two-input decision boundary. Returns the
-    files written and, for classification, the per-class scores."""
-    output, written, per_class = scoring.scores(model, x), [], None
+def answer_figures(figures: Figures, config: RunConfig, prep, model, x, y, label: str, points) -> list | None:
+    """The plots of a model's answers on some rows (x, y), named after them (`label`), drawn into
+    `figures`; `points` = (x, y, label) are the rows shown on a two-input decision boundary.
+    Returns, for classification, the per-class scores."""
+    output, per_class = scoring.scores(model, x), None
     if config.scenario == "regression":
-        for name, draw in (("predicted_vs_actual", plots.predicted_vs_actual), ("residuals", plots.residuals)):
-            written.append(directory / f"{name}.png")
-            draw(y, output, prep.targets, written[-1], label)
+        figures.draw("predicted_vs_actual.png", lambda path: plots.predicted_vs_actual(y, output, prep.targets, path, label))
+        figures.draw("residuals.png", lambda path: plots.residuals(y, output, prep.targets, path, label))
     else:
         true_labels, predicted = y.ravel().astype(int), scoring.labels_from_scores(output)
-        written.append(directory / "confusion_matrix.png")
-        plots.confusion_matrix(scoring.confusion(true_labels, predicted, len(prep.classes)), prep.classes,
-                               written[-1], label)
+        matrix = scoring.confusion(true_labels, predicted, len(prep.classes))
+        figures.draw("confusion_matrix.png", lambda path: plots.confusion_matrix(matrix, prep.classes, path, label))
         per_class = [{"split": label, **row} for row in scoring.per_class_scores(true_labels, predicted, prep.classes)]
         if config.scenario == "binary":
-            written += [directory / "roc_curve.png", directory / "pr_curve.png"]
-            plots.roc_curve(*scoring.roc_points(true_labels, output[:, 0]), written[-2], label)
-            plots.pr_curve(*scoring.pr_points(true_labels, output[:, 0]), float(true_labels.mean()), written[-1], label)
+            chance = float(true_labels.mean())
+            figures.draw("roc_curve.png",
+                         lambda path: plots.roc_curve(*scoring.roc_points(true_labels, output[:, 0]), path, label))
+            figures.draw("pr_curve.png",
+                         lambda path: plots.pr_curve(*scoring.pr_points(true_labels, output[:, 0]), chance, path, label))
     if len(prep.features) == 2 and not prep.categories and not prep.pca:
-        written.append(directory / "decision_boundary.png")
-        _two_inputs(written[-1], config, prep, model, *points)
-    return written, per_class
+        figures.draw("decision_boundary.png", lambda path: _two_inputs(path, config, prep, model, *points))
+    return per_class
 
 
 def _two_inputs(path: Path, config: RunConfig, prep, model, x, y, label: str) -> None:

@@ -1,12 +1,14 @@
 """One run, start to finish: data -> run directory -> train -> report. Used by `mlpctl train`
 and by every sweep trial, so a trial is exactly an ordinary run. Loads TensorFlow lazily."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlpctl import report, runtime
+from mlpctl import report, runtime, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset, load_dataset
+from mlpctl.engines import history_columns
+from mlpctl.errors import MlpctlError, status_of_error
 from mlpctl.files import create_run_dir
 from mlpctl.progress import Progress
 
@@ -19,6 +21,7 @@ class Run:
     result: object  # train.TrainResult
     document: dict  # metrics.json's content
     run_dir: Path
+    warnings: list[str] = field(default_factory=list)  # plots that could not be drawn
 
 
 def step_work(config: RunConfig, dataset: Dataset) -> int:
@@ -62,20 +65,50 @@ def make_smoke(config: RunConfig) -> RunConfig:
 
 def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
             verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None) -> Run:
-    """Data is read and checked before a run directory exists; config.yaml is written before
-    training. A smoke run writes metrics.json alone. `on_start(run_dir)` is called once the
-    directory exists. `cores`: the cores this run may use (a sweep worker's share), if not all."""
+    """Data is read and checked before a run directory exists. From the moment it exists, it is
+    in one of the documented states (report.py): config.yaml, then metrics.json `running`, the
+    history as it grows, and whatever ends the run (a stop signal, an error of ours or of the
+    output) recorded before it goes on up. A smoke run writes metrics.json alone.
+    `on_start(run_dir)` is called once the directory exists. `cores`: the cores this run may
+    use (a sweep worker's share), if not all."""
     check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
-    run_dir = (create_run_dir(output_dir, run_name, timestamped=False) if run_name
-               else create_run_dir(output_dir, config.name))
-    if not smoke:
-        report.write_config(run_dir, config)
-    if on_start:
-        on_start(run_dir)
-    trainer = load_trainer(config, dataset, verbose, cores)
-    result = trainer.train(config, dataset, progress)
-    if config.report.tensorboard and not smoke and result.history:
-        report.write_tensorboard(result.history, run_dir / "tensorboard")
-    document = report.write_run(run_dir, config, dataset, result, runtime.versions(), smoke=smoke)
-    return Run(result, document, run_dir)
+    columns, record = history_columns(config), None
+    try:
+        with signals.deferred():  # a directory, config.yaml and metrics.json `running`: all or none
+            run_dir = (create_run_dir(output_dir, run_name, timestamped=False) if run_name
+                       else create_run_dir(output_dir, config.name))
+            if not smoke:
+                report.write_config(run_dir, config)
+            record = report.RunRecord(run_dir, config, smoke)
+        if on_start:
+            on_start(run_dir)
+        trainer = load_trainer(config, dataset, verbose, cores)
+        logged = progress if smoke else report.HistoryLog(run_dir / report.FILES["history"], columns, progress)
+        result = trainer.train(config, dataset, logged)
+        if config.report.tensorboard and not smoke and result.history:
+            report.write_tensorboard(result.history, run_dir / "tensorboard")
+        document = report.write_run(record, config, dataset, result, runtime.versions(), columns, smoke=smoke)
+    except BaseException as error:
+        if record is not None:
+            _record_end(record, error)
+        raise
+    warnings = [] if smoke else report.write_report(record, config, dataset, result)
+    return Run(result, document, run_dir, warnings)
+
+
+def _record_end(record: report.RunRecord, error: BaseException) -> None:
+    """What stopped the run, in metrics.json, unless it already says how the run ended (or the
+    output itself is what failed)."""
+    if record.document["status"] in report.FINAL_STATES:
+        return
+    if isinstance(error, KeyboardInterrupt):
+        status, extra = "interrupted", {}
+    elif isinstance(error, MlpctlError):
+        status, extra = status_of_error(error), {"error": str(error)}
+    else:
+        status, extra = "failed", {"error": f"{type(error).__name__}: {error}"}
+    try:
+        record.ended(status, **extra)
+    except (MlpctlError, OSError):
+        pass  # metrics.json cannot be written either: the error itself says why

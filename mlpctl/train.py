@@ -49,12 +49,18 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None)
     finally:
         progress.finish()
     duration = time.perf_counter() - started
+    metrics = {}
+    if not outcome.interrupted:
+        try:
+            metrics = evaluate(model, dataset.x, targets)
+        except KeyboardInterrupt:  # stopped after training: the history and the model are kept
+            outcome.interrupted = True
     status = "interrupted" if outcome.interrupted else "diverged" if outcome.diverged else "completed"
     return TrainResult(
         model=model,
         status=status,
         history=outcome.history,
-        metrics={} if outcome.interrupted else evaluate(model, dataset.x, targets),
+        metrics=metrics,
         duration_s=duration,
         engine=engine,
         stopped_early_at=outcome.stopped_early_at,

@@ -4,14 +4,16 @@ changes nothing in the process."""
 import os
 import subprocess
 import sys
+import tomllib
 
 from importlinter.cli import lint_imports
 
 from conftest import ROOT
 
 # Every module below `runtime` in pyproject.toml's layers, and the package itself.
-BELOW_RUNTIME = ["mlpctl", "mlpctl.files", "mlpctl.progress", "mlpctl.runtime", "mlpctl.scoring", "mlpctl.config",
-                 "mlpctl.catalog", "mlpctl.errors", "mlpctl.data", "mlpctl.plots", "mlpctl.console", "mlpctl.cli"]
+BELOW_RUNTIME = ["mlpctl", "mlpctl.files", "mlpctl.progress", "mlpctl.runtime", "mlpctl.scoring", "mlpctl.signals",
+                 "mlpctl.runstate", "mlpctl.config", "mlpctl.catalog", "mlpctl.errors", "mlpctl.data", "mlpctl.plots",
+                 "mlpctl.console", "mlpctl.cli"]
 
 
 def test_the_import_contracts_in_pyproject_are_kept(monkeypatch):
@@ -19,6 +21,17 @@ def test_the_import_contracts_in_pyproject_are_kept(monkeypatch):
     TensorFlow-free modules; its report names every broken import chain."""
     monkeypatch.chdir(ROOT)
     assert lint_imports(no_cache=True, no_logo=True) == 0
+
+
+def test_every_module_has_its_place_in_the_layers():
+    """A module the contract does not name is not checked: every one must be named."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(contract["layers"] for contract in contracts if contract["type"] == "layers")
+    named = {name.strip() for layer in layers for name in layer.split("|")}
+    package = ROOT / "mlpctl"
+    modules = {f"mlpctl.{path.stem}" for path in package.glob("*.py") if path.stem not in ("__init__", "__main__")}
+    modules |= {f"mlpctl.{path.parent.name}" for path in package.glob("*/__init__.py")}
+    assert modules - named == set()
 
 
 def test_importing_mlpctl_changes_no_environment_variable_and_no_umask():

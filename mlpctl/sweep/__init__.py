@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlpctl.config import read_raw
-from mlpctl.errors import ConfigError, ExitCode
+from mlpctl.errors import ConfigError, ExitCode, exit_code_of
 from mlpctl.files import create_run_dir
+from mlpctl.signals import signal_of
 from mlpctl.sweep.plan import Plan, base_file_changed, check_plan, parse_grid, parse_seeds
 from mlpctl.sweep.results import Row, describe_best, exit_code, finish, load_previous, ranking, save
 from mlpctl.sweep.trials import run_trials
@@ -56,15 +57,15 @@ def run_sweep(plan: Plan, sweep_dir: Path, rows: dict[str, Row], metric: str, mo
         if on_row:
             on_row(row)
 
-    interrupted = False
+    stopped_by = None
     try:
         run_trials(plan, sweep_dir, rows, jobs, fail_fast, record)
-    except KeyboardInterrupt:
-        interrupted = True
-    finish(rows, interrupted)
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: the workers are already ended
+        stopped_by = signal_of(stop)
+    finish(rows, stopped_by is not None)
     document = save(sweep_dir, plan, metric, mode, list(rows.values()))
-    code = ExitCode.INTERRUPTED if interrupted else exit_code(list(rows.values()))
-    return Outcome(document, code, interrupted)
+    code = exit_code_of("interrupted", stopped_by) if stopped_by else exit_code(list(rows.values()))
+    return Outcome(document, code, stopped_by is not None)
 
 
 def new_sweep_dir(output_dir: Path, plan: Plan) -> Path:

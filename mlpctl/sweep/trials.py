@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlpctl.errors import ConfigError, DataError, MlpctlError
+from mlpctl.errors import MlpctlError, status_of_error
 from mlpctl.sweep.plan import Plan, check_plan
 from mlpctl.sweep.results import Row
 
@@ -91,8 +91,7 @@ def _run_trial(task) -> tuple[str, dict]:
         result.update(status=run.result.status, run_dir=os.path.relpath(run.run_dir, sweep_dir),
                       epochs_run=run.result.epochs_run, metrics=run.document["metrics"])
     except MlpctlError as error:
-        result.update(status="invalid" if isinstance(error, ConfigError) else "data_error"
-                      if isinstance(error, DataError) else "failed", error=str(error))
+        result.update(status=status_of_error(error), error=str(error))
     except Exception as error:  # noqa: BLE001 - one trial's bug must not stop the others
         result.update(status="failed", error=f"{type(error).__name__}: {error}")
     result["duration_s"] = round(time.perf_counter() - started, 3)

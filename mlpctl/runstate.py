@@ -1,0 +1,44 @@
+"""Who runs a run directory, and whether it still does: the pid, host and start time a running
+run records in metrics.json, and how a reader tells `running` from `killed`."""
+
+import os
+import socket
+from pathlib import Path
+
+
+def _process_start(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def this_process() -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "pid_started": _process_start(os.getpid())}
+
+
+def status_of(document: dict) -> str:
+    """A run's status as a reader should report it: `killed` for a `running` run whose process
+    is gone from this host (kill -9, the OOM killer, a power cut), else the recorded one. On
+    another host a running run cannot be checked and stays `running`."""
+    status = document.get("status", "unknown")
+    if status != "running" or document.get("host") != socket.gethostname():
+        return status
+    pid = document.get("pid")
+    if not isinstance(pid, int):
+        return status
+    started = _process_start(pid)
+    alive = started is not None and started == document.get("pid_started") if document.get("pid_started") \
+        else _pid_exists(pid)
+    return "running" if alive else "killed"
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

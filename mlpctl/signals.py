@@ -1,0 +1,79 @@
+"""Ctrl-C and SIGTERM, as one kind of stop.
+
+`timeout`, Slurm, Kubernetes and CI cancel a job with SIGTERM; a person presses Ctrl-C (SIGINT).
+While `stop_signals_handled()` is active both raise `Stopped` (a KeyboardInterrupt, so every
+place that already lets Ctrl-C end training cleanly handles SIGTERM the same way), which names
+the signal. `deferred()` holds a stop back while a run's essential files are written, so that a
+second Ctrl-C cannot cut them in half. Nothing changes at import.
+"""
+
+import contextlib
+import signal
+import threading
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal arrived; `signal_name` says which (SIGINT or SIGTERM)."""
+
+    def __init__(self, signal_name: str = "SIGINT"):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+class _State:
+    received: str | None = None  # the first stop signal of this process
+    deferring: bool = False
+    pending: str | None = None
+
+
+def received() -> str | None:
+    """The name of the first stop signal this process got while handling them, if any."""
+    return _State.received
+
+
+def signal_of(error: BaseException) -> str:
+    """The stop signal behind a KeyboardInterrupt (plain ones are Ctrl-C's)."""
+    return getattr(error, "signal_name", None) or _State.received or "SIGINT"
+
+
+def _on_stop(signum, frame) -> None:
+    name = signal.Signals(signum).name
+    _State.received = _State.received or name
+    if _State.deferring:
+        _State.pending = _State.pending or name
+        return
+    raise Stopped(name)
+
+
+@contextlib.contextmanager
+def stop_signals_handled():
+    """SIGINT and SIGTERM raise Stopped in the main thread while inside; the previous handlers
+    come back after. Elsewhere than the main thread this does nothing (Python allows handlers
+    only there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, _on_stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def deferred():
+    """Inside, a stop signal is only noted; it is raised as Stopped once the block is done."""
+    if _State.deferring:
+        yield
+        return
+    _State.deferring = True
+    try:
+        yield
+    finally:
+        _State.deferring = False
+        pending, _State.pending = _State.pending, None
+        if pending:
+            raise Stopped(pending)

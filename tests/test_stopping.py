@@ -1,0 +1,173 @@
+"""Every way a run can stop leaves a run directory in a documented state: Ctrl-C and SIGTERM
+(real processes and real signals), kill -9, a stop during the wrap-up, a plot that fails, an
+output that cannot be written."""
+
+import csv
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlpctl import signals
+from conftest import CONFIGS, ROOT, base_config, run_dir_of
+
+LONG = ("--set", "training.epochs=100000")
+
+
+def start_training(tmp_path, *args, **popen) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "xor.yaml"), "-o", str(tmp_path), "--json", *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def wait_for(process: subprocess.Popen, prefix: str, seconds: float = 90) -> list[str]:
+    """stderr's lines up to the first that starts with `prefix`."""
+    lines, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if line.startswith(prefix) or (not line and process.poll() is not None):
+            return lines
+    raise AssertionError(f"no line starting {prefix!r} in {seconds} s: {''.join(lines)}")
+
+
+def the_run_dir(tmp_path) -> Path:
+    (run_dir,) = [path for path in tmp_path.iterdir() if path.is_dir()]
+    return run_dir
+
+
+def history_rows(run_dir: Path) -> list[dict]:
+    with open(run_dir / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_ends_training_keeps_every_epoch_and_says_which(tmp_path, stop, code):
+    """Also: TensorFlow's start-up logs stay hidden, and the plain progress lines are few."""
+    process = start_training(tmp_path, *LONG)
+    lines = wait_for(process, "epoch ")
+    time.sleep(1.5)  # some chunks of epochs later
+    process.send_signal(stop)
+    stdout, rest = process.communicate(timeout=60)
+    stderr = "".join(lines) + rest
+    assert process.returncode == code, stderr
+    document = json.loads(stdout)
+    assert document["status"] == "interrupted" and document["signal"] == signal.Signals(stop).name
+    assert 0 < document["epochs_run"] < 100000
+    # set before TensorFlow started: oneDNN off (runtime.import_tensorflow), one thread for XOR's tiny steps
+    assert document["versions"]["tf_onednn"] == "0" and document["versions"]["tf_threads"] == "1"
+    run_dir = tmp_path / os.path.basename(document["run_dir"])
+    assert len(history_rows(run_dir)) == document["epochs_run"]
+    assert (run_dir / "model.keras").exists() and (run_dir / "config.yaml").exists()
+    assert json.loads((run_dir / "metrics.json").read_text()) == document
+    assert "interrupted after" in stderr
+    assert stderr.count("\nepoch ") < 10  # thousands of epochs, a few lines
+    for noise in ("I0000", "E0000", "absl::InitializeLog", "cuInit", "oneDNN", "UserWarning"):
+        assert noise not in stderr, noise
+
+
+@pytest.mark.slow
+def test_kill_9_leaves_a_running_record_that_readers_call_killed(tmp_path, cli):
+    process = start_training(tmp_path, *LONG)
+    wait_for(process, "epoch ")
+    time.sleep(2.5)  # history.csv is flushed at least every second
+    process.kill()
+    process.wait(timeout=30)
+    run_dir = the_run_dir(tmp_path)
+    document = json.loads((run_dir / "metrics.json").read_text())
+    assert document["status"] == "running" and document["pid"] == process.pid
+    rows = history_rows(run_dir)
+    assert len(rows) > 0 and [int(row["epoch"]) for row in rows] == list(range(1, len(rows) + 1))
+    compared = cli("compare", run_dir, "--json", "--metric", "train.loss", "-o", tmp_path / "c.png")
+    assert compared.exit_code == 0, compared.stderr
+    assert json.loads(compared.stdout)["runs"][0]["status"] == "killed"
+    predicted = cli("predict", run_dir, "-i", ROOT / "data" / "xor.csv")
+    assert predicted.exit_code == 2 and "the run is killed" in predicted.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_tensorflow_starts_leaves_an_interrupted_run(tmp_path):
+    process = start_training(tmp_path)
+    wait_for(process, "run directory:")  # printed before TensorFlow is imported (~5 s)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "error: interrupted" in stderr and "Traceback" not in stderr
+    document = json.loads((the_run_dir(tmp_path) / "metrics.json").read_text())
+    assert document["status"] == "interrupted" and document["signal"] == "SIGINT" and document["epochs_run"] == 0
+
+
+def test_a_stop_after_the_last_epoch_keeps_the_history_and_the_model(cli, tmp_path, monkeypatch):
+    from mlpctl import train
+
+    def stopped(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "evaluate", stopped)  # Ctrl-C during the final evaluation
+    result = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--json", "--set", "training.epochs=30")
+    assert result.exit_code == 130
+    document = json.loads(result.stdout)
+    assert document["status"] == "interrupted" and document["epochs_run"] == 30 and document["metrics"] == {}
+    run_dir = run_dir_of(result)
+    assert len(history_rows(run_dir)) == 30 and (run_dir / "model.keras").exists()
+
+
+def test_a_second_stop_waits_until_the_files_are_written():
+    with signals.stop_signals_handled():
+        with pytest.raises(signals.Stopped) as stop:
+            with signals.deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # the handler has run by now, and raised nothing here
+                written = True
+        assert written and stop.value.signal_name == "SIGTERM"
+
+
+def test_labels_are_plain_text_and_a_failing_plot_is_a_note_not_a_lost_run(cli, tmp_path, write_config, monkeypatch):
+    from mlpctl import plots
+
+    data = tmp_path / "maths.csv"
+    data.write_text((ROOT / "data" / "xor_cloud.csv").read_text().replace("x1,x2", "$x^$,y_{1}", 1))
+    config = write_config(base_config(**{"data.path": str(data), "training.epochs": 2}))
+    assert (ROOT / "data" / "xor_cloud.csv").read_text().startswith("x1,x2")
+    result = cli("train", config, "-o", tmp_path / "runs", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert (run_dir_of(result) / "decision_boundary.png").exists()  # mathtext would fail on `$x^$`
+
+    def broken(*args):
+        raise ValueError("cannot draw this")
+
+    monkeypatch.setattr(plots, "confusion_matrix", broken)
+    result = cli("train", config, "-o", tmp_path / "runs", "--json")
+    assert result.exit_code == 0
+    assert "warning: confusion_matrix.png not written: ValueError: cannot draw this" in result.stderr
+    run_dir = run_dir_of(result)
+    document = json.loads((run_dir / "metrics.json").read_text())
+    assert document["status"] == "completed" and any("confusion_matrix.png" in note for note in document["notes"])
+    assert (run_dir / "report.html").exists() and (run_dir / "roc_curve.png").exists()
+    assert not (run_dir / "confusion_matrix.png").exists()
+
+
+def _small_files_only():
+    """In the child: files larger than 20 kB cannot be written (as on a full disk), and the
+    write fails with an error instead of the signal that would kill the process."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_exit_2_with_one_line_and_no_temporary_files(tmp_path):
+    process = start_training(tmp_path, "--set", "training.epochs=5", preexec_fn=_small_files_only)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot write" in errors[0] and "File too large" in errors[0], stderr
+    run_dir = the_run_dir(tmp_path)
+    assert not [path.name for path in run_dir.iterdir() if ".tmp" in path.name]
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "output_error"

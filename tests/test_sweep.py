@@ -117,6 +117,8 @@ def test_dry_run_lists_trials_without_training(cli, tmp_path):
 def test_sweep_usage_errors_exit_2(cli, tmp_path):
     assert "did you mean 'validation'" in cli("sweep", CONFIGS / "xor.yaml", "--metric", "validaton.loss", "--dry-run").stderr
     assert cli("sweep", CONFIGS / "xor.yaml", "--grid", "seed", "--dry-run").exit_code == 2
+    repeated = cli("sweep", CONFIGS / "xor.yaml", "--grid", "training.epochs=20,5,20", "--dry-run")
+    assert repeated.exit_code == 2 and "20 is repeated" in repeated.stderr
     assert cli("sweep", "--resume", tmp_path).exit_code == 2
     result = cli("sweep", CONFIGS / "xor.yaml", "--resume", tmp_path)
     assert result.exit_code == 2 and "--resume takes the plan" in result.stderr

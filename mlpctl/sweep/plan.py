@@ -67,6 +67,10 @@ def parse_grid(arguments: list[str]) -> dict[str, list]:
             raise ConfigError(f"--grid {argument!r}: the values are not valid YAML") from None
         if key in grid:
             raise ConfigError(f"--grid {argument!r}: {key} is already a grid key; give all its values at once")
+        shown = [format_value(value) for value in values]
+        repeated = sorted({value for value in shown if shown.count(value) > 1})
+        if repeated:  # the same point twice would be one trial, and one result lost
+            raise ConfigError(f"--grid {argument!r}: {', '.join(repeated)} is repeated")
         grid[key] = values
     return grid
 

@@ -1,8 +1,7 @@
 """Running a sweep's trials: one after another in this process (`--jobs 1`), or in worker
-processes that import TensorFlow once each and share the cores. Every trial is an ordinary run
-(`run.execute`) in the sweep directory."""
+processes (`workers.py`) that import TensorFlow once each and share the cores. Every trial is an
+ordinary run (`run.execute`) in the sweep directory."""
 
-import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from mlpctl.errors import MlpctlError, status_of_error
 from mlpctl.sweep.plan import Plan, check_plan
 from mlpctl.sweep.results import Row
+from mlpctl.sweep.workers import run_in_workers
 
 
 def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fail_fast: bool, on_row) -> None:
@@ -32,7 +32,7 @@ def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fai
     workers = min(jobs, len(todo))
     cores = max(1, (os.cpu_count() or 1) // workers)  # each worker's share
     tasks = [(plan, trial.overrides, str(sweep_dir), trial.index, trial.key, cores) for trial in todo]
-    results = _in_this_process(tasks) if workers == 1 else _in_workers(tasks, workers)
+    results = _in_this_process(tasks) if workers == 1 else run_in_workers(tasks, workers, _run_trial, sweep_dir)
     try:
         for key, result in results:
             row = rows[key]
@@ -53,30 +53,8 @@ def _in_this_process(tasks):
         yield _run_trial(task)
 
 
-def _in_workers(tasks, workers: int):
-    """Trials in `workers` processes, results as they finish."""
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker)
-    try:
-        yield from pool.imap_unordered(_run_trial, tasks)
-    finally:
-        pool.terminate()
-        pool.join()
-
-
 def _completed(rows: dict[str, Row]) -> int:
     return sum(row.status == "completed" for row in rows.values())
-
-
-def _start_worker() -> None:
-    """Each worker imports TensorFlow once, and leaves Ctrl-C to the parent (which ends the
-    pool). TensorFlow starts with the worker's first trial, which picks its threads: one for
-    small steps, as `mlpctl train` does, else the worker's share of the cores."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from mlpctl.runtime import import_tensorflow
-
-    import_tensorflow()
 
 
 def _run_trial(task) -> tuple[str, dict]:

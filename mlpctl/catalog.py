@@ -132,4 +132,6 @@ def mode_of(quantity: str, mode: str = "auto") -> str:
 def metric_value(metrics: dict, metric: str) -> float | None:
     """`validation.accuracy` looked up in metrics.json's {split: {name: value}}; None if absent."""
     split, _, name = metric.partition(".")
-    return metrics.get(split, {}).get(name)
+    values = metrics.get(split) if isinstance(metrics, dict) else None
+    value = values.get(name) if isinstance(values, dict) else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None

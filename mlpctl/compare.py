@@ -15,7 +15,8 @@ import yaml
 from mlpctl import catalog, plots, runstate
 from mlpctl.config import format_value
 from mlpctl.config.metric import check_split, default_metric
-from mlpctl.errors import ConfigError
+from mlpctl.errors import ConfigError, DataError
+from mlpctl.files import read_json
 
 
 @dataclass
@@ -65,8 +66,10 @@ def expand(paths: list[Path]) -> list[Path]:
     found = []
     for path in paths:
         if (path / "sweep.json").is_file():
-            trials = json.loads((path / "sweep.json").read_text())["trials"]
-            found += [run_dir for run_dir in (_trial_dir(path, t["run_dir"]) for t in trials if t["run_dir"])
+            trials = read_json(path / "sweep.json").get("trials")
+            if not isinstance(trials, list) or not all(isinstance(t, dict) for t in trials):
+                raise DataError(f"{path / 'sweep.json'}: has no list of trials")
+            found += [run_dir for run_dir in (_trial_dir(path, str(t["run_dir"])) for t in trials if t.get("run_dir"))
                       if (run_dir / "metrics.json").is_file()]
         elif (path / "metrics.json").is_file() and (path / "config.yaml").is_file():
             found.append(path)
@@ -99,14 +102,36 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def read_run(run_dir: Path) -> RunFacts:
-    config = flatten(yaml.safe_load((run_dir / "config.yaml").read_text()))
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    history_path = run_dir / "history.csv"
+    """A run's own files; one that is damaged or hand-edited is a DataError naming it."""
+    try:
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise DataError(f"{run_dir / 'config.yaml'}: cannot be read ({type(error).__name__})") from None
+    if not isinstance(config, dict):
+        raise DataError(f"{run_dir / 'config.yaml'}: not a config mapping")
+    metrics = read_json(run_dir / "metrics.json")
+    return RunFacts(run_dir, flatten(config), metrics, read_history(run_dir / "history.csv"))
+
+
+def read_history(path: Path) -> list[dict[str, float]]:
+    """history.csv's rows as numbers. A last row cut short (a run killed while writing it) is
+    left out; any other row that is not numbers is a DataError naming the file and line."""
+    if not path.is_file():
+        return []
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: cannot be read ({error})") from None
     history = []
-    if history_path.is_file():
-        with open(history_path, newline="") as handle:
-            history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-    return RunFacts(run_dir, config, metrics, history)
+    for line, row in enumerate(rows, start=2):
+        try:
+            history.append({key: float(value) for key, value in row.items()})
+        except (TypeError, ValueError):
+            if line == len(rows) + 1 and None in row.values():
+                break  # cut short by a kill
+            raise DataError(f"{path}: line {line} is not a row of numbers") from None
+    return history
 
 
 def collect(paths: list[Path], metric: str | None) -> Comparison:
@@ -116,7 +141,15 @@ def collect(paths: list[Path], metric: str | None) -> Comparison:
     if metric is None:
         metric = default_metric(all(run.value("validation.loss") is not None for run in runs))
     check_split(metric)
+    have = sorted({f"{split}.{name}" for run in runs for split, values in _final_metrics(run).items() for name in values})
+    if have and all(run.value(metric) is None for run in runs):  # (runs still going, or killed, have none yet)
+        raise ConfigError(f"--metric {metric}: no run has it (they have {', '.join(have)})")
     return Comparison(runs, differing, metric)
+
+
+def _final_metrics(run: RunFacts) -> dict:
+    metrics = run.metrics.get("metrics")
+    return {split: values for split, values in metrics.items() if isinstance(values, dict)} if isinstance(metrics, dict) else {}
 
 
 def history_column(metric: str) -> str:

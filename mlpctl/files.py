@@ -11,15 +11,15 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 
-from mlpctl.errors import OutputError
+from mlpctl.errors import DataError, OutputError
 
 NEW_FILE_MODE = 0o666  # as open() asks for it; the kernel takes the umask off
 
 
 def safe_name(text: str, default: str) -> str:
-    """Letters, digits, '.', '_' and '-' only, for file and directory names."""
-    name = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text).strip("-._")
-    return name or default
+    """ASCII letters, digits, '.', '_' and '-' only, for file, directory and run names."""
+    name = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "._-" else "-" for ch in text).strip("-._")
+    return name[:100] or default
 
 
 def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, timestamped: bool = True) -> Path:
@@ -76,3 +76,17 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 
 def write_json(path: Path, document: dict) -> None:
     atomic_write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON document mlpctl wrote (metrics.json, sweep.json, ...). One that is damaged or was
+    edited into something else is a DataError naming the file; a missing one is FileNotFoundError."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise DataError(f"{path}: cannot be read as JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise DataError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    return document

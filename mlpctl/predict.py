@@ -16,7 +16,8 @@ from mlpctl import report, runstate, runtime
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.errors import ConfigError, DataError
-from mlpctl.files import atomic_write, create_run_dir, safe_name, write_json
+from mlpctl.data.reading import check_float32, check_numeric
+from mlpctl.files import atomic_write, create_run_dir, read_json, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
 
@@ -33,14 +34,23 @@ class TrainedRun:
 
 
 def load_run(run_dir: Path, load_model) -> TrainedRun:
-    """`load_model(path, config)` loads the model (passed in to keep this module TF-free)."""
+    """`load_model(path)` loads the model (passed in, so that reading the rest needs no TF)."""
     _check_ended(run_dir)
     for name in ("config.yaml", "preprocessing.json", "model.keras"):
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a usable run directory (no {name})")
     config = load_config(run_dir / "config.yaml")
-    preprocessing = Preprocessing(**json.loads((run_dir / "preprocessing.json").read_text()))
-    return TrainedRun(run_dir, config, preprocessing, load_model(run_dir / "model.keras", config))
+    try:
+        preprocessing = Preprocessing(**read_json(run_dir / "preprocessing.json"))
+        preprocessing.n_outputs(config.scenario)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{run_dir / 'preprocessing.json'}: not what mlpctl wrote ({error})") from None
+    try:
+        model = load_model(run_dir / "model.keras")
+    except Exception as error:  # noqa: BLE001 - a damaged file fails in many ways inside Keras
+        raise DataError(f"{run_dir / 'model.keras'}: cannot be loaded ({type(error).__name__}: "
+                        f"{str(error).splitlines()[0][:200] if str(error) else ''})") from None
+    return TrainedRun(run_dir, config, preprocessing, model)
 
 
 def _check_ended(run_dir: Path) -> None:
@@ -72,18 +82,27 @@ def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require
         raise DataError(f"unexpected column(s): {', '.join(unexpected)}; keep them in the output with "
                         f"--keep {unexpected[0]}, or drop them")
     for column in prep.numeric:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
+            raise DataError(f"column {column!r}: {frame[column].dtype} values are not numbers; the run "
+                            f"was trained on numbers")
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & (frame[column].notna() if prep.fill is not None else True)
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(f"column {column!r}: {int(bad.sum())} missing or non-numeric value(s), "
                             f"first {frame[column].iloc[first]!r} at row {first + 1}")
+        check_float32(column, values.to_numpy(dtype=np.float64))
 
 
 def encode_known_labels(frame: pd.DataFrame, run: TrainedRun) -> np.ndarray:
     """Labels of labelled data in the run's own encoding; an unseen label is an error."""
     if run.classes is None:
-        return frame[run.preprocessing.targets].to_numpy(dtype=np.float32)
+        targets = run.preprocessing.targets
+        check_numeric(frame, targets)
+        empty = [column for column in targets if frame[column].isna().any()]
+        if empty:
+            raise DataError(f"column {empty[0]!r}: {int(frame[empty[0]].isna().sum())} empty target value(s)")
+        return frame[targets].to_numpy(dtype=np.float32)
     column = frame[run.preprocessing.targets[0]]
     known = {label: index for index, label in enumerate(run.classes)}
     unknown = sorted({str(v) for v in column if plain_value(v) not in known})
@@ -112,18 +131,31 @@ def read_input(source: str, fmt: str | None = None) -> pd.DataFrame:
 
 
 def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
+    """The run with its model loaded but not compiled: predicting needs no loss, and a run
+    directory's config never makes mlpctl import code (a custom loss module) to use it."""
     runtime.start_tensorflow(verbose)
     import keras
 
+    import mlpctl.model  # noqa: F401 - registers our layers, which model.keras may name
+
+    return load_run(run_dir, lambda path: keras.saving.load_model(path, compile=False))
+
+
+def _compile_for_evaluation(run: TrainedRun) -> list[str]:
+    """Loss and metrics from the run's config (Keras does not save every loss parameter, such as
+    Huber's delta). A custom loss is not imported: the metrics are computed without it."""
     from mlpctl.model import compile_model
+    from mlpctl.model.build import metrics_of
 
-    def load_model(path: Path, config: RunConfig):
-        """The weights from model.keras, compiled again from the run's own config: Keras does
-        not save every loss parameter (Huber's delta), and our Rprop would otherwise have to be
-        rebuilt just to predict."""
-        return compile_model(keras.saving.load_model(path, compile=False), config)
+    if run.config.loss_name is not None:
+        compile_model(run.model, run.config)
+        return []
+    import keras
 
-    return load_run(run_dir, load_model)
+    run.model.compile(loss=lambda y_true, y_pred: keras.ops.zeros_like(y_pred[..., 0]),
+                      metrics=metrics_of(run.config.scenario, one_hot=False))
+    return [f"loss not computed: the run's loss is {run.config.loss.custom}, and evaluate does not "
+            f"import code named by a run directory"]
 
 
 def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
@@ -132,9 +164,14 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
 
     frame = read_input(str(data))
     check_columns(frame, run, keep=[], require_targets=True)
+    if frame.empty:
+        raise DataError(f"--data: {data} has no rows to evaluate on")
     x, y = run.preprocessing.transform(frame), encode_known_labels(frame, run)
+    notes = _compile_for_evaluation(run)
     y_loss = trainer.loss_targets(run.config, {"data": y}, run.classes)
     metrics = trainer.evaluate(run.model, {"data": x}, y_loss)["data"]
+    if notes:
+        metrics["loss"] = None
     directory = create_run_dir(run.run_dir / "evaluations", safe_name(data.stem, "data"))
     figures, per_class = report.Figures(directory), None
     if run.config.report.plots:
@@ -142,7 +179,7 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
                                           (x, y, data.name))
     document = {"run_dir": str(run.run_dir.resolve()), "data": str(data.resolve()), "rows": len(frame),
                 "metrics": metrics, "per_class": per_class, "plots": [path.name for path in figures.written],
-                "notes": figures.failed, "evaluation_dir": str(directory.resolve())}
+                "notes": notes + figures.failed, "evaluation_dir": str(directory.resolve())}
     write_json(directory / "metrics.json", document)
     return document, directory
 
@@ -151,6 +188,10 @@ def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: 
     """The kept columns, then `prediction` (original class labels, or values), then with
     `proba` one `proba_<class>` column per class."""
     check_columns(frame, run, keep, require_targets=False)
+    made = output_columns(run, proba)
+    clash = [column for column in keep if column in made]
+    if clash:
+        raise ConfigError(f"--keep {clash[0]}: the output has a {clash[0]!r} column of its own")
     output = scores(run.model, run.preprocessing.transform(frame))
     result = frame[keep].copy() if keep else pd.DataFrame(index=frame.index)
     if run.classes is None:
@@ -164,6 +205,14 @@ def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: 
         for index, label in enumerate(run.classes):
             result[f"proba_{label}"] = probabilities(output)[:, index]
     return result
+
+
+def output_columns(run: TrainedRun, proba: bool) -> list[str]:
+    """The columns `predict_frame` makes."""
+    if run.classes is None:
+        targets = run.preprocessing.targets
+        return ["prediction"] if len(targets) == 1 else [f"prediction_{t}" for t in targets]
+    return ["prediction", *([f"proba_{label}" for label in run.classes] if proba else [])]
 
 
 def write_output(frame: pd.DataFrame, destination: str, fmt: str | None = None) -> None:

@@ -1,6 +1,7 @@
 """One run, start to finish: data -> run directory -> train -> report. Used by `mlpctl train`
 and by every sweep trial, so a trial is exactly an ordinary run. Loads TensorFlow lazily."""
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from mlpctl import report, runtime, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset, load_dataset
 from mlpctl.engines import history_columns
-from mlpctl.errors import MlpctlError, status_of_error
+from mlpctl.errors import ConfigError, MlpctlError, status_of_error
 from mlpctl.files import create_run_dir
 from mlpctl.progress import Progress
 
@@ -24,13 +25,32 @@ class Run:
     warnings: list[str] = field(default_factory=list)  # plots that could not be drawn
 
 
-def step_work(config: RunConfig, dataset: Dataset) -> int:
-    """Weights x rows of one training step: what decides TensorFlow's threads (runtime.tf_threads)."""
+BYTES_PER_WEIGHT = 4 * 4  # float32, kept four times: the weight, its gradient, two optimizer slots
+
+
+def dense_weights(config: RunConfig, dataset: Dataset) -> int:
+    """The Dense layers' weights and biases (what dominates an MLP's size)."""
     preprocessing = dataset.preprocessing
     widths = [preprocessing.n_inputs, *(layer.units for layer in config.model.layers),
               preprocessing.n_outputs(config.scenario)]
-    weights = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
-    return weights * config.training.batch_rows(len(dataset.x["train"]))
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+
+
+def step_work(config: RunConfig, dataset: Dataset) -> int:
+    """Weights x rows of one training step: what decides TensorFlow's threads (runtime.tf_threads)."""
+    return dense_weights(config, dataset) * config.training.batch_rows(len(dataset.x["train"]))
+
+
+def check_model_fits(config: RunConfig, dataset: Dataset) -> None:
+    """A network too big for this machine's memory is refused before anything is allocated."""
+    weights = dense_weights(config, dataset)
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if weights * BYTES_PER_WEIGHT > memory:
+        raise ConfigError(f"model.layers: {weights:,} weights need about {weights * BYTES_PER_WEIGHT / 2**30:,.0f} GiB "
+                          f"to train; this machine has {memory / 2**30:,.0f} GiB")
 
 
 def load_trainer(config: RunConfig, dataset: Dataset, verbose: bool = False, cores: int | None = None):
@@ -73,6 +93,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     use (a sweep worker's share), if not all."""
     check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
+    check_model_fits(config, dataset)
     columns, record = history_columns(config), None
     try:
         with signals.deferred():  # a directory, config.yaml and metrics.json `running`: all or none

@@ -16,8 +16,8 @@ def scores(model, x: np.ndarray) -> np.ndarray:
 
     Batch by batch with predict_on_batch: `predict` on NumPy builds a tf.data pipeline each
     call, slower for small inputs and noisy on stderr (TF 2.21 logs an E-line about it)."""
-    batches = [model.predict_on_batch(x[start:start + EVAL_BATCH]) for start in range(0, len(x), EVAL_BATCH)]
-    return np.concatenate([np.asarray(batch) for batch in batches]) if batches else np.zeros((0, 1), np.float32)
+    batches = [model.predict_on_batch(x[start:start + EVAL_BATCH]) for start in range(0, max(len(x), 1), EVAL_BATCH)]
+    return np.concatenate([np.asarray(batch) for batch in batches])  # no rows: one empty batch, the right width
 
 
 def labels_from_scores(output: np.ndarray) -> np.ndarray:

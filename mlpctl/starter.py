@@ -14,7 +14,7 @@ from mlpctl.config import RunConfig
 from mlpctl.config.suggest import did_you_mean
 from mlpctl.data import read_table
 from mlpctl.errors import ConfigError, DataError
-from mlpctl.files import safe_name
+from mlpctl.files import atomic_write, safe_name
 
 MAX_CLASSES = 20  # an integer target with at most this many values is taken as class labels
 TINY = 50  # fewer rows than this: train on all of them, full batch
@@ -86,8 +86,10 @@ def _check(text: str, output: Path) -> None:
 
 def write_starter(csv: Path, target: str, output: Path | None, scenario: str | None, force: bool) -> Path:
     output = output or Path(f"{safe_name(csv.stem, 'run')}.yaml")
+    if not output.parent.is_dir():
+        raise ConfigError(f"--output: folder {output.parent} does not exist")
     text = starter_config(csv, target, output, scenario)
     if output.exists() and not force:
         raise ConfigError(f"--output: {output} exists; pass --force to replace it")
-    output.write_text(text)
+    atomic_write(output, text)
     return output

@@ -2,17 +2,56 @@
 named components with parameters (`{name: leaky_relu, negative_slope: 0.1}`) checked against the
 catalog."""
 
+import math
 import re
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from mlpctl import catalog
 from mlpctl.config.suggest import did_you_mean, unknown_name
 
 
+LARGEST_INT = 2**32 - 1  # no count in a config needs more; TensorFlow's counters overflow far above
+
+
+def _accepts(annotation: Any, kind: type) -> bool:
+    return annotation is kind or kind in get_args(annotation)
+
+
+def strict_number(value: Any, annotation: Any) -> Any:
+    """A number where the schema wants one: not a boolean (`units: true` is not 1), an integer
+    no larger than LARGEST_INT, a float that is finite (the sections refuse inf and NaN)."""
+    numeric = _accepts(annotation, int) or _accepts(annotation, float)
+    if not numeric or _accepts(annotation, bool):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    whole = _accepts(annotation, int) and not _accepts(annotation, float)
+    if (isinstance(value, int) or (whole and isinstance(value, float))) and abs(value) > LARGEST_INT:
+        raise ValueError(f"must be at most {LARGEST_INT}, got {value:g}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value}")
+    return value
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A part of the config: unknown keys, booleans for numbers, inf and NaN are all refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_numbers(cls, raw: Any) -> Any:
+        """`field: problem`, which `loading.describe` turns into `section.field: problem`."""
+        if isinstance(raw, dict):
+            for name, value in raw.items():
+                if name in cls.model_fields:
+                    try:
+                        strict_number(value, cls.model_fields[name].annotation)
+                    except ValueError as error:
+                        raise ValueError(f"{name}: {error}") from None
+        return raw
 
 
 class Component(BaseModel):
@@ -51,8 +90,13 @@ def check_component(kind: str, spec: Any, table: dict[str, dict[str, type]]) -> 
                     f" ({name} takes {', '.join(allowed)})" if allowed else f" ({name} takes no parameters)")
                 raise ValueError(f"{kind} {name!r} has no parameter {param!r}{hint}")
             wanted = allowed[param]
-            if not (isinstance(value, wanted) or (wanted is float and type(value) is int)):
+            if not (isinstance(value, wanted) or (wanted is float and type(value) is int)) or (
+                    isinstance(value, bool) and wanted is not bool):
                 raise ValueError(f"{kind} {name!r}: {param} must be a {wanted.__name__}, got {value!r}")
+            try:
+                strict_number(value, wanted)
+            except ValueError as error:
+                raise ValueError(f"{kind} {name!r}: {param} {error}") from None
     return spec
 
 

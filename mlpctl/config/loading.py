@@ -2,6 +2,7 @@
 
 import copy
 import re
+import reprlib
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -43,15 +44,39 @@ def config_from_mapping(raw: dict, overrides: list[str] = (), path: str | Path =
         raise ConfigError(f"{path}: {exc}") from None
 
 
+MAX_CONFIG_BYTES = 1_000_000  # a config is a page or two; a bigger file is not one
+MAX_CONFIG_VALUES = 100_000  # after YAML aliases are expanded (a "billion laughs" is billions)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML
+    keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> dict:
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size} bytes is too big for a config file "
+                              f"(at most {MAX_CONFIG_BYTES})")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -59,7 +84,29 @@ def read_yaml(path: Path) -> dict:
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys, got {type(raw).__name__}")
+    _check_expanded_size(raw, path)
     return raw
+
+
+def _check_expanded_size(raw: Any, path: Path) -> None:
+    """Refuse a config whose YAML aliases expand it past MAX_CONFIG_VALUES values, or refer to
+    themselves, before anything walks it in full (validation, an error message)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, open_nodes: frozenset) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        if id(node) in open_nodes:
+            raise ConfigError(f"{path}: a YAML alias refers to itself")
+        if id(node) not in sizes:
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            inner = open_nodes | {id(node)}
+            sizes[id(node)] = 1 + sum(min(size(child, inner), MAX_CONFIG_VALUES + 1) for child in children)
+        return sizes[id(node)]
+
+    if size(raw, frozenset()) > MAX_CONFIG_VALUES:
+        raise ConfigError(f"{path}: the config expands to more than {MAX_CONFIG_VALUES} values "
+                          f"(YAML aliases?); a config is far smaller")
 
 
 def apply_override(raw: dict, assignment: str) -> None:
@@ -128,9 +175,23 @@ def describe(error: dict) -> str:
         choices = re.findall(r"'([^']*)'", error["ctx"]["expected_tags"])
         return f"{where}.name: {unknown_name('name', error['ctx']['tag'], choices)}"
     message = error["msg"].removeprefix("Value error, ")
+    field, _, problem = message.partition(": ")
+    if kind == "value_error" and isinstance(error["input"], dict) and field in error["input"]:  # names its field
+        return f"{where}.{field}: {problem}" if path else f"{field}: {problem}"
     if kind == "value_error":
         return f"{where}: {message}"
-    return f"{where}: {message[:1].lower()}{message[1:]}, got {error['input']!r}"
+    return f"{where}: {message[:1].lower()}{message[1:]}, got {shown(error['input'])}"
+
+
+_SHORT = reprlib.Repr()  # Python 3.11's takes no keyword arguments
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxstring, _SHORT.maxother = 3, 6, 6, 80, 80
+
+
+def shown(value: Any, limit: int = 200) -> str:
+    """A value in an error message: its repr, but never longer than `limit` characters, and
+    never walked in full (a value can be huge)."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _walk(model: type[BaseModel], loc: list) -> tuple[list[str], list[str]]:

@@ -5,6 +5,7 @@ several sections (a loss that must fit the scenario, a monitored quantity that m
 live in `RunConfig._check_consistency` and name the field they are about.
 """
 
+import math
 import re
 from typing import Any, Literal, Union
 
@@ -185,6 +186,15 @@ class TrainingConfig(Section):
         "fit: Keras' model.fit; auto: graph whenever it supports the config.",
     )
 
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _positive_weights(cls, value: Any) -> Any:
+        if isinstance(value, dict) and not all(
+                isinstance(weight, (int, float)) and not isinstance(weight, bool) and math.isfinite(weight) and weight > 0
+                for weight in value.values()):
+            raise ValueError(f"weights must be positive finite numbers, got {value}")
+        return value
+
     @field_validator("batch_size", mode="before")
     @classmethod
     def _positive_or_full(cls, value: Any) -> Any:
@@ -203,11 +213,11 @@ class ReportConfig(Section):
 
 
 class RunConfig(Section):
-    name: str = Field(description="Used in the run directory name.")
+    name: str = Field(max_length=100, description="Used in the run directory name.")
     scenario: Literal["binary", "multiclass", "regression"] = Field(
         description="Sets the output layer, the default loss and the metrics."
     )
-    seed: int = Field(0, description="Seeds the splits, the weights, shuffling and dropout.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds the splits, the weights, shuffling and dropout.")
     data: DataConfig
     model: ModelConfig
     loss: LossSpec | None = Field(
@@ -275,8 +285,6 @@ class RunConfig(Section):
         weights = self.training.class_weight
         if weights is not None and self.scenario == "regression":
             raise ConfigError("training.class_weight: class weights are for classification, not regression")
-        if isinstance(weights, dict) and any(value <= 0 for value in weights.values()):
-            raise ConfigError(f"training.class_weight: weights must be positive, got {weights}")
         if self.training.stop_at is not None:
             self._check_monitor("training.stop_at.monitor", self.training.stop_at.monitor)
 

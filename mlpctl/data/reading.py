@@ -94,8 +94,20 @@ def check_numeric(frame: pd.DataFrame, features: list[str]) -> None:
                 f"column {column!r}: {int(bad.sum())} non-numeric value(s), first "
                 f"{frame[column].iloc[first]!r} at line {first + 2}; feature columns must be numbers"
             )
-        if np.isinf(values.to_numpy(dtype=np.float64)).any():  # empty cells are data.missing's
-            raise DataError(f"column {column!r}: contains infinite values")
+        check_float32(column, values.to_numpy(dtype=np.float64))
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_float32(column: str, values: np.ndarray) -> None:
+    """The model computes in float32: an infinite value, or one beyond float32's range (which
+    would become infinite), is an error. Empty cells (NaN) are data.missing's."""
+    if np.isinf(values).any():
+        raise DataError(f"column {column!r}: contains infinite values")
+    if (np.abs(np.nan_to_num(values)) > FLOAT32_MAX).any():
+        raise DataError(f"column {column!r}: values beyond float32's range (±{FLOAT32_MAX:.3g}), "
+                        f"which the model computes in; rescale the column")
 
 
 def encode_targets(target: pd.DataFrame, scenario: str) -> tuple[np.ndarray, list | None]:

@@ -12,8 +12,8 @@ from typing import Any
 
 from mlpctl import catalog
 from mlpctl.config import format_value, read_raw
-from mlpctl.errors import EXIT_BY_STATUS, ConfigError, ExitCode
-from mlpctl.files import atomic_write, write_json
+from mlpctl.errors import EXIT_BY_STATUS, ConfigError, DataError, ExitCode
+from mlpctl.files import atomic_write, read_json, write_json
 from mlpctl.sweep.plan import Plan, Trial
 
 
@@ -106,19 +106,21 @@ def load_previous(sweep_dir: Path) -> tuple[Plan, str, str, dict[str, Row]]:
     """What --resume needs from an earlier sweep directory."""
     path = sweep_dir / "sweep.json"
     try:
-        document = json.loads(path.read_text())
+        document = read_json(path)
     except FileNotFoundError:
         raise ConfigError(f"--resume: {path} not found; is {sweep_dir} a sweep directory?") from None
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"--resume: {path} is not valid JSON ({error})") from None
-    plan = Plan(**document["plan"])
+    try:
+        plan = Plan(**document["plan"])
+        rows = {}
+        for item in document["trials"]:
+            row = Row(**item)
+            rows[Trial(row.trial, row.point, row.seed).key] = row
+        metric, mode = str(document["metric"]), str(document["mode"])
+    except (KeyError, TypeError, AttributeError) as error:
+        raise DataError(f"{path}: not a sweep.json mlpctl wrote ({type(error).__name__}: {error})") from None
     if not plan.base:  # a sweep.json from before plans kept their config: read the file, as then
         plan.base = read_raw(Path(plan.config))
-    rows = {}
-    for item in document["trials"]:
-        row = Row(**item)
-        rows[Trial(row.trial, row.point, row.seed).key] = row
-    return plan, document["metric"], document["mode"], rows
+    return plan, metric, mode, rows
 
 
 def finish(rows: dict[str, Row], interrupted: bool) -> None:

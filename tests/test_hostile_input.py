@@ -1,0 +1,255 @@
+"""Configs and files from someone else: bounded, refused in one line with exit 2 or 3, never a
+crash of ours (exit 1) and never silently accepted."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import CONFIGS, DATA, base_config, run_dir_of
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+# --- config files ------------------------------------------------------------------------------
+
+LAUGHS = "".join(f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join([f'*{chr(96 + i)}'] * 9) if i else '1, 2, 3'}]\n"
+                 for i in range(9)) + "name: [*i]\n"
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (LAUGHS, "expands to more than 100000 values"),  # 9^9 values: validating it would take all memory
+    ("a: &a [*a]\n", "alias refers to itself"),
+    ("name: a\nname: b\n", "duplicate key 'name'"),
+    (b"name: caf\xe9\n", "not UTF-8 text"),
+    ("# " + "x" * 1_100_000 + "\n", "too big for a config file"),
+], ids=["billion-laughs", "recursive-alias", "duplicate-key", "latin-1", "50-mb"])
+def test_hostile_config_files_are_refused_before_validation(cli, tmp_path, content, fragment):
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = cli("validate", path)
+    assert result.exit_code == 2 and fragment in one_error_line(result)
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"seed": 2**32}, "seed: must be at most 4294967295"),
+    ({"seed": -1}, "seed: input should be greater than or equal to 0"),
+    ({"training.early_stopping": {"monitor": "loss", "patience": 1.0e24}}, "patience: must be at most 4294967295"),
+    ({"model.layers": [{"units": True}]}, "model.layers.0.units: must be a number, not true"),
+    ({"training.epochs": True}, "training.epochs: must be a number, not true"),
+    ({"training.class_weight": {0: float("nan"), 1: 1.0}}, "weights must be positive finite numbers"),
+    ({"optimizer.learning_rate": float("inf")}, "optimizer.learning_rate: must be a finite number"),
+    ({"model.layers": [{"units": 4, "activation": {"name": "leaky_relu", "negative_slope": True}}]},
+     "negative_slope must be a float"),
+    ({"name": "n" * 300}, "name: string should have at most 100 characters"),
+])
+def test_values_of_the_wrong_kind_or_size_are_refused_by_name(cli, write_config, changes, fragment):
+    result = cli("validate", write_config(base_config(**changes)))
+    assert result.exit_code == 2 and fragment in one_error_line(result)
+
+
+def test_a_huge_rejected_value_is_shown_short(cli, write_config):
+    result = cli("validate", write_config(base_config(**{"training.epochs": list(range(50_000))})))
+    line = one_error_line(result)
+    assert result.exit_code == 2 and "training.epochs" in line and len(line) < 400
+
+
+def test_a_model_too_big_for_memory_is_refused_before_a_run_directory(cli, write_config, tmp_path):
+    config = write_config(base_config(**{"model.layers": [{"units": 4_000_000_000}]}))
+    result = cli("train", config, "-o", tmp_path / "runs")
+    assert result.exit_code == 2 and "model.layers: " in one_error_line(result) and "GiB" in result.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+# --- data --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scenario, target", [("binary", "y"), ("regression", "y")])
+def test_values_beyond_float32_are_a_data_error(cli, write_config, tmp_path, scenario, target):
+    frame = pd.read_csv(DATA / "xor_cloud.csv").astype(float)
+    frame.loc[3, "x1" if scenario == "binary" else "y"] = 1e307
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    config = write_config(base_config(**{"data.path": str(tmp_path / "big.csv"), "scenario": scenario}))
+    result = cli("train", config, "-o", tmp_path / "runs")
+    assert result.exit_code == 3 and "beyond float32's range" in one_error_line(result)
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from mlpctl.cli import app
+
+    output = tmp_path_factory.mktemp("runs")
+    result = CliRunner().invoke(app, ["train", str(CONFIGS / "xor_cloud.yaml"), "-o", str(output), "--json",
+                                      "--set", "training.epochs=2", "--set", "report.plots=false"])
+    assert result.exit_code == 0, result.stderr
+    return Path(json.loads(result.stdout)["run_dir"])
+
+
+def a_copy(run_dir: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(run_dir, tmp_path / run_dir.name))
+
+
+@pytest.mark.parametrize("file, damage", [
+    ("preprocessing.json", "{not json"),
+    ("preprocessing.json", '{"features": 3}'),
+    ("model.keras", "truncated"),
+])
+def test_a_damaged_run_directory_is_a_data_error_naming_the_file(cli, xor_run, tmp_path, file, damage):
+    run_dir = a_copy(xor_run, tmp_path)
+    path = run_dir / file
+    path.write_bytes(path.read_bytes()[:100] if damage == "truncated" else damage.encode())
+    result = cli("predict", run_dir, "-i", DATA / "xor_cloud.csv")
+    assert result.exit_code == 3 and str(path) in one_error_line(result)
+
+
+@pytest.mark.parametrize("file, damage", [("metrics.json", "[1, 2"), ("history.csv", "epoch,loss\n1,abc\n2,0.5\n")])
+def test_compare_names_a_damaged_file(cli, xor_run, tmp_path, file, damage):
+    run_dir = a_copy(xor_run, tmp_path)
+    (run_dir / file).write_text(damage)
+    result = cli("compare", run_dir, "-o", tmp_path / "c.png")
+    assert result.exit_code == 3 and str(run_dir / file) in one_error_line(result)
+
+
+def test_a_damaged_sweep_json_is_a_data_error(cli, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    for damage in ("{oops", '{"plan": 1, "trials": 5}'):
+        (sweep_dir / "sweep.json").write_text(damage)
+        for args in (("sweep", "--resume", sweep_dir), ("compare", sweep_dir)):
+            result = cli(*args)
+            assert result.exit_code == 3 and "sweep.json" in one_error_line(result)
+
+
+def test_predict_refuses_what_it_would_misread_and_copes_with_no_rows(cli, xor_run, tmp_path):
+    frame = pd.read_csv(DATA / "xor_cloud.csv").drop(columns="y")
+    stamps = frame.assign(x1=pd.Timestamp("2026-01-01"))
+    stamps.to_parquet(tmp_path / "stamps.parquet")
+    result = cli("predict", xor_run, "-i", tmp_path / "stamps.parquet")
+    assert result.exit_code == 3 and "'x1'" in one_error_line(result) and "not numbers" in result.stderr
+    frame.assign(x2=frame["x2"] > 0).to_parquet(tmp_path / "flags.parquet")
+    assert cli("predict", xor_run, "-i", tmp_path / "flags.parquet").exit_code == 3
+    frame.assign(prediction=1).to_csv(tmp_path / "kept.csv", index=False)
+    result = cli("predict", xor_run, "-i", tmp_path / "kept.csv", "--keep", "prediction")
+    assert result.exit_code == 2 and "--keep prediction" in one_error_line(result)
+    frame.head(0).to_csv(tmp_path / "none.csv", index=False)
+    result = cli("predict", xor_run, "-i", tmp_path / "none.csv", "--proba")
+    assert result.exit_code == 0 and result.stdout.strip() == "prediction,proba_0,proba_1"
+
+
+def test_compare_refuses_a_metric_no_run_has(cli, xor_run, tmp_path):
+    result = cli("compare", xor_run, "--metric", "validation.r2", "-o", tmp_path / "c.png")
+    assert result.exit_code == 2 and "no run has it" in one_error_line(result)
+
+
+@pytest.mark.slow
+def test_evaluate_refuses_an_empty_or_text_regression_target(cli, tmp_path):
+    result = cli("train", CONFIGS / "regression.yaml", "-o", tmp_path, "--json", "--set", "training.epochs=2",
+                 "--set", "report.plots=false")
+    run_dir = run_dir_of(result)
+    frame = pd.read_csv(DATA / "regression.csv").head(20)
+    target = yaml.safe_load((CONFIGS / "regression.yaml").read_text())["data"]["target"]
+    for value in (None, "high"):
+        frame.astype({target: object}).assign(**{target: [value] * 20}).to_csv(tmp_path / "bad.csv", index=False)
+        outcome = cli("evaluate", run_dir, "--data", tmp_path / "bad.csv")
+        assert outcome.exit_code == 3 and repr(target) in one_error_line(outcome)
+
+
+@pytest.mark.slow
+def test_predict_and_evaluate_never_import_the_runs_custom_loss(cli, tmp_path, monkeypatch, write_config):
+    marker = tmp_path / "imported"
+    (tmp_path / "someones_loss.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).touch()\n"
+        "import keras\ndef loss(y_true, y_pred):\n    return keras.ops.mean(keras.ops.square(y_true - y_pred))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = write_config(base_config(**{"loss": {"custom": "someones_loss:loss"}, "report.plots": False}))
+    run_dir = run_dir_of(cli("train", config, "-o", tmp_path / "runs", "--json"))
+    marker.unlink()
+    sys.modules.pop("someones_loss")
+    assert cli("predict", run_dir, "-i", DATA / "xor_cloud.csv", "-o", tmp_path / "p.csv").exit_code == 0
+    evaluated = cli("evaluate", run_dir, "--data", DATA / "xor_cloud.csv", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    document = json.loads(evaluated.stdout)
+    assert document["metrics"]["loss"] is None and document["metrics"]["accuracy"] > 0.4
+    assert "loss not computed" in document["notes"][0]
+    assert not marker.exists() and "someones_loss" not in sys.modules
+
+
+# --- init --------------------------------------------------------------------------------------
+
+def test_init_with_a_non_ascii_file_name_and_a_missing_output_folder(cli, tmp_path):
+    data = tmp_path / "données.csv"
+    shutil.copy(DATA / "xor_cloud.csv", data)
+    result = cli("init", "--data", data, "--target", "y", "--output", tmp_path / "d.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load((tmp_path / "d.yaml").read_text())["name"] == "donn-es"
+    assert cli("validate", tmp_path / "d.yaml").exit_code == 0
+    result = cli("init", "--data", data, "--target", "y", "--output", tmp_path / "no" / "such" / "d.yaml")
+    assert result.exit_code == 2 and "does not exist" in one_error_line(result)
+
+
+# --- generated configs and data ----------------------------------------------------------------
+
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DOCUMENTED = {"completed", "diverged", "interrupted", "invalid", "data_error", "output_error"}
+
+
+def mostly(valid, broken):
+    """Valid values far more often than broken ones, so that many examples train."""
+    return st.one_of(*[valid] * 8, broken)
+
+
+ROWS = st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5), st.sampled_from(["0", "1"])), min_size=4, max_size=30)
+BROKEN_CELL = st.one_of(st.none(), st.none(), st.tuples(  # (row, column, text) or nothing
+    st.integers(0, 29), st.integers(0, 2), st.sampled_from(["", "abc", "1e307", "nan", "inf", "2", "0.5", "a"])))
+CONFIG_CHANGES = st.fixed_dictionaries({}, optional={
+    "scenario": mostly(st.sampled_from(["binary", "multiclass", "regression"]), st.just("bianry")),
+    "seed": mostly(st.integers(0, 2**32 - 1), st.sampled_from([-1, 2**33, True])),
+    "model.layers": mostly(st.lists(st.fixed_dictionaries(
+        {"units": st.integers(1, 6)},
+        optional={"activation": st.sampled_from(["relu", "tanh", "maxout", "sin"]),
+                  "dropout": st.floats(0, 0.9)}), min_size=1, max_size=2),
+        st.sampled_from([[], [{"units": 0}], [{"units": True}], [{"units": 2, "activation": "step"}]])),
+    "optimizer": mostly(st.fixed_dictionaries({"name": st.sampled_from(["adam", "sgd", "rmsprop"])},
+                                              optional={"learning_rate": st.floats(1e-4, 1e4)}),
+                        st.sampled_from([{"name": "adamm"}, {"learning_rate": -1.0}, {"name": "rprop"}])),
+    "training.epochs": mostly(st.integers(1, 3), st.sampled_from([0, True, 2.5])),
+    "training.batch_size": mostly(st.one_of(st.integers(1, 40), st.just("full")), st.just(0)),
+    "data.validation_split": mostly(st.sampled_from([0.0, 0.2, 0.3]), st.floats(0.5, 1.2)),
+    "data.test_split": mostly(st.sampled_from([0.0, 0.2]), st.floats(0.3, 1.0)),
+    "data.missing": mostly(st.sampled_from(["error", "mean", "drop"]), st.just("guess")),
+})
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=CONFIG_CHANGES,
+       rows=ROWS, broken=BROKEN_CELL)
+def test_any_config_and_csv_exit_0_2_3_or_4_without_a_traceback(cli, tmp_path_factory, changes, rows, broken):
+    folder = tmp_path_factory.mktemp("generated")
+    cells = [list(row) for row in rows]
+    if broken and broken[0] < len(cells):
+        cells[broken[0]][broken[1]] = broken[2]
+    data = folder / "data.csv"
+    data.write_text("x1,x2,y\n" + "".join(",".join(map(str, row)) + "\n" for row in cells))
+    config = base_config(**{"data.path": str(data), "report.plots": False, **changes})
+    (folder / "run.yaml").write_text(yaml.safe_dump(config))
+    result = cli("train", folder / "run.yaml", "-o", folder / "runs", "--quiet")
+    event(f"exit code {result.exit_code}")
+    assert result.exit_code in (0, 2, 3, 4), result.stderr
+    assert "Traceback" not in result.stderr
+    if result.exit_code:
+        assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) >= 1
+    for run_dir in (folder / "runs").glob("*") if (folder / "runs").exists() else []:
+        document = json.loads((run_dir / "metrics.json").read_text())
+        assert document["status"] in DOCUMENTED

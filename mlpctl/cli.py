@@ -83,7 +83,8 @@ def _fail(error: BaseException, message: str, code: ExitCode, debug: bool) -> No
 @app.command()
 @guarded
 def train(
-    config: Annotated[Path, typer.Argument(help="The run's YAML config file.")],
+    config: Annotated[Optional[Path], typer.Argument(help="The run's YAML config file (not with --resume).")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN_DIR", help="Go on with an interrupted or killed run from its last checkpoint, in its own directory.")] = None,
     set_: SetOption = None,
     output_dir: OutputDirOption = Path("runs"),
     json_output: JsonMetricsOption = False,
@@ -97,7 +98,13 @@ def train(
     from mlpctl.console import make_console, make_progress
     from mlpctl.run import execute, make_smoke
 
+    from mlpctl.errors import ConfigError
+
     console = make_console()
+    if (config is None) == (resume is None) or (resume and (set_ or smoke)):
+        raise ConfigError("train needs a CONFIG file, or --resume RUN_DIR (which takes the run's own "
+                          "config.yaml: no CONFIG, --set or --smoke)")
+    config = config or resume / "config.yaml"
     run_config = load_config(config, set_ or [])
     _warn(run_config, config, quiet)
     if smoke:
@@ -109,7 +116,7 @@ def train(
 
     with stop_signals_handled():
         run = execute(run_config, output_dir, make_progress(console, quiet), smoke=smoke, verbose=verbose,
-                      on_start=announce)
+                      on_start=announce, resume=resume)
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not quiet:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mlpctl import html_report, plots, scoring, signals
 from mlpctl.config import RunConfig, resolved_yaml
+from mlpctl.engines import checkpoint
 from mlpctl.errors import OutputError
 from mlpctl.files import atomic_write, temporary_beside, write_json
 from mlpctl.progress import Progress
@@ -71,12 +72,14 @@ class RunRecord:
     """metrics.json while a run goes on: created `running` with the process's identity, and
     rewritten, atomically, at each change of state."""
 
-    def __init__(self, run_dir: Path, config: RunConfig, smoke: bool = False):
+    def __init__(self, run_dir: Path, config: RunConfig, smoke: bool = False, resumed_after: int | None = None):
         self.run_dir = run_dir
         self.document = {
             "status": "running", "smoke": smoke, "name": config.name, "scenario": config.scenario,
-            "epochs_run": 0, "seed": config.seed, "run_dir": str(run_dir.resolve()), **this_process(),
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notes": [], "metrics": {},
+            "epochs_run": resumed_after or 0, "seed": config.seed, "run_dir": str(run_dir.resolve()),
+            **this_process(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **({"resumed_after_epoch": resumed_after} if resumed_after is not None else {}),
+            "notes": [], "metrics": {},
         }
         self.write()
 
@@ -98,15 +101,17 @@ class HistoryLog(Progress):
     """Passes every report on to `inner` and appends each epoch's row to history.csv, flushed
     at least every HISTORY_FLUSH_SECONDS, so a run that is killed keeps its epochs."""
 
-    def __init__(self, path: Path, columns: list[str], inner: Progress):
+    def __init__(self, path: Path, columns: list[str], inner: Progress, rows: list[dict] = ()):
         self.path, self.columns, self.inner = path, ["epoch", *columns], inner
+        self.rows = list(rows)  # a resumed run's epochs so far
         self.handle = None
         self.flushed = 0.0
 
     def start(self, epochs: int) -> None:
         try:
             self.handle = open(self.path, "w", newline="", encoding="utf-8")
-            self.handle.write(",".join(self.columns) + "\n")
+            self.handle.write(history_csv(self.rows, self.columns))
+            self.handle.flush()
         except OSError as error:
             raise OutputError(f"cannot write {self.path}: {error.strerror}") from None
         self.inner.start(epochs)
@@ -160,6 +165,8 @@ def write_run(record: RunRecord, config: RunConfig, dataset, result, versions: d
             if result.status != "diverged":
                 save_model(result.model, run_dir)
         document = record.ended(result.status, **final_document(config, result, versions, dataset.rows))
+        if result.status in ("completed", "diverged"):  # only an unfinished run goes on from it
+            (run_dir / checkpoint.FILE).unlink(missing_ok=True)
     return document
 
 

@@ -8,8 +8,11 @@ from pathlib import Path
 from mlpctl import report, runtime, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset, load_dataset
-from mlpctl.engines import history_columns
-from mlpctl.errors import ConfigError, MlpctlError, status_of_error
+from mlpctl.engines import checkpoint, history_columns
+from mlpctl.engines.checkpoint import Saved
+from mlpctl.errors import ConfigError, DataError, MlpctlError, status_of_error
+from mlpctl.files import read_json
+from mlpctl.runstate import status_of
 from mlpctl.files import create_run_dir
 from mlpctl.progress import Progress
 
@@ -83,30 +86,61 @@ def make_smoke(config: RunConfig) -> RunConfig:
     return config
 
 
+def resumable(run_dir: Path) -> Saved:
+    """The checkpoint an interrupted or killed run goes on from; anything else is refused."""
+    try:
+        document = read_json(run_dir / report.FILES["metrics"])
+    except FileNotFoundError:
+        raise ConfigError(f"--resume: {run_dir} is not a run directory (no metrics.json)") from None
+    state = status_of(document)
+    if state not in ("interrupted", "killed"):
+        reason = "it is still running" if state == "running" else f"it ended {state}"
+        raise ConfigError(f"--resume: {run_dir} cannot be resumed: {reason}")
+    path = run_dir / checkpoint.FILE
+    if not path.is_file():
+        raise ConfigError(f"--resume: {run_dir} has no checkpoint: it stopped before its first one "
+                          f"(training.checkpoint); train its config.yaml again")
+    return checkpoint.load(path)
+
+
 def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
-            verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None) -> Run:
+            verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None,
+            resume: Path | None = None) -> Run:
     """Data is read and checked before a run directory exists. From the moment it exists, it is
     in one of the documented states (report.py): config.yaml, then metrics.json `running`, the
     history as it grows, and whatever ends the run (a stop signal, an error of ours or of the
     output) recorded before it goes on up. A smoke run writes metrics.json alone.
     `on_start(run_dir)` is called once the directory exists. `cores`: the cores this run may
-    use (a sweep worker's share), if not all."""
+    use (a sweep worker's share), if not all. `resume`: an interrupted or killed run directory
+    (whose config this is) to go on with, from its last checkpoint."""
+    saved = resumable(resume) if resume else None
     check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
     check_model_fits(config, dataset)
+    data_digest = checkpoint.digest(Path(config.data.path))
+    if saved and saved.data_digest != data_digest:
+        raise DataError(f"--resume: {config.data.path} changed since the run started; it cannot go on with other rows")
     columns, record = history_columns(config), None
     try:
         with signals.deferred():  # a directory, config.yaml and metrics.json `running`: all or none
-            run_dir = (create_run_dir(output_dir, run_name, timestamped=False) if run_name
-                       else create_run_dir(output_dir, config.name))
-            if not smoke:
-                report.write_config(run_dir, config)
-            record = report.RunRecord(run_dir, config, smoke)
+            if resume:
+                run_dir = resume
+            else:
+                run_dir = (create_run_dir(output_dir, run_name, timestamped=False) if run_name
+                           else create_run_dir(output_dir, config.name))
+                if not smoke:
+                    report.write_config(run_dir, config)
+            record = report.RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None)
         if on_start:
             on_start(run_dir)
         trainer = load_trainer(config, dataset, verbose, cores)
-        logged = progress if smoke else report.HistoryLog(run_dir / report.FILES["history"], columns, progress)
-        result = trainer.train(config, dataset, logged)
+        logged = progress if smoke else report.HistoryLog(run_dir / report.FILES["history"], columns, progress,
+                                                          saved.history if saved else ())
+        every = config.training.checkpoint
+        checkpoints = checkpoint.Checkpoints(
+            None if smoke or every is None else run_dir / checkpoint.FILE,
+            every and every.every_epochs, every and every.every_seconds, saved, data_digest)
+        result = trainer.train(config, dataset, logged, checkpoints)
         if config.report.tensorboard and not smoke and result.history:
             report.write_tensorboard(result.history, run_dir / "tensorboard")
         document = report.write_run(record, config, dataset, result, runtime.versions(), columns, smoke=smoke)

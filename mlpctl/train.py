@@ -13,6 +13,7 @@ from mlpctl import catalog, engines, scoring
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset
 from mlpctl.engines.batches import eval_pipeline
+from mlpctl.engines.checkpoint import Checkpoints
 from mlpctl.model import build_model, compile_model
 from mlpctl.progress import Progress
 from mlpctl.runtime import seed_everything
@@ -34,21 +35,26 @@ class TrainResult:
         return len(self.history)
 
 
-def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None) -> TrainResult:
+def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
+          checkpoints: Checkpoints | None = None) -> TrainResult:
+    """`checkpoints`: when to write them and, to resume, the one to go on from."""
     progress = progress or Progress()
     seed_everything(config.seed)
     targets = loss_targets(config, dataset.y, dataset.preprocessing.classes)
     rows = len(dataset.x["train"])
     engine = engines.choose_engine(config)
     model = compile_model(build_model(config, dataset.preprocessing), config, train_rows=rows)
+    model.optimizer.build(model.trainable_variables)  # its variables exist now, for a checkpoint
     progress.start(config.training.epochs)
     started = time.perf_counter()
     try:
         outcome = engines.runner(engine)(config, model, dataset.x, targets, dataset.weights,
-                                         config.training.batch_rows(rows), progress)
+                                         config.training.batch_rows(rows), progress, checkpoints)
     finally:
         progress.finish()
     duration = time.perf_counter() - started
+    if checkpoints and checkpoints.resume:
+        duration += checkpoints.resume.duration_s
     metrics = {}
     if not outcome.interrupted:
         try:
@@ -64,7 +70,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None)
         duration_s=duration,
         engine=engine,
         stopped_early_at=outcome.stopped_early_at,
-        notes=_target_note(config, outcome),
+        notes=_target_note(config, outcome) + _resume_note(engine, checkpoints),
     )
 
 
@@ -76,6 +82,13 @@ def _target_note(config: RunConfig, outcome: engines.Outcome) -> list[str]:
     if target.reached(last[target.monitor]):
         return [f"stopped at epoch {last['epoch']}: {target.monitor} reached {target.value}"]
     return []
+
+
+def _resume_note(engine: str, checkpoints: Checkpoints | None) -> list[str]:
+    if not (checkpoints and checkpoints.resume):
+        return []
+    note = f"resumed from the checkpoint after epoch {checkpoints.resume.epoch}"
+    return [note + (" (L-BFGS restarted from its weights)" if engine == "lbfgs" else "")]
 
 
 def loss_targets(config: RunConfig, y: dict, classes) -> dict:

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -249,3 +250,78 @@ def test_a_sweep_killed_before_its_first_trial_ends_can_be_resumed(tmp_path, cli
     result = cli("sweep", "--resume", plan.parent, "--json")
     assert result.exit_code == 0, result.stderr
     assert [t["epochs_run"] for t in json.loads(result.stdout)["trials"]] == [30, 40]
+
+
+# --- checkpoints and --resume ------------------------------------------------------------------
+
+RESUMABLE = ("--set", "model.regularization.dropout=0.2", "--set", "report.plots=false",
+             "--set", "training.early_stopping={monitor: val_loss, patience: 400, restore_best: true}",
+             "--set", "optimizer.schedule={name: reduce_on_plateau, patience: 10, factor: 0.5, cooldown: 3}")
+
+
+def weights_of(run_dir: Path) -> list:
+    import keras
+
+    return keras.saving.load_model(run_dir / "model.keras").get_weights()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine, epochs, every", [("graph", 3000, 50), ("fit", 100, 10)])
+def test_a_run_killed_mid_training_resumes_to_bitwise_the_same_weights_and_history(cli, tmp_path, engine, epochs, every):
+    """Mini-batches, dropout, early stopping with restore_best and a plateau schedule: all of
+    their state crosses the checkpoint."""
+    settings = (*RESUMABLE, "--set", f"training.engine={engine}", "--set", f"training.epochs={epochs}",
+                "--set", f"training.checkpoint.every_epochs={every}")
+    reference = run_dir_of(cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path / "ref", "--json", *settings))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "xor_cloud.yaml"), "-o", str(tmp_path / "cut"), "-q",
+         *settings], cwd=ROOT)
+    saved = wait_until(lambda: next((tmp_path / "cut").glob("*/checkpoint.npz"), None))
+    process.kill()
+    process.wait(timeout=30)
+    run_dir = saved.parent
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "running", "finished before the kill"
+    result = cli("train", "--resume", run_dir, "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "completed" and document["resumed_after_epoch"] % every == 0
+    assert (run_dir / "history.csv").read_text() == (reference / "history.csv").read_text()
+    ours, theirs = weights_of(run_dir), weights_of(reference)
+    assert len(ours) == len(theirs) and all((a == b).all() for a, b in zip(ours, theirs))
+    assert not (run_dir / "checkpoint.npz").exists()  # a finished run needs none
+
+
+def test_resume_refuses_what_it_cannot_go_on_with(cli, tmp_path, write_config):
+    data = tmp_path / "xor.csv"
+    shutil.copy(ROOT / "data" / "xor_cloud.csv", data)
+    config = write_config(base_config(**{"data.path": str(data), "training.epochs": 4, "report.plots": False,
+                                         "training.checkpoint": {"every_epochs": 2}}))
+    finished = run_dir_of(cli("train", config, "-o", tmp_path / "runs", "--json"))
+    result = cli("train", "--resume", finished)
+    assert result.exit_code == 2 and "cannot be resumed: it ended completed" in result.stderr
+    stopped = tmp_path / "stopped"
+    shutil.copytree(finished, stopped)
+    document = json.loads((stopped / "metrics.json").read_text())
+    (stopped / "metrics.json").write_text(json.dumps({**document, "status": "interrupted"}))
+    result = cli("train", "--resume", stopped)
+    assert result.exit_code == 2 and "has no checkpoint" in result.stderr
+    assert cli("train", config, "--resume", stopped).exit_code == 2  # a CONFIG or --resume, not both
+
+
+def test_resume_refuses_a_data_file_that_changed(cli, tmp_path, write_config, monkeypatch):
+    from mlpctl import train
+
+    data = tmp_path / "xor.csv"
+    shutil.copy(ROOT / "data" / "xor_cloud.csv", data)
+    config = write_config(base_config(**{"data.path": str(data), "training.epochs": 4, "report.plots": False,
+                                         "training.checkpoint": {"every_epochs": 2}}))
+
+    def stopped(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "evaluate", stopped)  # interrupted after its checkpoint at epoch 2
+    run_dir = run_dir_of(cli("train", config, "-o", tmp_path / "runs", "--json"))
+    assert (run_dir / "checkpoint.npz").exists()
+    data.write_text(data.read_text().replace("\n1", "\n0", 1))
+    result = cli("train", "--resume", run_dir)
+    assert result.exit_code == 3 and "changed since the run started" in result.stderr

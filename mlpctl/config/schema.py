@@ -171,6 +171,13 @@ class StopAtConfig(Section):
         return catalog.mode_of(self.monitor, self.mode) == "min"
 
 
+class CheckpointConfig(Section):
+    """When training writes checkpoint.npz, from which `mlpctl train --resume RUN_DIR` goes on."""
+
+    every_epochs: int | None = Field(None, gt=0, description="After every this many epochs.")
+    every_seconds: float | None = Field(60.0, gt=0.0, description="After this many seconds of training since the last.")
+
+
 class TrainingConfig(Section):
     epochs: int = Field(50, gt=0, description="Passes over the training rows.")
     batch_size: Union[int, Literal["full"]] = Field(
@@ -180,6 +187,8 @@ class TrainingConfig(Section):
     stop_at: StopAtConfig | None = Field(None, description="Stop once a logged quantity reaches a target.")
     class_weight: Union[Literal["balanced"], dict[Union[int, str, bool], float]] | None = Field(
         None, description="balanced (inverse class frequency), or {label: weight}; classification only.")
+    checkpoint: CheckpointConfig | None = Field(
+        default_factory=CheckpointConfig, description="null: no checkpoints (and no --resume).")
     engine: Literal["auto", "graph", "fit"] = Field(
         "auto",
         description="graph: many epochs per call into TensorFlow (fast on small data); "

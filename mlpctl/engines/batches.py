@@ -16,12 +16,13 @@ def epoch_order(seed: int, epoch, rows: int, shuffle: bool):
     return tf.random.experimental.stateless_shuffle(indices, seed=pair)
 
 
-def training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: int, epochs: int) -> tf.data.Dataset:
-    """Every epoch's batches, in the order `epoch_order` gives: the graph engine's order too.
-    With per-row weights, each batch is (x, y, weight) as Keras expects."""
+def training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: int, epochs: int,
+                      start: int = 0) -> tf.data.Dataset:
+    """The batches of epochs start .. epochs - 1, in the order `epoch_order` gives: the graph
+    engine's order too. With per-row weights, each batch is (x, y, weight) as Keras expects."""
     arrays = tuple(tf.constant(a) for a in (x, y, weights) if a is not None)
     rows, shuffle = len(x), batch < len(x)
-    orders = tf.data.Dataset.range(epochs).map(lambda epoch: epoch_order(seed, epoch, rows, shuffle))
+    orders = tf.data.Dataset.range(start, epochs).map(lambda epoch: epoch_order(seed, epoch, rows, shuffle))
     batches = orders.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch))
     return batches.map(lambda indices: tuple(tf.gather(a, indices) for a in arrays)).prefetch(tf.data.AUTOTUNE)
 

@@ -9,24 +9,36 @@ per step; our callback acts once per epoch.
 import math
 
 import keras
+import numpy as np
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, history_columns, validation_rows
 from mlpctl.engines.batches import eval_pipeline, training_pipeline
+from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.progress import Progress
 
 
-def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress: Progress) -> Outcome:
+def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress: Progress,
+        checkpoints: Checkpoints | None = None) -> Outcome:
+    checkpoints = checkpoints or Checkpoints(None, None, None)
     recorder = EpochRecorder(progress, history_columns(config), config.training.stop_at)
-    # the recorder last: it records the rate at the end of the epoch, after any reduction
-    callbacks = [*plateau_callback(config), *early_stopping_callback(config), recorder]
+    monitors = [*plateau_callback(config), *early_stopping_callback(config)]
+    keeper = StateKeeper(monitors, recorder, checkpoints)
+    # the recorder after the monitors: it records the rate at the end of the epoch, after any
+    # reduction; the keeper last: it restores what the monitors reset, and saves the epoch's row
+    callbacks = [*monitors, recorder, keeper]
+    start = checkpoints.start_epoch
+    if checkpoints.resume:
+        restore(model_variables(model), checkpoints.resume.arrays[:len(model_variables(model))])
+        recorder.rows = list(checkpoints.resume.history)
     validation = validation_rows(x, y)
     interrupted = False
     try:
         model.fit(
-            training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs),
+            training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs, start),
             steps_per_epoch=math.ceil(len(x["train"]) / batch),
+            initial_epoch=start,
             epochs=config.training.epochs,
             validation_data=eval_pipeline(*validation) if validation else None,
             callbacks=callbacks,
@@ -36,6 +48,47 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     except KeyboardInterrupt:
         interrupted = True
     return Outcome(recorder.rows, recorder.diverged, interrupted, _stopped_at(callbacks))
+
+
+def model_variables(model) -> list:
+    return [*model.variables, *model.optimizer.variables]
+
+
+class StateKeeper(keras.callbacks.Callback):
+    """Checkpoints for `fit`: the model's and optimizer's variables and the Keras callbacks'
+    own state (wait, best, best weights, cooldown), saved when due and put back on resume."""
+
+    SCALARS = ("wait", "best", "best_epoch", "stopped_epoch", "cooldown_counter")
+
+    def __init__(self, monitors: list, recorder: "EpochRecorder", checkpoints: Checkpoints):
+        super().__init__()
+        self.monitors, self.recorder, self.checkpoints = monitors, recorder, checkpoints
+
+    def on_train_begin(self, logs=None) -> None:
+        resume = self.checkpoints.resume
+        if not resume:
+            return
+        kept = resume.arrays[len(model_variables(self.model)):]
+        for monitor, state in zip(self.monitors, resume.state["monitors"]):
+            for name, value in state.items():
+                setattr(monitor, name, value)
+            if state.get("best_weights_count") is not None:
+                monitor.best_weights, kept = kept[:state["best_weights_count"]], kept[state["best_weights_count"]:]
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        done = epoch + 1
+        if self.model.stop_training or done >= self.params["epochs"] or not self.checkpoints.due(done):
+            return
+        arrays, states = values(model_variables(self.model)), []
+        for monitor in self.monitors:
+            state = {name: getattr(monitor, name) for name in self.SCALARS if hasattr(monitor, name)}
+            state = {name: None if value is None else float(value) if name == "best" else int(value)
+                     for name, value in state.items()}
+            best = getattr(monitor, "best_weights", None)
+            state["best_weights_count"] = None if best is None else len(best)
+            arrays += [] if best is None else [np.asarray(w) for w in best]
+            states.append(state)
+        self.checkpoints.save(done, self.recorder.rows, arrays, {"monitors": states})
 
 
 def early_stopping_callback(config: RunConfig) -> list[keras.callbacks.Callback]:

@@ -19,6 +19,7 @@ import tensorflow as tf
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, history_columns, validation_rows
 from mlpctl.engines.batches import epoch_order
+from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.scoring import EVAL_BATCH
 
@@ -26,7 +27,8 @@ CHUNK_SECONDS = 0.5  # aim for a progress update about this often
 MAX_CHUNK = 100_000
 
 
-def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress) -> Outcome:
+def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,
+        checkpoints: Checkpoints | None = None) -> Outcome:
     schedule = config.optimizer.schedule
     engine = GraphEngine(
         model, history_columns(config), x["train"], y["train"],
@@ -34,7 +36,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
         early_stopping=config.training.early_stopping, stop_at=config.training.stop_at,
         plateau=schedule if schedule.name == "reduce_on_plateau" else None,
     )
-    return engine.train(config.training.epochs, progress)
+    return engine.train(config.training.epochs, progress, checkpoints)
 
 
 class GraphEngine:
@@ -59,20 +61,36 @@ class GraphEngine:
         self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
         self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
 
-    def train(self, epochs: int, progress) -> Outcome:
+    def state_variables(self) -> list:
+        """Everything a checkpoint needs to go on exactly: the model's and optimizer's
+        variables, then the engine's own (divergence, early stopping, plateau)."""
+        own = [self.diverged]
+        for monitor in (self.stopping, self.plateau):
+            if monitor is not None:
+                own += [v for v in vars(monitor).values() if isinstance(v, tf.Variable)]
+                own += getattr(monitor, "best_weights", [])
+        return [*self.model.variables, *self.model.optimizer.variables, *own]
+
+    def train(self, epochs: int, progress, checkpoints: Checkpoints | None = None) -> Outcome:
+        checkpoints = checkpoints or Checkpoints(None, None, None)
         history: list[dict[str, float]] = []
+        if checkpoints.resume:
+            restore(self.state_variables(), checkpoints.resume.arrays)
+            history = list(checkpoints.resume.history)
         chunk, interrupted = 1, False
         try:
             while len(history) < epochs:
-                size = min(chunk, epochs - len(history))
+                size = min(chunk, epochs - len(history), checkpoints.epochs_to_next(len(history)) or epochs)
                 started = time.perf_counter()
                 rows, stop = self._run(tf.constant(len(history), tf.int64), tf.constant(size, tf.int64))
                 elapsed = time.perf_counter() - started
-                for values in rows.numpy().tolist():
-                    history.append({"epoch": len(history) + 1, **dict(zip(self.keys, values))})
+                for row in rows.numpy().tolist():
+                    history.append({"epoch": len(history) + 1, **dict(zip(self.keys, row))})
                     progress.epoch(len(history), history[-1])
                 if bool(stop.numpy()):
                     break
+                if checkpoints.due(len(history)):
+                    checkpoints.save(len(history), history, values(self.state_variables()))
                 chunk = max(1, min(MAX_CHUNK, int(size * CHUNK_SECONDS / max(elapsed, 1e-4))))
         except KeyboardInterrupt:
             interrupted = True

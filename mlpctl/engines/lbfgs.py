@@ -10,14 +10,18 @@ import tensorflow as tf
 
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, history_columns, validation_rows
+from mlpctl.engines.checkpoint import Checkpoints, restore, values
 
 
-def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress) -> Outcome:
-    """`batch` is the whole training set: the config checks that lbfgs gets full batches."""
+def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,
+        checkpoints: Checkpoints | None = None) -> Outcome:
+    """`batch` is the whole training set: the config checks that lbfgs gets full batches.
+    A resumed run restarts L-BFGS from the checkpointed weights: scipy's curvature pairs are not
+    saved, so the iterations after it are not those of an unstopped run (a note says so)."""
     options = config.optimizer
     engine = LbfgsEngine(model, history_columns(config), x["train"], y["train"], weights, validation_rows(x, y))
     return engine.train(options.max_iterations or config.training.epochs, options.history_size,
-                        options.tolerance, progress)
+                        options.tolerance, progress, checkpoints or Checkpoints(None, None, None))
 
 
 class LbfgsEngine:
@@ -49,15 +53,19 @@ class LbfgsEngine:
         dropout or noise is allowed with lbfgs, so this is the objective), then validation."""
         self.model.reset_metrics()
         results = self.model.test_step((self.x, self.y) if self.weights is None else (self.x, self.y, self.weights))
-        values = {name: results[name] for name in self.keys if name in results}
+        row = {name: results[name] for name in self.keys if name in results}
         if self.validation is not None:
             self.model.reset_metrics()
             validated = self.model.test_step(self.validation)
-            values.update({f"val_{name}": validated[name] for name in validated})
-        return values
+            row.update({f"val_{name}": validated[name] for name in validated})
+        return row
 
-    def train(self, max_iterations: int, history_size: int, tolerance: float, progress) -> Outcome:
+    def train(self, max_iterations: int, history_size: int, tolerance: float, progress,
+              checkpoints: Checkpoints) -> Outcome:
         history: list[dict[str, float]] = []
+        if checkpoints.resume:
+            restore(self.model.variables, checkpoints.resume.arrays)
+            history = list(checkpoints.resume.history)
 
         def objective(flat):
             loss, gradient = self._loss_and_gradient(tf.constant(flat, tf.float32))
@@ -65,11 +73,13 @@ class LbfgsEngine:
 
         def record(flat):
             self._assign(tf.constant(flat, tf.float32))
-            values = {name: float(value) for name, value in self._metrics().items()}
-            row = {"epoch": len(history) + 1, **{key: values.get(key, math.nan) for key in self.keys}}
+            logged = {name: float(value) for name, value in self._metrics().items()}
+            row = {"epoch": len(history) + 1, **{key: logged.get(key, math.nan) for key in self.keys}}
             row["learning_rate"] = math.nan  # L-BFGS has no learning rate: its line search picks steps
             history.append(row)
             progress.epoch(len(history), row)
+            if checkpoints.due(len(history)):
+                checkpoints.save(len(history), history, values(self.model.variables))
             if not math.isfinite(row["loss"]):
                 raise StopIteration  # scipy ends the run; reported as diverged
 
@@ -78,7 +88,8 @@ class LbfgsEngine:
         try:
             result = scipy.optimize.minimize(
                 objective, start, jac=True, method="L-BFGS-B", callback=record,
-                options={"maxiter": max_iterations, "maxcor": history_size, "gtol": tolerance},
+                options={"maxiter": max(max_iterations - len(history), 1), "maxcor": history_size,
+                         "gtol": tolerance},
             )
             self._assign(tf.constant(result.x, tf.float32))
         except KeyboardInterrupt:

@@ -55,23 +55,30 @@ def temporary_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
             continue
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """`data` at `path`, all or nothing; the temporary file never outlives a failure. A file
+def replace_atomically(path: Path, write, suffix: str = ".tmp") -> None:
+    """`write(temporary)` makes the file at a new temporary path beside `path`, which then
+    replaces `path`: all or nothing, and the temporary file never outlives a failure. A file
     system that refuses (full, read-only, a name too long) is an OutputError naming the file."""
+    temporary = None
     try:
-        fd, temporary = temporary_beside(path)
-    except OSError as error:
-        raise OutputError(f"cannot write {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        fd, temporary = temporary_beside(path, suffix)
+        os.close(fd)
+        write(temporary)
         os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {error.strerror}") from None
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """`data` at `path`, all or nothing (`replace_atomically`)."""
+    payload = data if isinstance(data, bytes) else data.encode("utf-8")
+    replace_atomically(path, lambda temporary: temporary.write_bytes(payload))
 
 
 def write_json(path: Path, document: dict) -> None:

@@ -13,7 +13,6 @@ note, never a lost run.
 
 import csv
 import io
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +21,7 @@ from mlpctl import html_report, plots, scoring, signals
 from mlpctl.config import RunConfig, resolved_yaml
 from mlpctl.engines import checkpoint
 from mlpctl.errors import OutputError
-from mlpctl.files import atomic_write, temporary_beside, write_json
+from mlpctl.files import atomic_write, replace_atomically, write_json
 from mlpctl.progress import Progress
 from mlpctl.runstate import this_process
 
@@ -54,18 +53,7 @@ def history_csv(rows: list[dict[str, float]], columns: list[str] | None = None) 
 
 def save_model(model, run_dir: Path) -> None:
     """Atomically, like every file; Keras insists on a .keras suffix, so the temporary name keeps one."""
-    path = run_dir / FILES["model"]
-    fd, temporary = temporary_beside(path, suffix=".tmp.keras")
-    os.close(fd)
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    replace_atomically(run_dir / FILES["model"], model.save, suffix=".tmp.keras")
 
 
 class RunRecord:

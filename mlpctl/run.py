@@ -123,24 +123,14 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     columns, record = history_columns(config), None
     try:
         with signals.deferred():  # a directory, config.yaml and metrics.json `running`: all or none
-            if resume:
-                run_dir = resume
-            else:
-                run_dir = (create_run_dir(output_dir, run_name, timestamped=False) if run_name
-                           else create_run_dir(output_dir, config.name))
-                if not smoke:
-                    report.write_config(run_dir, config)
+            run_dir = resume or _new_run_dir(config, output_dir, run_name, smoke)
             record = report.RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None)
         if on_start:
             on_start(run_dir)
         trainer = load_trainer(config, dataset, verbose, cores)
         logged = progress if smoke else report.HistoryLog(run_dir / report.FILES["history"], columns, progress,
                                                           saved.history if saved else ())
-        every = config.training.checkpoint
-        checkpoints = checkpoint.Checkpoints(
-            None if smoke or every is None else run_dir / checkpoint.FILE,
-            every and every.every_epochs, every and every.every_seconds, saved, data_digest)
-        result = trainer.train(config, dataset, logged, checkpoints)
+        result = trainer.train(config, dataset, logged, _checkpoints(config, run_dir, smoke, saved, data_digest))
         if config.report.tensorboard and not smoke and result.history:
             report.write_tensorboard(result.history, run_dir / "tensorboard")
         document = report.write_run(record, config, dataset, result, runtime.versions(), columns, smoke=smoke)
@@ -150,6 +140,24 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
         raise
     warnings = [] if smoke else report.write_report(record, config, dataset, result)
     return Run(result, document, run_dir, warnings)
+
+
+def _new_run_dir(config: RunConfig, output_dir: Path, run_name: str | None, smoke: bool) -> Path:
+    """A new directory (`run_name`, or the config's name and the time) with config.yaml in it."""
+    run_dir = (create_run_dir(output_dir, run_name, timestamped=False) if run_name
+               else create_run_dir(output_dir, config.name))
+    if not smoke:
+        report.write_config(run_dir, config)
+    return run_dir
+
+
+def _checkpoints(config: RunConfig, run_dir: Path, smoke: bool, saved: Saved | None,
+                 data_digest: str) -> checkpoint.Checkpoints:
+    """When this run writes checkpoints (never for a smoke run), and the one it resumes from."""
+    every = config.training.checkpoint
+    path = None if smoke or every is None else run_dir / checkpoint.FILE
+    return checkpoint.Checkpoints(path, every and every.every_epochs, every and every.every_seconds, saved,
+                                  data_digest)
 
 
 def _record_end(record: report.RunRecord, error: BaseException) -> None:

@@ -320,14 +320,18 @@ def compare(
 @app.command()
 @guarded
 def show(
-    config: Annotated[Path, typer.Argument(help="The YAML config file.")],
+    config: Annotated[Path, typer.Argument(help="The YAML config file, or a run directory.")],
     set_: SetOption = None,
     model: Annotated[bool, typer.Option("--model", help="Also build the model and print its summary (reads the data, loads TensorFlow).")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Print the resolved config (every default filled in) without training."""
+    """Print the resolved config (every default filled in) without training; for a run
+    directory, its config and (on stderr) the run's status."""
     from mlpctl.config import load_config, resolved_yaml
 
+    if config.is_dir():
+        _print_run_status(config)
+        config = config / "config.yaml"
     run_config = load_config(config, set_ or [])
     print(resolved_yaml(run_config), end="")
     if model:
@@ -342,6 +346,19 @@ def show(
         print()
         network.summary(print_fn=lambda line, **_: print(line))
         print(f"parameters: {network.count_params()}")
+
+
+def _print_run_status(run_dir: Path) -> None:
+    """`run: killed after 120 epoch(s) (pid 4242 on host)`, and the like, on stderr."""
+    from mlpctl.files import read_json
+    from mlpctl.runstate import status_of
+
+    try:
+        document = read_json(run_dir / "metrics.json")
+    except FileNotFoundError:
+        return
+    where = f" (pid {document.get('pid')} on {document.get('host')})" if document.get("status") == "running" else ""
+    print(f"run: {status_of(document)} after {document.get('epochs_run')} epoch(s){where}", file=sys.stderr)
 
 
 @app.command()

@@ -91,6 +91,8 @@ def test_kill_9_leaves_a_running_record_that_readers_call_killed(tmp_path, cli):
     assert json.loads(compared.stdout)["runs"][0]["status"] == "killed"
     predicted = cli("predict", run_dir, "-i", ROOT / "data" / "xor.csv")
     assert predicted.exit_code == 2 and "the run is killed" in predicted.stderr
+    shown = cli("show", run_dir)
+    assert shown.exit_code == 0 and shown.stderr.startswith("run: killed after") and "name: xor" in shown.stdout
 
 
 @pytest.mark.slow

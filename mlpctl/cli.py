@@ -209,9 +209,10 @@ def sweep(
         metric, mode = stored_metric, mode or stored_mode
     base = plan.load()
     metric, mode = metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
-    if dry_run:
-        _print_plan(plan, sweeps.check_plan(plan), json_output)
-        return
+    if dry_run:  # a pre-check for CI: exit 2 when any trial is invalid
+        problems = sweeps.check_plan(plan)
+        _print_plan(plan, problems, json_output)
+        raise typer.Exit(int(ExitCode.CONFIG) if problems else 0)
     sweep_dir = resume or sweeps.new_sweep_dir(output_dir, plan)
     total = len(plan.trials())
     if not quiet:

@@ -17,8 +17,16 @@ from mlpctl.progress import Progress
 SHOWN_IN_PROGRESS = 4  # logged quantities shown next to the bar
 
 
+UNWRAPPED = 10_000  # columns for output that is not a terminal: a log or a file wraps nothing
+
+
 def make_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    """stderr; on a terminal as wide as it is, elsewhere (a CI log, a file, a pipe) as wide as
+    each line needs, so that tables are not wrapped at 80 columns and words are not split."""
+    console = Console(stderr=True, highlight=False)
+    if not console.is_terminal:
+        console.width = UNWRAPPED
+    return console
 
 
 def format_logs(logs: dict[str, float], limit: int | None = None) -> str:

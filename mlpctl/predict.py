@@ -79,8 +79,9 @@ def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require
     known = prep.features + prep.targets + keep + [run.config.data.sample_weight]
     unexpected = [c for c in columns if c not in known]
     if unexpected and not require_targets:
+        keeps = " ".join(f"--keep {column}" for column in unexpected)
         raise DataError(f"unexpected column(s): {', '.join(unexpected)}; keep them in the output with "
-                        f"--keep {unexpected[0]}, or drop them")
+                        f"{keeps}, or drop them")
     for column in prep.numeric:
         if pd.api.types.is_datetime64_any_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
             raise DataError(f"column {column!r}: {frame[column].dtype} values are not numbers; the run "
@@ -98,7 +99,7 @@ def encode_known_labels(frame: pd.DataFrame, run: TrainedRun) -> np.ndarray:
     """Labels of labelled data in the run's own encoding; an unseen label is an error."""
     if run.classes is None:
         targets = run.preprocessing.targets
-        check_numeric(frame, targets)
+        check_numeric(frame, targets, role="the target of a regression")
         empty = [column for column in targets if frame[column].isna().any()]
         if empty:
             raise DataError(f"column {empty[0]!r}: {int(frame[empty[0]].isna().sum())} empty target value(s)")

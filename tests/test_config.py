@@ -114,3 +114,22 @@ def test_any_valid_value_survives_set_and_the_resolved_yaml(learning_rate, epoch
     assert math.isclose(config.optimizer.learning_rate, learning_rate, rel_tol=1e-12)
     assert config.training.epochs == epochs
     assert RunConfig.model_validate(yaml.safe_load(resolved_yaml(config))) == config
+
+
+@pytest.mark.parametrize("typo, choices, meant", [
+    ("adma", ("sgd", "adam", "adamw", "adamax", "nadam"), "adam"),  # a swap, not the longer adamax
+    ("tahn", ("tanh", "relu", "sigmoid"), "tanh"),
+    ("rleu", ("relu", "elu", "selu"), "relu"),
+    ("sigmod", ("sigmoid", "softsign"), "sigmoid"),
+    ("sdg", ("sgd", "adam"), "sgd"),
+    ("bianry", ("binary", "multiclass", "regression"), "binary"),
+    ("binary_crossentopy", ("binary_crossentropy", "categorical_crossentropy"), "binary_crossentropy"),
+    ("learning_rat", ("learning_rate", "momentum"), "learning_rate"),
+    ("val_acc", ("val_loss", "val_accuracy", "accuracy"), "val_accuracy"),
+    ("valdiation", ("train", "validation", "test"), "validation"),
+    ("xyz", ("relu", "tanh"), None),
+])
+def test_suggestions_rank_swaps_and_short_edits_first(typo, choices, meant):
+    from mlpctl.config.suggest import closest
+
+    assert closest(typo, choices) == meant

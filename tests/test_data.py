@@ -237,3 +237,20 @@ def test_a_pca_run_trains_and_predicts_through_the_saved_rotation(cli, tmp_path)
     labels = __import__("pandas").read_csv(tmp_path / "p.csv")["prediction"]
     truth = __import__("pandas").read_csv(CONFIGS.parent / "data" / "digits.csv")["digit"]
     assert (labels == truth).mean() > 0.9
+
+
+def test_every_column_with_empty_cells_is_named_at_once(write_config, tmp_path):
+    from mlpctl.errors import DataError
+
+    with pytest.raises(DataError, match=r"column 'x': 6 missing value\(s\).*first at line 5; "
+                                        r"column 'z': 9 missing value\(s\).*first at line 2; fill or drop them"):
+        holes_dataset(write_config, tmp_path, "error")
+
+
+def test_text_in_a_regression_target_names_it_as_the_target(write_config, tmp_path):
+    from mlpctl.errors import DataError
+
+    with pytest.raises(DataError, match=r"column 'y': 1 non-numeric value\(s\), first 'high' at line 4; "
+                                        r"the target of a regression must be numbers"):
+        dataset_from(write_config, tmp_path, "x,y\n" + "".join(f"{i},{'high' if i == 2 else i}\n" for i in range(20)),
+                     scenario="regression")

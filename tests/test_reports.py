@@ -136,6 +136,8 @@ def test_string_labels_come_back_as_strings_through_a_pipe(cli, tmp_path, write_
 @pytest.mark.parametrize("csv, fragment", [
     ("x1\n0.5\n", "missing column(s): x2"),
     ("x1,x2,colour\n0.5,0.5,red\n", "unexpected column(s): colour"),
+    ("x1,x2,id,colour\n0.5,0.5,7,red\n", "unexpected column(s): id, colour; keep them in the output with "
+                                        "--keep id --keep colour, or drop them"),
     ("x1,x2\n0.5,abc\n", "column 'x2': 1 missing or non-numeric value(s), first 'abc'"),
 ])
 def test_bad_prediction_input_exits_3_and_writes_nothing(cli, trained, tmp_path, csv, fragment):
@@ -195,6 +197,9 @@ def test_compare_lists_only_the_keys_that_differ(cli, tmp_path):
         {"model.layers.0.units": 8, "optimizer.learning_rate": 0.02},
         {"model.layers.0.units": 3, "optimizer.learning_rate": 0.005}]
     assert document["metric"] == "validation.loss" and png_size(plot)[0] >= 300
+    table = cli("compare", *sorted(out.iterdir()), "--output", plot).stderr  # not a terminal: not wrapped
+    header = next(line for line in table.splitlines() if "optimizer.learning_rate" in line)
+    assert "model.layers.0.units" in header and "validation.loss" in header and len(header) > 80
 
 
 @pytest.mark.slow

@@ -112,6 +112,8 @@ def test_dry_run_lists_trials_without_training(cli, tmp_path):
     assert not any(tmp_path.iterdir())
     listed = json.loads(cli("sweep", CONFIGS / "xor.yaml", *GRID, "--dry-run", "--json").stdout)
     assert [t["overrides"] for t in listed][-1] == ["optimizer.learning_rate=0.01", "model.layers.0.units=8"]
+    invalid = cli("sweep", CONFIGS / "xor.yaml", "--grid", "training.batch_size=full,0", "--dry-run")
+    assert invalid.exit_code == 2 and "INVALID" in invalid.stdout  # usable as a CI pre-check
 
 
 def test_sweep_usage_errors_exit_2(cli, tmp_path):

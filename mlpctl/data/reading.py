@@ -74,17 +74,20 @@ def handle_missing(frame: pd.DataFrame, features: list[str], others: list[str], 
 
 
 def _check_complete(frame: pd.DataFrame, columns: list[str], hint: str) -> None:
+    """Every column with empty cells, in one line: a user fixes them all at once."""
+    found = []
     for column in columns:
         missing = frame[column].isna()
         if missing.any():
             first = int(np.flatnonzero(missing.to_numpy())[0]) + 2  # header is line 1
-            raise DataError(
-                f"column {column!r}: {int(missing.sum())} missing value(s) (NaN or empty), "
-                f"first at line {first}{hint}"
-            )
+            found.append(f"column {column!r}: {int(missing.sum())} missing value(s) (NaN or empty), "
+                         f"first at line {first}")
+    if found:
+        raise DataError("; ".join(found) + hint)
 
 
-def check_numeric(frame: pd.DataFrame, features: list[str]) -> None:
+def check_numeric(frame: pd.DataFrame, features: list[str], role: str = "feature columns") -> None:
+    """Numbers only (`role` names the columns in the message), within float32's range."""
     for column in features:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & frame[column].notna()
@@ -92,7 +95,7 @@ def check_numeric(frame: pd.DataFrame, features: list[str]) -> None:
             first = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
                 f"column {column!r}: {int(bad.sum())} non-numeric value(s), first "
-                f"{frame[column].iloc[first]!r} at line {first + 2}; feature columns must be numbers"
+                f"{frame[column].iloc[first]!r} at line {first + 2}; {role} must be numbers"
             )
         check_float32(column, values.to_numpy(dtype=np.float64))
 
@@ -113,7 +116,7 @@ def check_float32(column: str, values: np.ndarray) -> None:
 def encode_targets(target: pd.DataFrame, scenario: str) -> tuple[np.ndarray, list | None]:
     """Labels as the loss wants them, and the original class labels (None for regression)."""
     if scenario == "regression":
-        check_numeric(target, list(target.columns))
+        check_numeric(target, list(target.columns), role="the target of a regression")
         return target.to_numpy(dtype=np.float32), None
     column = target.iloc[:, 0]
     name = column.name

@@ -139,7 +139,7 @@ def collect(paths: list[Path], metric: str | None) -> Comparison:
     keys = list(dict.fromkeys(key for run in runs for key in run.config))
     differing = [key for key in keys if len({json.dumps(run.config.get(key), sort_keys=True) for run in runs}) > 1]
     if metric is None:
-        metric = default_metric(all(run.value("validation.loss") is not None for run in runs))
+        metric = default_metric(any(run.value("validation.loss") is not None for run in runs))
     check_split(metric)
     have = sorted({f"{split}.{name}" for run in runs for split, values in _final_metrics(run).items() for name in values})
     if have and all(run.value(metric) is None for run in runs):  # (runs still going, or killed, have none yet)

@@ -208,6 +208,19 @@ def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: 
     return result
 
 
+def unseen_categories(frame: pd.DataFrame, prep: Preprocessing) -> list[str]:
+    """One line per categorical column with values the training rows never had (they are
+    encoded as all zeros, which the model has seen only for an empty cell)."""
+    found = []
+    for column, values in (prep.categories or {}).items():
+        texts = frame[column].dropna().astype(str)
+        unseen = texts[~texts.isin(values)]
+        if len(unseen):
+            found.append(f"column {column!r}: {len(unseen)} value(s) the run never saw (first {unseen.iloc[0]!r}), "
+                         f"encoded as all zeros")
+    return found
+
+
 def output_columns(run: TrainedRun, proba: bool) -> list[str]:
     """The columns `predict_frame` makes."""
     if run.classes is None:

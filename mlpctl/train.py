@@ -56,10 +56,10 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     if checkpoints and checkpoints.resume:
         duration += checkpoints.resume.duration_s
     metrics = {}
-    if not outcome.interrupted:
+    if outcome.history:  # an interrupted run too is evaluated on the weights it stopped with
         try:
             metrics = evaluate(model, dataset.x, targets)
-        except KeyboardInterrupt:  # stopped after training: the history and the model are kept
+        except KeyboardInterrupt:  # stopped (again) while evaluating: the history and the model are kept
             outcome.interrupted = True
     status = "interrupted" if outcome.interrupted else "diverged" if outcome.diverged else "completed"
     return TrainResult(

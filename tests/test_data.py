@@ -185,10 +185,12 @@ def test_a_model_learns_from_a_categorical_column_and_predicts_unseen_ones(cli, 
     document = json.loads(cli("train", write_config(config), "-o", tmp_path / "runs", "--json").stdout)
     assert document["metrics"]["test"]["accuracy"] == 1.0  # the label is `colour == red`
     new = tmp_path / "new.csv"
-    new.write_text("colour,noise\nred,0.1\nblue,0.2\npurple,0.0\n")
+    new.write_text("colour,noise\nred,0.1\nblue,0.2\npurple,0.0\nmauve,0.1\n")
     result = cli("predict", document["run_dir"], "-i", new, "--proba")
     predicted = pd.read_csv(io.StringIO(result.stdout))
-    assert predicted["prediction"].tolist()[:2] == [1, 0] and len(predicted) == 3
+    assert predicted["prediction"].tolist()[:2] == [1, 0] and len(predicted) == 4
+    assert ("warning: column 'colour': 2 value(s) the run never saw (first 'purple'), encoded as all zeros"
+            in result.stderr)
 
 
 def test_pca_with_a_variance_fraction_keeps_the_right_number_of_components():

@@ -61,6 +61,7 @@ def test_sigterm_ends_training_like_ctrl_c_keeps_every_epoch_and_says_which(tmp_
     assert process.returncode == 143, stderr
     document = json.loads(stdout)
     assert document["status"] == "interrupted" and document["signal"] == "SIGTERM"
+    assert document["metrics"]["train"]["accuracy"] == 1.0  # evaluated on the weights it stopped with
     assert 0 < document["epochs_run"] < 100000
     # set before TensorFlow started: oneDNN off (runtime.import_tensorflow), one thread for XOR's tiny steps
     assert document["versions"]["tf_onednn"] == "0" and document["versions"]["tf_threads"] == "1"

@@ -354,14 +354,13 @@ def show(
 def _print_run_status(run_dir: Path) -> None:
     """`run: killed after 120 epoch(s) (pid 4242 on host)`, and the like, on stderr."""
     from mlpctl.files import read_json
-    from mlpctl.runstate import status_of
+    from mlpctl.runstate import describe
 
     try:
         document = read_json(run_dir / "metrics.json")
     except FileNotFoundError:
         return
-    where = f" (pid {document.get('pid')} on {document.get('host')})" if document.get("status") == "running" else ""
-    print(f"run: {status_of(document)} after {document.get('epochs_run')} epoch(s){where}", file=sys.stderr)
+    print(f"run: {describe(document)}", file=sys.stderr)
 
 
 @app.command()

@@ -55,6 +55,11 @@ def temporary_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
             continue
 
 
+def unwritable(path: Path, error: OSError) -> OutputError:
+    """The one-line error for a file system that refuses to write `path`."""
+    return OutputError(f"cannot write {path}: {error.strerror or error}")
+
+
 def replace_atomically(path: Path, write, suffix: str = ".tmp") -> None:
     """`write(temporary)` makes the file at a new temporary path beside `path`, which then
     replaces `path`: all or nothing, and the temporary file never outlives a failure. A file
@@ -68,7 +73,7 @@ def replace_atomically(path: Path, write, suffix: str = ".tmp") -> None:
     except OSError as error:
         if temporary is not None:
             temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+        raise unwritable(path, error) from None
     except BaseException:
         if temporary is not None:
             temporary.unlink(missing_ok=True)

@@ -5,7 +5,6 @@ order, normalization and label mapping (`Preprocessing`), and the scoring of `sc
 TensorFlow is started only when the run's model is opened.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,14 +55,11 @@ def load_run(run_dir: Path, load_model) -> TrainedRun:
 def _check_ended(run_dir: Path) -> None:
     """A run that is still training, or was killed, has no model yet: say so, not "no model.keras"."""
     try:
-        document = json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
+        document = read_json(run_dir / "metrics.json")
+    except (FileNotFoundError, DataError):
         return  # the files themselves are checked next
-    state = runstate.status_of(document) if isinstance(document, dict) else None
-    if state in ("running", "killed"):
-        where = f"pid {document.get('pid')} on {document.get('host')}"
-        raise ConfigError(f"{run_dir}: the run is {state} ({where}), after {document.get('epochs_run', 0)} "
-                          f"epoch(s) recorded; it has no model to use")
+    if runstate.status_of(document) in ("running", "killed"):
+        raise ConfigError(f"{run_dir}: the run is {runstate.describe(document)}; it has no model to use")
 
 
 def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require_targets: bool) -> None:

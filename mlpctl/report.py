@@ -20,8 +20,7 @@ from pathlib import Path
 from mlpctl import html_report, plots, scoring, signals
 from mlpctl.config import RunConfig, resolved_yaml
 from mlpctl.engines import checkpoint
-from mlpctl.errors import OutputError
-from mlpctl.files import atomic_write, replace_atomically, write_json
+from mlpctl.files import atomic_write, replace_atomically, unwritable, write_json
 from mlpctl.progress import Progress
 from mlpctl.runstate import this_process
 
@@ -101,7 +100,7 @@ class HistoryLog(Progress):
             self.handle.write(history_csv(self.rows, self.columns))
             self.handle.flush()
         except OSError as error:
-            raise OutputError(f"cannot write {self.path}: {error.strerror}") from None
+            raise unwritable(self.path, error) from None
         self.inner.start(epochs)
 
     def epoch(self, epoch: int, logs: dict[str, float]) -> None:
@@ -114,7 +113,7 @@ class HistoryLog(Progress):
                 self.handle.flush()
                 self.flushed = time.monotonic()
         except OSError as error:
-            raise OutputError(f"cannot write {self.path}: {error.strerror}") from None
+            raise unwritable(self.path, error) from None
 
     def finish(self) -> None:
         if self.handle is not None:

@@ -28,10 +28,21 @@ def status_of(document: dict) -> str:
     pid = document.get("pid")
     if not isinstance(pid, int):
         return status
-    started = _process_start(pid)
-    alive = started is not None and started == document.get("pid_started") if document.get("pid_started") \
-        else _pid_exists(pid)
-    return "running" if alive else "killed"
+    return "running" if _alive(pid, document.get("pid_started")) else "killed"
+
+
+def describe(document: dict) -> str:
+    """`killed after 120 epoch(s) (pid 4242 on host)`, `completed after 300 epoch(s)`, ..."""
+    where = f" (pid {document.get('pid')} on {document.get('host')})" if document.get("status") == "running" else ""
+    return f"{status_of(document)} after {document.get('epochs_run', 0)} epoch(s){where}"
+
+
+def _alive(pid: int, started: int | None) -> bool:
+    """Whether `pid` still runs the process that recorded itself: the same start time where one
+    was recorded (a pid is reused), else merely a process with that pid."""
+    if started is not None:
+        return _process_start(pid) == started
+    return _pid_exists(pid)
 
 
 def _pid_exists(pid: int) -> bool:

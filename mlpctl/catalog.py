@@ -92,6 +92,9 @@ LOSS_ALIASES = {
     "mape": "mean_absolute_percentage_error",
     "msle": "mean_squared_logarithmic_error",
 }
+# Regression losses that data.normalize_target: auto computes on the standardized target. The
+# others need the target's own values: poisson and msle positive ones, mape its distance from zero.
+STANDARD_SCALE_LOSSES = ("mean_squared_error", "mean_absolute_error", "huber", "log_cosh")
 # Losses that want one-hot targets rather than integer class indices.
 ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal_crossentropy")
 

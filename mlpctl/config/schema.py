@@ -37,6 +37,12 @@ class DataConfig(Section):
     normalize: Literal["standard", "minmax", "none"] = Field(
         "standard", description="Input scaling; statistics come from the training rows only."
     )
+    normalize_target: Literal["auto", "standard", "none"] = Field(
+        "auto", description="Regression: learn the target standardized with the training rows' mean and "
+        "standard deviation; predictions, metrics and plots stay in the target's own units, the loss is on "
+        "the standard scale. auto: standard for the mse, mae, huber and log_cosh losses, none for the others "
+        "(poisson, msle and mape need the target's own values) and for classification.",
+    )
     decorrelate: Literal["none", "pca", "pca_whiten"] = Field(
         "none", description="Rotate the normalized numeric inputs onto their principal components "
         "(whiten: also scale each to unit variance); fitted on the training rows.",
@@ -268,6 +274,15 @@ class RunConfig(Section):
             return None
         return catalog.canonical_loss(self.loss if isinstance(self.loss, str) else self.loss.name)
 
+    @property
+    def standardizes_target(self) -> bool:
+        """Whether the network learns the standardized target (data.normalize_target)."""
+        if self.scenario != "regression":
+            return False
+        if self.data.normalize_target == "auto":
+            return self.loss_name in catalog.STANDARD_SCALE_LOSSES
+        return self.data.normalize_target == "standard"
+
     @model_validator(mode="after")
     def _check_consistency(self) -> "RunConfig":
         if self.loss is None:
@@ -285,10 +300,21 @@ class RunConfig(Section):
                 f"data.target: a list of targets is for regression only, "
                 f"got {self.data.target!r} with scenario {self.scenario!r}"
             )
+        self._check_target_scale()
         self._check_early_stopping()
         self._check_optimizer()
         self._check_weights()
         return self
+
+    def _check_target_scale(self) -> None:
+        if self.data.normalize_target != "standard":
+            return
+        if self.scenario != "regression":
+            raise ConfigError(f"data.normalize_target: standard is for a regression target, not scenario "
+                              f"{self.scenario!r}; leave it out")
+        if self.loss_name not in (*catalog.STANDARD_SCALE_LOSSES, None):
+            raise ConfigError(f"data.normalize_target: standard does not fit loss {self.loss_name!r}, which needs "
+                              f"the target's own values; use auto or none")
 
     def _check_weights(self) -> None:
         weights = self.training.class_weight

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpctl.config import RunConfig
-from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing
+from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing, fit_target_scale
 from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
                                  handle_missing, plain_value, read_table)
 from mlpctl.data.splits import class_weights, split_indices, training_weights
@@ -50,6 +50,8 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     if config.data.decorrelate != "none":
         preprocessing.pca = fit_pca(preprocessing, frame.iloc[parts["train"]], config.data.decorrelate,
                                     config.data.components)
+    if config.standardizes_target:
+        fit_target_scale(preprocessing, labels[parts["train"]])
     x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
     y = {name: labels[rows] for name, rows in parts.items()}
     weights = training_weights(config, frame.iloc[parts["train"]], y["train"], classes)

@@ -23,6 +23,8 @@ class Preprocessing:
     fill: list[float] | None = None  # per numeric feature, for empty cells (data.missing)
     categories: dict[str, list[str]] | None = None  # categorical feature -> its one-hot columns
     pca: dict | None = None  # {"mean", "components": k x numeric, "scale": per component or None, ...}
+    target_center: list[float] | None = None  # per target, when the network learns it standardized
+    target_scale: list[float] | None = None
 
     @property
     def numeric(self) -> list[str]:
@@ -82,6 +84,15 @@ def fit_preprocessing(
         features, targets, normalize, center.tolist(), scale.tolist(), classes,
         None if fill is None else fill.tolist(), categories or None,
     )
+
+
+def fit_target_scale(prep: Preprocessing, y_train: np.ndarray) -> None:
+    """The training rows' mean and standard deviation of each regression target (a constant
+    target keeps scale 1)."""
+    values = np.asarray(y_train, dtype=np.float64)
+    scale = values.std(axis=0)
+    prep.target_center = values.mean(axis=0).tolist()
+    prep.target_scale = np.where(scale > 0, scale, 1.0).tolist()
 
 
 def fit_pca(prep: Preprocessing, train: pd.DataFrame, kind: str, components) -> dict:

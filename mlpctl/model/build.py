@@ -11,6 +11,7 @@ from mlpctl.config import RunConfig
 from mlpctl.config.schema import CustomLoss, name_and_params
 from mlpctl.errors import ConfigError
 from mlpctl.model.registries import get
+from mlpctl.model.target import LAYER_NAME, OnStandardScale, TargetScale, target_layer
 
 
 def import_custom(target: str):
@@ -25,11 +26,12 @@ def import_custom(target: str):
     return function
 
 
-def loss_of(config: RunConfig):
-    """The config's loss: a Keras loss object with its parameters, or the user's own function."""
-    if isinstance(config.loss, CustomLoss):
-        return import_custom(config.loss.custom)
-    return get("loss", config.loss)
+def loss_of(config: RunConfig, model: keras.Model):
+    """The config's loss: a Keras loss object with its parameters, or the user's own function;
+    on the standard scale when the model ends in a TargetScale."""
+    loss = import_custom(config.loss.custom) if isinstance(config.loss, CustomLoss) else get("loss", config.loss)
+    target = target_layer(model)
+    return OnStandardScale(loss, target) if target else loss
 
 
 def optimizer_of(config: RunConfig) -> keras.optimizers.Optimizer:
@@ -61,7 +63,7 @@ def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None 
     if train_rows is not None:
         training = {"optimizer": optimizer_of(config),
                     "steps_per_execution": math.ceil(train_rows / config.training.batch_rows(train_rows))}
-    model.compile(loss=loss_of(config), metrics=metrics_of(config.scenario, one_hot), **training)
+    model.compile(loss=loss_of(config, model), metrics=metrics_of(config.scenario, one_hot), **training)
     return model
 
 
@@ -130,4 +132,6 @@ def build_model(config: RunConfig, preprocessing) -> keras.Sequential:
             name="output",
         )
     )
+    if preprocessing.target_scale is not None:
+        model.add(TargetScale(preprocessing.target_center, preprocessing.target_scale, name=LAYER_NAME))
     return model

@@ -114,9 +114,13 @@ def train(
         if not quiet:
             console.print(f"run directory: {run_dir}")
 
+    def warn(line: str) -> None:
+        if not quiet:
+            print(f"warning: {line}", file=sys.stderr)
+
     with stop_signals_handled():
         run = execute(run_config, output_dir, make_progress(console, quiet), smoke=smoke, verbose=verbose,
-                      on_start=announce, resume=resume)
+                      on_start=announce, resume=resume, on_warning=warn)
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not quiet:
@@ -158,24 +162,38 @@ def _print_outcome(console, result, run_dir: Path) -> None:
 def validate(
     configs: Annotated[list[Path], typer.Argument(help="Config files to check.")],
     set_: SetOption = None,
+    data: Annotated[bool, typer.Option("--data", help="Also read each config's data file and check it as train would (columns, empty cells, numbers, labels).")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Check config files without training (and without loading TensorFlow)."""
     from mlpctl.config import load_config
-    from mlpctl.errors import ConfigError
+    from mlpctl.errors import ConfigError, DataError
 
-    failed = 0
+    codes = []
     for path in configs:
         try:
-            _warn(load_config(path, set_ or []), path, quiet=False)
-        except ConfigError as error:
-            failed += 1
+            run_config = load_config(path, set_ or [])
+            _warn(run_config, path, quiet=False)
+            summary = _check_data(run_config) if data else ""
+        except (ConfigError, DataError) as error:
+            codes.append(error.exit_code)
             for line in str(error).splitlines():
-                print(f"error: {line}", file=sys.stderr)
+                print(f"error: {path}: {line}" if isinstance(error, DataError) else f"error: {line}", file=sys.stderr)
         else:
-            print(f"ok: {path}", file=sys.stderr)
-    if failed:
-        raise typer.Exit(int(ExitCode.CONFIG))
+            print(f"ok: {path}{summary}", file=sys.stderr)
+    if codes:
+        raise typer.Exit(int(min(codes)))  # a config error (2) before a data error (3)
+
+
+def _check_data(run_config) -> str:
+    """The data file read and checked as `train` reads it; its warnings printed; a summary."""
+    from mlpctl.data import load_dataset
+
+    dataset = load_dataset(run_config)
+    for warning in dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    rows = ", ".join(f"{split} {count}" for split, count in dataset.rows.items())
+    return f" (data: {rows} rows; {dataset.preprocessing.n_inputs} inputs)"
 
 
 @app.command()

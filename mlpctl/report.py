@@ -125,13 +125,13 @@ class HistoryLog(Progress):
         self.inner.finish()
 
 
-def final_document(config: RunConfig, result, versions: dict, rows: dict) -> dict:
-    """What a run that trained adds to metrics.json."""
+def final_document(config: RunConfig, result, versions: dict, dataset) -> dict:
+    """What a run that trained adds to metrics.json (the data's warnings are among its notes)."""
     return {
         "epochs_run": result.epochs_run,
-        "rows": rows,
+        "rows": dataset.rows,
         "engine": result.engine,
-        "notes": result.notes,
+        "notes": [*dataset.warnings, *result.notes],
         "stopped_early_at": result.stopped_early_at,
         "duration_s": round(result.duration_s, 3),
         "versions": versions,
@@ -151,7 +151,7 @@ def write_run(record: RunRecord, config: RunConfig, dataset, result, versions: d
             atomic_write(run_dir / FILES["history"], history_csv(result.history, ["epoch", *columns]))
             if result.status != "diverged":
                 save_model(result.model, run_dir)
-        document = record.ended(result.status, **final_document(config, result, versions, dataset.rows))
+        document = record.ended(result.status, **final_document(config, result, versions, dataset))
         if result.status in ("completed", "diverged"):  # only an unfinished run goes on from it
             (run_dir / checkpoint.FILE).unlink(missing_ok=True)
     return document

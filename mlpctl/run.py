@@ -105,18 +105,21 @@ def resumable(run_dir: Path) -> Saved:
 
 def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
             verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None,
-            resume: Path | None = None) -> Run:
+            resume: Path | None = None, on_warning=None) -> Run:
     """Data is read and checked before a run directory exists. From the moment it exists, it is
     in one of the documented states (report.py): config.yaml, then metrics.json `running`, the
     history as it grows, and whatever ends the run (a stop signal, an error of ours or of the
     output) recorded before it goes on up. A smoke run writes metrics.json alone.
-    `on_start(run_dir)` is called once the directory exists. `cores`: the cores this run may
+    `on_start(run_dir)` is called once the directory exists, `on_warning(line)` for each
+    warning about the data before training (they are in metrics.json's notes too). `cores`: the cores this run may
     use (a sweep worker's share), if not all. `resume`: an interrupted or killed run directory
     (whose config this is) to go on with, from its last checkpoint."""
     saved = resumable(resume) if resume else None
     check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
     check_model_fits(config, dataset)
+    for warning in dataset.warnings if on_warning else ():
+        on_warning(warning)
     data_digest = checkpoint.digest(Path(config.data.path))
     if saved and saved.data_digest != data_digest:
         raise DataError(f"--resume: {config.data.path} changed since the run started; it cannot go on with other rows")

@@ -256,3 +256,17 @@ def test_text_in_a_regression_target_names_it_as_the_target(write_config, tmp_pa
                                         r"the target of a regression must be numbers"):
         dataset_from(write_config, tmp_path, "x,y\n" + "".join(f"{i},{'high' if i == 2 else i}\n" for i in range(20)),
                      scenario="regression")
+
+
+def test_classification_labels_that_look_like_numbers_are_warned_of_and_train(write_config, tmp_path):
+    rows = "x,y\n" + "".join(f"{i},{i % 30}\n" for i in range(100)) + "100,99\n"
+    dataset = dataset_from(write_config, tmp_path, rows, scenario="multiclass")
+    many, single = dataset.warnings
+    assert many.startswith("column 'y': 31 distinct labels in 101 rows (31%)") and "regression target" in many
+    assert single.startswith("column 'y': 1 class(es) with a single row (99)")
+    assert len(dataset.preprocessing.classes) == 31  # it trains as asked
+
+
+def test_labels_with_few_classes_and_enough_rows_are_not_warned_of(write_config, tmp_path):
+    rows = "x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30))
+    assert dataset_from(write_config, tmp_path, rows, scenario="multiclass").warnings == []

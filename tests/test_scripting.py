@@ -85,3 +85,45 @@ def test_smoke_trains_briefly_and_keeps_only_metrics(cli, tmp_path):
     assert [path.name for path in run_dir.iterdir()] == ["metrics.json"]
     assert sum(document["rows"].values()) == 300  # of digits.csv's 1,797
     assert set(document["metrics"]) == {"train", "validation", "test"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_smoke_checks_every_row_before_sampling(cli, write_config, tmp_path, seed):
+    """A bad cell anywhere in the file fails the smoke run as it fails train, at its line in the
+    file, whichever rows the sample keeps."""
+    lines = (DATA / "digits.csv").read_text().splitlines()
+    row = lines[901].split(",")
+    row[3] = "abc"
+    lines[901] = ",".join(row)
+    data = tmp_path / "digits.csv"
+    data.write_text("\n".join(lines) + "\n")
+    config = write_config(load_config(CONFIGS / "digits.yaml", [f"data.path={data}", f"seed={seed}"]).model_dump())
+    for extra in (["--smoke"], []):
+        result = cli("train", config, *extra, "-o", tmp_path / "runs", "--quiet")
+        assert result.exit_code == 3 and "'abc' at line 902" in result.stderr, result.stderr
+
+
+def test_validate_data_reads_the_file_as_train_does(cli, write_config, tmp_path):
+    good = cli("validate", CONFIGS / "digits.yaml", "--data")
+    assert good.exit_code == 0
+    assert "(data: train 1259, validation 269, test 269 rows; 64 inputs)" in good.stderr
+    assert cli("validate", CONFIGS / "digits.yaml", "--set", "data.target=digt").exit_code == 0  # columns unread
+    wrong_column = cli("validate", CONFIGS / "digits.yaml", "--data", "--set", "data.target=digt")
+    assert wrong_column.exit_code == 3 and "did you mean 'digit'" in wrong_column.stderr
+    missing = cli("validate", CONFIGS / "digits.yaml", "--data", "--set", "data.path=nowhere.csv")
+    assert missing.exit_code == 3 and "relative to the config file's folder" in missing.stderr
+    assert str(CONFIGS / "nowhere.csv") in missing.stderr
+    both = cli("validate", CONFIGS / "digits.yaml", CONFIGS / "xor.yaml", "--data",
+               "--set", "data.path=nowhere.csv", "--set", "optimizer.learning_rat=1")
+    assert both.exit_code == 2  # a config error outranks a data error
+
+
+def test_validate_data_does_not_import_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from mlpctl.cli import app; "
+            f"r = CliRunner().invoke(app, ['validate', {str(CONFIGS / 'digits.yaml')!r}, '--data']); "
+            "assert r.exit_code == 0, r.output; print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr

@@ -14,7 +14,7 @@ import numpy as np
 from mlpctl.config import RunConfig
 from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing, fit_target_scale
 from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
-                                 handle_missing, plain_value, read_table)
+                                 handle_missing, label_warnings, plain_value, read_table)
 from mlpctl.data.splits import class_weights, split_indices, training_weights
 
 __all__ = ["Dataset", "Preprocessing", "class_weights", "load_dataset", "plain_value", "read_table",
@@ -28,13 +28,14 @@ class Dataset:
     preprocessing: Preprocessing
     rows: dict[str, int] = field(default_factory=dict)
     weights: np.ndarray | None = None  # per training row, for the loss; None: all equal
+    warnings: list[str] = field(default_factory=list)  # data that trains, but probably not as meant
 
 
 def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
-    """Everything the model needs, checked. `max_rows` keeps a seeded random sample (--smoke)."""
+    """Everything the model needs, checked. `max_rows` (--smoke) keeps a seeded random sample
+    of the rows, taken after every row of the file is checked: a smoke run that passes means
+    that `train` will not stop on the data either."""
     frame = read_table(Path(config.data.path))
-    if max_rows is not None and len(frame) > max_rows:
-        frame = frame.sample(n=max_rows, random_state=config.seed).reset_index(drop=True)
     targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
     weight_column = [config.data.sample_weight] if config.data.sample_weight else []
     features = feature_columns(frame, targets + weight_column, config.data.features)
@@ -42,6 +43,10 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     categorical = categorical_columns(frame, features, config.data.categorical)
     check_numeric(frame, [c for c in features if c not in categorical] + weight_column)
     labels, classes = encode_targets(frame[targets], config.scenario)
+    warnings = label_warnings(frame[targets[0]], config.scenario)
+    if max_rows is not None and len(frame) > max_rows:
+        keep = np.sort(np.random.default_rng(config.seed).choice(len(frame), max_rows, replace=False))
+        frame, labels = frame.iloc[keep].reset_index(drop=True), labels[keep]
     parts = split_indices(len(frame), config, labels if classes is not None else None)
     preprocessing = fit_preprocessing(
         frame.iloc[parts["train"]], features, targets, config.data.normalize, classes, config.data.missing,
@@ -55,4 +60,4 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
     y = {name: labels[rows] for name, rows in parts.items()}
     weights = training_weights(config, frame.iloc[parts["train"]], y["train"], classes)
-    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()}, weights)
+    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()}, weights, warnings)

@@ -13,7 +13,8 @@ from mlpctl.errors import DataError
 
 def read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise DataError(f"data.path: file not found: {path}")
+        raise DataError(f"data.path: file not found: {path} (a relative data.path is relative to the "
+                        f"config file's folder, also when given with --set)")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -147,6 +148,26 @@ def _check_class_labels(column: pd.Series, classes: list) -> None:
             f"column {column.name!r}: {len(classes)} distinct labels in {len(column)} rows "
             f"looks like a regression target, not classes"
         )
+
+
+MANY_LABELS = 0.10  # share of distinct labels in the rows above which classes look like numbers
+
+
+def label_warnings(column: pd.Series, scenario: str) -> list[str]:
+    """Classification labels that train, but probably not as meant: one line each."""
+    if scenario == "regression":
+        return []
+    counts = column.value_counts(sort=False)
+    found = []
+    if len(counts) > 2 and len(counts) > MANY_LABELS * len(column):
+        found.append(f"column {column.name!r}: {len(counts)} distinct labels in {len(column)} rows "
+                     f"({len(counts) / len(column):.0%}) make {len(counts)} classes; is it a regression target?")
+    single = sorted((label for label, count in counts.items() if count == 1), key=_label_sort_key)
+    if single:
+        shown = ", ".join(map(repr, map(plain_value, single[:5]))) + (", ..." if len(single) > 5 else "")
+        found.append(f"column {column.name!r}: {len(single)} class(es) with a single row ({shown}): "
+                     f"never both trained on and tested")
+    return found
 
 
 def _label_sort_key(label) -> tuple:

@@ -153,13 +153,20 @@ def _check_class_labels(column: pd.Series, classes: list) -> None:
 MANY_LABELS = 0.10  # share of distinct labels in the rows above which classes look like numbers
 
 
+def too_many_classes(distinct: int, rows: int) -> bool:
+    """More distinct labels than a classification target usually has for its rows (more than
+    3, and more than 10% of the rows): `init` calls such numbers a regression target, `train`
+    warns."""
+    return distinct > 3 and distinct > MANY_LABELS * rows
+
+
 def label_warnings(column: pd.Series, scenario: str) -> list[str]:
     """Classification labels that train, but probably not as meant: one line each."""
     if scenario == "regression":
         return []
     counts = column.value_counts(sort=False)
     found = []
-    if len(counts) > 2 and len(counts) > MANY_LABELS * len(column):
+    if too_many_classes(len(counts), len(column)):
         found.append(f"column {column.name!r}: {len(counts)} distinct labels in {len(column)} rows "
                      f"({len(counts) / len(column):.0%}) make {len(counts)} classes; is it a regression target?")
     single = sorted((label for label, count in counts.items() if count == 1), key=_label_sort_key)

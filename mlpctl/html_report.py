@@ -32,13 +32,29 @@ def image(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def page(document: dict, config_yaml: str, summary: str, per_class: list[dict] | None, images: list[Path]) -> str:
+def facts(document: dict, trainable: int) -> list[list]:
+    """What a reader of the page asks first: where the run is, when, on how many rows."""
+    rows = document.get("rows") or {}
+    found = [["run directory", document.get("run_dir")],
+             ["started", document.get("started")], ["finished", document.get("finished")],
+             ["rows", ", ".join(f"{split} {count}" for split, count in rows.items())],
+             ["trainable parameters", f"{trainable:,}"]]
+    if "positive_class" in document:
+        found.append(["positive class", repr(document["positive_class"])])
+    return found
+
+
+def page(document: dict, config_yaml: str, summary: str, per_class: list[dict] | None, images: list[Path],
+         trainable: int) -> str:
+    """`summary`: Keras' model summary; `trainable`: the weights training moves (the summary's
+    total also counts the optimizer's variables)."""
     metrics = document["metrics"]
     names = list(dict.fromkeys(name for split in metrics.values() for name in split))
     parts = [
         f"<h1>{html.escape(document['name'])}</h1>",
         f"<p class='status'>{html.escape(document['status'])}: {document['scenario']}, "
         f"{document['epochs_run']} epochs, {document['duration_s']:.1f} s, engine {document['engine']}</p>",
+        table(["run", ""], facts(document, trainable)),
         "<h2>Final metrics</h2>",
         table(["split", *names], [[split, *[values.get(n) for n in names]] for split, values in metrics.items()]),
     ]

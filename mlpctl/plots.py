@@ -95,24 +95,26 @@ def confusion_matrix(matrix: np.ndarray, names: list, path: Path, split: str) ->
     save(figure, path)
 
 
-def roc_curve(fpr: np.ndarray, tpr: np.ndarray, area: float, path: Path, split: str) -> None:
+def roc_curve(fpr: np.ndarray, tpr: np.ndarray, area: float, path: Path, split: str, positive) -> None:
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
     axis.plot(fpr, tpr, label=f"AUC = {area:.3f}")
     axis.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
-    axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC ({split})")
+    axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC ({split})\npositive class: {positive}")
     axis.grid(alpha=0.3)
     axis.legend()
     save(figure, path)
 
 
-def pr_curve(recall: np.ndarray, precision: np.ndarray, average: float, chance: float, path: Path, split: str) -> None:
-    """`chance`: the share of positives, the precision of guessing."""
+def pr_curve(recall: np.ndarray, precision: np.ndarray, average: float, chance: float, path: Path, split: str,
+             positive) -> None:
+    """`chance`: the share of positives (`positive`, the class's label), the precision of guessing."""
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
     axis.step(recall, precision, where="post", label=f"AP = {average:.3f}")
     axis.axhline(chance, linestyle=":", color="grey", label="chance")
-    axis.set(xlabel="recall", ylabel="precision", title=f"precision-recall ({split})", ylim=(0, 1.02))
+    axis.set(xlabel="recall", ylabel="precision", title=f"precision-recall ({split})\npositive class: {positive}",
+             ylim=(0, 1.02))
     axis.grid(alpha=0.3)
     axis.legend()
     save(figure, path)

@@ -13,6 +13,7 @@ note, never a lost run.
 
 import csv
 import io
+import math
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,6 +131,7 @@ def final_document(config: RunConfig, result, versions: dict, dataset) -> dict:
     return {
         "epochs_run": result.epochs_run,
         "rows": dataset.rows,
+        **({"positive_class": dataset.preprocessing.classes[1]} if config.scenario == "binary" else {}),
         "engine": result.engine,
         "notes": [*dataset.warnings, *result.notes],
         "stopped_early_at": result.stopped_early_at,
@@ -220,8 +222,9 @@ def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: d
     def page(path: Path) -> None:
         summary: list[str] = []
         result.model.summary(print_fn=lambda line, **_: summary.append(line))
+        trainable = sum(int(math.prod(weight.shape)) for weight in result.model.trainable_weights)
         atomic_write(path, html_report.page(document, resolved_yaml(config), "\n".join(summary), per_class,
-                                            figures.written))
+                                            figures.written, trainable))
 
     figures.draw(FILES["report"], page)
     return figures.failed
@@ -242,10 +245,11 @@ def answer_figures(figures: Figures, config: RunConfig, prep, model, x, y, label
         per_class = [{"split": label, **row} for row in scoring.per_class_scores(true_labels, predicted, prep.classes)]
         if config.scenario == "binary":
             chance = float(true_labels.mean())
-            figures.draw("roc_curve.png",
-                         lambda path: plots.roc_curve(*scoring.roc_points(true_labels, output[:, 0]), path, label))
-            figures.draw("pr_curve.png",
-                         lambda path: plots.pr_curve(*scoring.pr_points(true_labels, output[:, 0]), chance, path, label))
+            positive = prep.classes[1]
+            figures.draw("roc_curve.png", lambda path: plots.roc_curve(
+                *scoring.roc_points(true_labels, output[:, 0]), path, label, positive))
+            figures.draw("pr_curve.png", lambda path: plots.pr_curve(
+                *scoring.pr_points(true_labels, output[:, 0]), chance, path, label, positive))
     if len(prep.features) == 2 and not prep.categories and not prep.pca:
         figures.draw("decision_boundary.png", lambda path: _two_inputs(path, config, prep, model, *points))
     return per_class

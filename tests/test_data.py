@@ -270,3 +270,27 @@ def test_classification_labels_that_look_like_numbers_are_warned_of_and_train(wr
 def test_labels_with_few_classes_and_enough_rows_are_not_warned_of(write_config, tmp_path):
     rows = "x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(30))
     assert dataset_from(write_config, tmp_path, rows, scenario="multiclass").warnings == []
+
+
+YES_NO = "x,y\n" + "".join(f"{i},{'yes' if i % 3 else 'no'}\n" for i in range(30))
+
+
+def test_the_positive_class_is_the_second_label_unless_named(write_config, tmp_path):
+    assert dataset_from(write_config, tmp_path, YES_NO).preprocessing.classes == ["no", "yes"]
+    named = dataset_from(write_config, tmp_path, YES_NO, **{"data.positive_class": "no"})
+    assert named.preprocessing.classes == ["yes", "no"]
+    assert set(named.y["train"].ravel()) == {0.0, 1.0}
+    numbers = dataset_from(write_config, tmp_path, "x,y\n" + "".join(f"{i},{i % 2}.0\n" for i in range(20)),
+                           **{"data.positive_class": 0})
+    assert numbers.preprocessing.classes == [1.0, 0.0]
+
+
+def test_a_positive_class_that_is_not_a_label_is_a_data_error(cli, write_config, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text(YES_NO)
+    result = cli("train", write_config(base_config(**{"data.path": str(data), "data.positive_class": "Yes"})),
+                 "-o", tmp_path / "runs")
+    assert result.exit_code == 3
+    assert "data.positive_class: 'Yes' is not one of column 'y''s labels ('no', 'yes')" in result.stderr
+    multiclass = cli("validate", write_config(base_config(scenario="multiclass", **{"data.positive_class": 1})))
+    assert multiclass.exit_code == 2 and "data.positive_class: is for scenario binary" in multiclass.stderr

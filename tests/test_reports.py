@@ -78,8 +78,21 @@ def test_report_html_is_self_contained_with_every_plot(trained, name):
     text = " ".join(page.text)
     assert "Final metrics" in text and "Config" in text and "hidden_1" in text
     if name != "regression":
-        assert "precision" in text and "F1" in text and page.tables == 2
+        assert "precision" in text and "F1" in text and page.tables == 3  # run facts, metrics, per class
     assert "http://" not in (run_dir / "report.html").read_text().replace("http://www.w3.org", "")
+
+
+def test_report_html_says_where_when_on_how_many_rows_and_how_many_weights(trained):
+    run = trained["xor_cloud"]
+    page = Page()
+    page.feed((run.run_dir / "report.html").read_text())
+    text = " ".join(page.text)
+    rows = run.document["rows"]
+    trainable = (2 * 8 + 8) + (8 + 1)  # xor_cloud.yaml: 2-8-1
+    assert str(run.run_dir) in text and run.document["started"] in text and run.document["finished"] in text
+    assert f"train {rows['train']}, validation {rows['validation']}, test {rows['test']}" in text
+    assert f"trainable parameters {trainable}" in " ".join(text.split())
+    assert "positive class 1" in " ".join(text.split())
 
 
 def test_plots_can_be_turned_off(cli, tmp_path):

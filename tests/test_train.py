@@ -11,7 +11,7 @@ import yaml
 from mlpctl.data import Preprocessing
 from mlpctl.files import create_run_dir
 
-from conftest import CONFIGS, base_config, run_dir_of
+from conftest import CONFIGS, DATA, base_config, run_dir_of
 
 RUN_FILES = {"config.yaml", "metrics.json", "history.csv", "learning_curves.png", "model.keras", "preprocessing.json",
              "report.html", "confusion_matrix.png"}
@@ -168,3 +168,17 @@ def test_small_steps_get_one_tensorflow_thread_and_big_ones_the_default(monkeypa
     assert tf_threads(step_work(mnist, images)) is None
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")  # TensorFlow's own setting wins
     assert tf_threads(step_work(digits, load_dataset(digits))) is None
+
+
+@pytest.mark.slow
+def test_the_positive_class_is_named_in_metrics_and_flips_the_outputs(cli, tmp_path):
+    runs = {}
+    for positive in (1, 0):
+        result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path / str(positive), "--json", "--quiet",
+                     "--set", f"data.positive_class={positive}", "--set", "report.plots=false")
+        runs[positive] = json.loads(result.stdout)
+        assert runs[positive]["positive_class"] == positive
+    ones, zeros = (runs[p]["metrics"]["test"] for p in (1, 0))
+    assert ones["accuracy"] > 0.9 and zeros["accuracy"] > 0.9  # the same problem, the other way round
+    predicted = cli("predict", runs[0]["run_dir"], "-i", DATA / "xor_cloud.csv", "--proba")
+    assert predicted.stdout.startswith("prediction,proba_1,proba_0\n")

@@ -32,6 +32,10 @@ class DataConfig(Section):
     features: list[str] | None = Field(
         None, description="Input columns; default: every column but the target (and sample_weight)."
     )
+    positive_class: Union[bool, int, float, str] | None = Field(
+        None, description="Binary: the label that is the positive class (output 1: P(positive), ROC and "
+        "precision-recall); default the label that sorts second (1 of 0/1, true of false, 'yes' of no/yes).",
+    )
     validation_split: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows.")
     test_split: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows.")
     normalize: Literal["standard", "minmax", "none"] = Field(
@@ -295,6 +299,8 @@ class RunConfig(Section):
                 f"(it is for {', '.join(fits)}); use {catalog.DEFAULT_LOSS[self.scenario]!r} "
                 f"or leave loss out for the default"
             )
+        if self.data.positive_class is not None and self.scenario != "binary":
+            raise ConfigError(f"data.positive_class: is for scenario binary, not {self.scenario!r}; leave it out")
         if isinstance(self.data.target, list) and self.scenario != "regression":
             raise ConfigError(
                 f"data.target: a list of targets is for regression only, "

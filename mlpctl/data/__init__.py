@@ -42,7 +42,7 @@ def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
     frame = handle_missing(frame, features, targets + weight_column, config.data.missing)
     categorical = categorical_columns(frame, features, config.data.categorical)
     check_numeric(frame, [c for c in features if c not in categorical] + weight_column)
-    labels, classes = encode_targets(frame[targets], config.scenario)
+    labels, classes = encode_targets(frame[targets], config.scenario, config.data.positive_class)
     warnings = label_warnings(frame[targets[0]], config.scenario)
     if max_rows is not None and len(frame) > max_rows:
         keep = np.sort(np.random.default_rng(config.seed).choice(len(frame), max_rows, replace=False))

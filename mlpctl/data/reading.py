@@ -114,8 +114,9 @@ def check_float32(column: str, values: np.ndarray) -> None:
                         f"which the model computes in; rescale the column")
 
 
-def encode_targets(target: pd.DataFrame, scenario: str) -> tuple[np.ndarray, list | None]:
-    """Labels as the loss wants them, and the original class labels (None for regression)."""
+def encode_targets(target: pd.DataFrame, scenario: str, positive=None) -> tuple[np.ndarray, list | None]:
+    """Labels as the loss wants them, and the original class labels (None for regression).
+    Classes are sorted; for binary, `positive` (data.positive_class) goes second, as class 1."""
     if scenario == "regression":
         check_numeric(target, list(target.columns), role="the target of a regression")
         return target.to_numpy(dtype=np.float32), None
@@ -130,9 +131,26 @@ def encode_targets(target: pd.DataFrame, scenario: str) -> tuple[np.ndarray, lis
         )
     if scenario == "multiclass":
         _check_class_labels(column, classes)
+    if scenario == "binary" and positive is not None:
+        classes = _positive_second(name, classes, positive)
     codes = pd.Categorical(column, categories=classes).codes.astype(np.int32)
     labels = codes.astype(np.float32).reshape(-1, 1) if scenario == "binary" else codes
     return labels, [plain_value(label) for label in classes]
+
+
+def _positive_second(name, classes: list, positive) -> list:
+    """The two labels with data.positive_class second. A label matches by value or as written
+    (`positive_class: 1` matches 1 and 1.0; `yes` matches 'yes')."""
+    def same(label) -> bool:
+        value = plain_value(label)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, positive))
+        return (numbers and value == positive) or str(value) == str(positive)
+
+    matches = [label for label in classes if same(label)]
+    if len(matches) != 1:
+        raise DataError(f"data.positive_class: {positive!r} is not one of column {name!r}'s labels "
+                        f"({', '.join(repr(plain_value(label)) for label in classes)})")
+    return [label for label in classes if label is not matches[0]] + matches
 
 
 def _check_class_labels(column: pd.Series, classes: list) -> None:

@@ -1,7 +1,7 @@
 """Human-facing output, all on stderr: progress while training, the final table, errors.
 
-A terminal gets a Rich progress bar; anything else (CI logs, shell loops) plain lines, at most
-one every two seconds. Rich honours NO_COLOR by itself. Draws what it is handed and imports no other stage:
+A terminal gets a Rich progress bar with every logged value beside it; anything else (CI logs,
+shell loops) plain lines at a bounded rate (`PlainProgress`). Rich honours NO_COLOR by itself. Draws what it is handed and imports no other stage:
 TensorFlow-free, like everything the CLI loads early.
 """
 
@@ -14,9 +14,7 @@ from rich.table import Column, Table
 
 from mlpctl.progress import Progress
 
-SHOWN_IN_PROGRESS = 4  # logged quantities shown next to the bar
-
-
+SHORT_NAMES = {"accuracy": "acc", "learning_rate": "lr"}
 UNWRAPPED = 10_000  # columns for output that is not a terminal: a log or a file wraps nothing
 
 
@@ -29,28 +27,46 @@ def make_console() -> Console:
     return console
 
 
-def format_logs(logs: dict[str, float], limit: int | None = None) -> str:
-    items = [(key, value) for key, value in logs.items() if key != "epoch"][:limit]
-    return "  ".join(f"{key}={value:.4g}" for key, value in items)
+def format_logs(logs: dict[str, float], skip: tuple[str, ...] = ()) -> str:
+    """`loss=0.1234  accuracy=0.95  val_loss=...`: every logged value, as history.csv names it."""
+    return "  ".join(f"{key}={value:.4g}" for key, value in logs.items() if key != "epoch" and key not in skip)
+
+
+def format_short(logs: dict[str, float]) -> str:
+    """`loss 0.123 val 0.145  acc 0.95 val 0.93  lr 0.01`: every logged value, abbreviated,
+    each validation value beside its training one (for the line next to a progress bar)."""
+    parts = []
+    for key, value in logs.items():
+        if key == "epoch" or key.startswith("val_"):
+            continue
+        part = f"{SHORT_NAMES.get(key, key)} {value:.4g}"
+        if f"val_{key}" in logs:
+            part += f" val {logs[f'val_{key}']:.4g}"
+        parts.append(part)
+    return "  ".join(parts)
 
 
 class PlainProgress(Progress):
-    """Plain lines for output that is not a terminal (a CI log, a file, a shell loop): the first
-    epoch, then at most one line every LINE_SECONDS, and the last epoch, so a log stays short
-    however many epochs a run has."""
+    """Plain lines for output that is not a terminal (a CI log, a file, a shell loop), so a log
+    stays short however many epochs a run has: the first epoch, then at most one line every
+    LINE_SECONDS, the epoch where the learning rate moved (by more than RATE_STEP since the
+    last line), and the last epoch run, however training stopped. The learning rate is printed
+    only when it differs from the last line's."""
 
     LINE_SECONDS = 2.0
+    RATE_STEP = 1.2  # a ratio: a plateau's or a step schedule's cut always shows; a smooth decay now and then
 
     def __init__(self, console: Console, clock=time.monotonic):
         self.console, self.clock = console, clock
-        self.epochs, self.last_shown, self.pending = 0, None, None
+        self.start(0)
 
     def start(self, epochs: int) -> None:
-        self.epochs, self.last_shown, self.pending = epochs, None, None
+        self.epochs, self.last_shown, self.pending, self.shown_rate = epochs, None, None, None
 
     def epoch(self, epoch: int, logs: dict[str, float]) -> None:
         now = self.clock()
-        if self.last_shown is None or now - self.last_shown >= self.LINE_SECONDS or epoch == self.epochs:
+        due = self.last_shown is None or now - self.last_shown >= self.LINE_SECONDS or epoch == self.epochs
+        if due or self._rate_moved(logs):
             self._show(epoch, logs)
             self.last_shown, self.pending = now, None
         else:
@@ -61,8 +77,19 @@ class PlainProgress(Progress):
             self._show(*self.pending)
             self.pending = None
 
+    def _rate_moved(self, logs: dict[str, float]) -> bool:
+        rate, shown = logs.get("learning_rate"), self.shown_rate
+        if rate is None or shown is None or rate != rate or shown != shown:  # NaN: L-BFGS has none
+            return False
+        return max(rate, shown) > self.RATE_STEP * min(rate, shown)
+
     def _show(self, epoch: int, logs: dict[str, float]) -> None:
-        self.console.print(f"epoch {epoch}/{self.epochs}  {format_logs(logs)}", soft_wrap=True)
+        rate = logs.get("learning_rate")
+        same_rate = rate is not None and self.shown_rate is not None and (
+            rate == self.shown_rate or (rate != rate and self.shown_rate != self.shown_rate))  # NaN twice
+        self.shown_rate = rate
+        text = format_logs(logs, skip=("learning_rate",) if same_rate else ())
+        self.console.print(f"epoch {epoch}/{self.epochs}  {text}", soft_wrap=True)
 
 
 class BarProgress(Progress):
@@ -87,7 +114,7 @@ class BarProgress(Progress):
         self.bar.start()
 
     def epoch(self, epoch: int, logs: dict[str, float]) -> None:
-        self.bar.update(self.task, completed=epoch, logs=format_logs(logs, SHOWN_IN_PROGRESS))
+        self.bar.update(self.task, completed=epoch, logs=format_short(logs))
 
     def finish(self) -> None:
         self.bar.stop()

@@ -38,15 +38,26 @@ def save(figure, path: Path) -> None:
 # --- learning curves ---------------------------------------------------------------------------
 
 def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | None = None) -> None:
+    save(learning_curves_figure(rows, best_epoch), path)
+
+
+DECADES = 2  # a loss spanning more than this many powers of ten is drawn on a log scale
+
+
+def learning_curves_figure(rows: list[dict[str, float]], best_epoch: int | None = None):
     """Loss and each metric per epoch, training against validation (the gap between them is
-    the generalisation gap), the best epoch marked, and the learning rate on its own panel."""
+    the generalisation gap), the best epoch marked; the loss on a log scale when it spans more
+    than DECADES powers of ten, and the learning rate on a panel of its own when it changed."""
     plt = pyplot()
     quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
     epochs = [row["epoch"] for row in rows]
-    panels = len(quantities) + 1
+    rates = [row["learning_rate"] for row in rows]
+    show_rate = rate_changed(rates)
+    panels = len(quantities) + show_rate
     figure, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.6), squeeze=False,
-                                gridspec_kw={"width_ratios": [3] * len(quantities) + [2]})
+                                gridspec_kw={"width_ratios": [3] * len(quantities) + [2] * show_rate})
     for axis, name in zip(axes[0], quantities):
+        values = [row[name] for row in rows] + [row.get(f"val_{name}", np.nan) for row in rows]
         axis.plot(epochs, [row[name] for row in rows], label="training")
         if f"val_{name}" in rows[0]:
             validation = [row[f"val_{name}"] for row in rows]
@@ -55,20 +66,40 @@ def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | 
                               label="gap")
         if best_epoch:
             axis.axvline(best_epoch, color="green", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
-        axis.set_title(name)
+        log = name == "loss" and spans_decades(values)
+        if log:
+            axis.set_yscale("log")
+        axis.set_title(f"{name} (log scale)" if log else name)
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    rate = axes[0][-1]
-    rates = [row["learning_rate"] for row in rows]
-    rate.plot(epochs, rates, color="purple")
-    finite = [value for value in rates if value == value]  # lbfgs has no rate: NaN
-    if finite:
-        rate.set_ylim(0, 1.15 * max(finite) or 1.0)  # from zero: a constant rate is a flat line, not noise
-    rate.set_title("learning rate" if finite else "learning rate (none: L-BFGS)")
-    rate.set_xlabel("epoch")
-    rate.grid(alpha=0.3)
-    save(figure, path)
+    if show_rate:
+        rate = axes[0][-1]
+        rate.plot(epochs, rates, color="purple")
+        rate.set_ylim(0, 1.15 * max(rates) or 1.0)  # from zero: the size of a change is seen as it is
+        rate.set_title("learning rate")
+        rate.set_xlabel("epoch")
+        rate.grid(alpha=0.3)
+    else:
+        figure.suptitle(_constant_rate(rates), fontsize=9)
+    return figure
+
+
+def rate_changed(rates: list[float]) -> bool:
+    """Whether the learning rate moved during the run (L-BFGS has none: NaN)."""
+    finite = [value for value in rates if value == value]
+    return bool(finite) and max(finite) != min(finite)
+
+
+def _constant_rate(rates: list[float]) -> str:
+    finite = [value for value in rates if value == value]
+    return f"learning rate {finite[0]:.4g} throughout" if finite else "no learning rate (L-BFGS picks its steps)"
+
+
+def spans_decades(values: list[float]) -> bool:
+    """Positive values, finite, spanning more than DECADES powers of ten."""
+    finite = np.asarray([value for value in values if np.isfinite(value)], dtype=float)
+    return bool(finite.size) and finite.min() > 0 and finite.max() / finite.min() > 10**DECADES
 
 
 # --- classification ----------------------------------------------------------------------------
@@ -175,21 +206,35 @@ def fitted_surface(grid: tuple[np.ndarray, np.ndarray], values: np.ndarray, raw_
 
 
 def decision_regions(grid: tuple[np.ndarray, np.ndarray], regions: np.ndarray, positive: np.ndarray | None,
-                     raw_points: np.ndarray, labels: np.ndarray, features: list[str], path: Path, title: str) -> None:
-    """The predicted class over the plane of `plane(raw_points)`, the rows on top; for a binary
-    model (`positive`: P(positive) over the grid) the 0.5 boundary too."""
+                     raw_points: np.ndarray, labels: np.ndarray, features: list[str], path: Path, title: str,
+                     class_names: list) -> None:
+    save(decision_regions_figure(grid, regions, positive, raw_points, labels, features, title, class_names), path)
+
+
+def decision_regions_figure(grid, regions, positive, raw_points, labels, features: list[str], title: str,
+                            class_names: list):
+    """The predicted class over the plane of `plane(raw_points)`, the rows on top, and a legend
+    naming each class (`class_names`, index = class); for a binary model (`positive`:
+    P(positive) over the grid) the 0.5 boundary too."""
     plt = pyplot()
+    from matplotlib.lines import Line2D
+
     grid_x, grid_y = grid
     figure, axis = plt.subplots(figsize=(5.5, 4.8))
-    classes = int(max(regions.max(), labels.max())) + 1
+    classes = len(class_names)
+    colours = plt.get_cmap("tab10")
     axis.contourf(grid_x, grid_y, regions.reshape(grid_x.shape), levels=np.arange(classes + 1) - 0.5,
                   cmap="tab10", alpha=0.25, vmin=0, vmax=9)
+    handles = [Line2D([], [], marker="o", linestyle="", markeredgecolor="black", color=colours(index % 10),
+                      label=str(name)) for index, name in enumerate(class_names)]
     if positive is not None:
         axis.contour(grid_x, grid_y, positive.reshape(grid_x.shape), levels=[0.5], colors="black", linewidths=1)
-    axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel(), cmap="tab10", vmin=0, vmax=9,
+        handles.append(Line2D([], [], color="black", linewidth=1, label="P = 0.5"))
+    axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel() % 10, cmap="tab10", vmin=0, vmax=9,
                  edgecolor="black", s=18)
+    axis.legend(handles=handles, fontsize=8, title="class", loc="best")
     axis.set(xlabel=features[0], ylabel=features[1], title=title)
-    save(figure, path)
+    return figure
 
 
 # --- several runs -------------------------------------------------------------------------------

@@ -269,7 +269,7 @@ def _two_inputs(path: Path, config: RunConfig, prep, model, x, y, label: str) ->
         return
     positive = output[:, 0] if output.shape[1] == 1 else None
     plots.decision_regions(grid, scoring.labels_from_scores(output), positive, raw, y, prep.features, path,
-                           f"decision regions ({label})")
+                           f"decision regions ({label})", prep.classes)
 
 
 def write_tensorboard(rows: list[dict[str, float]], logdir: Path) -> None:

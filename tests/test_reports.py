@@ -231,3 +231,45 @@ def test_tensorboard_logs_when_asked(cli, tmp_path):
     logs = run_dir_of(result) / "tensorboard"
     assert len(list((logs / "train").glob("events.out.tfevents.*"))) == 1
     assert len(list((logs / "validation").glob("events.out.tfevents.*"))) == 1
+
+
+def curve_rows(epochs: int, rate=lambda epoch: 0.01, loss=lambda epoch: 1 / epoch) -> list[dict]:
+    return [{"epoch": e, "loss": loss(e), "accuracy": 0.5, "val_loss": loss(e), "val_accuracy": 0.5,
+             "learning_rate": rate(e)} for e in range(1, epochs + 1)]
+
+
+def test_the_learning_rate_gets_a_panel_only_when_it_changed():
+    from mlpctl import plots
+
+    constant = plots.learning_curves_figure(curve_rows(50))
+    assert [axis.get_title() for axis in constant.axes] == ["loss", "accuracy"]
+    assert constant._suptitle.get_text() == "learning rate 0.01 throughout"
+    cut = plots.learning_curves_figure(curve_rows(50, rate=lambda e: 0.01 if e < 20 else 0.001))
+    assert [axis.get_title() for axis in cut.axes] == ["loss", "accuracy", "learning rate"]
+    lbfgs = plots.learning_curves_figure(curve_rows(50, rate=lambda e: float("nan")))
+    assert len(lbfgs.axes) == 2 and "L-BFGS" in lbfgs._suptitle.get_text()
+
+
+def test_a_loss_spanning_more_than_two_decades_is_drawn_on_a_log_scale():
+    from mlpctl import plots
+
+    falling = plots.learning_curves_figure(curve_rows(1000))  # 1 to 0.001: three decades
+    assert falling.axes[0].get_yscale() == "log" and falling.axes[0].get_title() == "loss (log scale)"
+    assert falling.axes[1].get_yscale() == "linear"  # accuracy never
+    gentle = plots.learning_curves_figure(curve_rows(50))  # 1 to 0.02
+    assert gentle.axes[0].get_yscale() == "linear"
+
+
+def test_decision_regions_name_every_class_in_a_legend():
+    from mlpctl import plots
+
+    points = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    grid = plots.plane(points)
+    regions = (grid[0].ravel() > 0.5).astype(int) + (grid[1].ravel() > 0.5)
+    figure = plots.decision_regions_figure(grid, regions, None, points, np.array([0, 2, 1]), ["a", "b"], "t",
+                                           ["setosa", "versicolor", "virginica"])
+    legend = figure.axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["setosa", "versicolor", "virginica"]
+    binary = plots.decision_regions_figure(grid, regions.clip(0, 1), regions.clip(0, 1) * 0.9, points,
+                                           np.array([0, 1, 1]), ["a", "b"], "t", ["no", "yes"])
+    assert [t.get_text() for t in binary.axes[0].get_legend().get_texts()] == ["no", "yes", "P = 0.5"]

@@ -320,7 +320,7 @@ def predict(
 def compare(
     runs: Annotated[list[Path], typer.Argument(metavar="RUN_OR_SWEEP_DIR...", help="Run directories, or sweep directories (all their trials).")],
     metric: Annotated[Optional[str], typer.Option("--metric", help="SPLIT.NAME to show and plot; default validation.loss (train.loss without validation rows).")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="The overlay plot of the learning curves.")] = Path("comparison.png"),
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The overlay plot of the learning curves; default comparison.png, none with --json unless given.")] = None,
     json_output: JsonComparisonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -329,7 +329,10 @@ def compare(
     from mlpctl.console import make_console
 
     comparison = comparing.collect(runs, metric)
-    comparing.overlay_plot(comparison, output)
+    if output is None and not json_output:
+        output = Path("comparison.png")
+    if output is not None:
+        comparing.overlay_plot(comparison, output)
     if json_output:
         print(json.dumps(comparison.document(), indent=2))
     else:

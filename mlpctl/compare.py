@@ -177,15 +177,26 @@ def _show(value: Any) -> str:
     return "-" if value is None else format_value(value)
 
 
+LEGEND_KEYS = 3  # differing keys that fit in a legend entry; with more, the run's name (the table has them)
+
+
+def curve_labels(comparison: Comparison) -> list[str]:
+    """One legend entry per run, all different: the differing keys and values when there are
+    few, else (or when runs share them) the run directory's name."""
+    keys = comparison.differing
+    if keys and len(keys) <= LEGEND_KEYS:
+        labels = [", ".join(f"{key}={_show(run.config.get(key))}" for key in keys) for run in comparison.runs]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [run.run_dir.name for run in comparison.runs]
+
+
 def overlay_plot(comparison: Comparison, output: Path) -> None:
-    """Every run's per-epoch curve of the metric on one plot; the legend names the first two
-    differing keys."""
+    """Every run's per-epoch curve of the metric on one plot, each named apart (`curve_labels`)."""
     column = history_column(comparison.metric)
-    curves = []
-    for run in comparison.runs:
-        if run.history and column in run.history[0]:
-            label = run.run_dir.name + "".join(f", {key}={_show(run.config.get(key))}" for key in comparison.differing[:2])
-            curves.append((label, [row["epoch"] for row in run.history], [row[column] for row in run.history]))
+    curves = [(label, [row["epoch"] for row in run.history], [row[column] for row in run.history])
+              for label, run in zip(curve_labels(comparison), comparison.runs)
+              if run.history and column in run.history[0]]
     try:
         plots.overlay(curves, output, column, f"{column} per epoch")
     except FileNotFoundError:

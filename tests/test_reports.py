@@ -273,3 +273,41 @@ def test_decision_regions_name_every_class_in_a_legend():
     binary = plots.decision_regions_figure(grid, regions.clip(0, 1), regions.clip(0, 1) * 0.9, points,
                                            np.array([0, 1, 1]), ["a", "b"], "t", ["no", "yes"])
     assert [t.get_text() for t in binary.axes[0].get_legend().get_texts()] == ["no", "yes", "P = 0.5"]
+
+
+def fake_run(folder, name: str, loss: float, **changes):
+    """A finished run directory as compare reads it: config.yaml, metrics.json, history.csv."""
+    import yaml
+
+    run_dir = folder / name
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(base_config(**changes)))
+    (run_dir / "metrics.json").write_text(json.dumps(
+        {"status": "completed", "epochs_run": 2, "metrics": {"validation": {"loss": loss}}}))
+    (run_dir / "history.csv").write_text(f"epoch,loss,val_loss\n1,1.0,1.0\n2,{loss},{loss}\n")
+    return run_dir
+
+
+def test_compare_legends_tell_every_run_apart(tmp_path):
+    from mlpctl import compare
+
+    few = [fake_run(tmp_path / "a", f"trial-{i}", 0.1 * (i + 1), **{"optimizer.learning_rate": rate})
+           for i, rate in enumerate((0.01, 0.001))]
+    assert compare.curve_labels(compare.collect(few, None)) == ["optimizer.learning_rate=0.01",
+                                                                 "optimizer.learning_rate=0.001"]
+    many = [fake_run(tmp_path / "b", f"trial-{i}", 0.1, seed=i, **{"optimizer.learning_rate": 0.01 * (i + 1),
+                                                                      "training.epochs": i + 1, "data.test_split": i / 10})
+            for i in range(3)]
+    assert compare.curve_labels(compare.collect(many, None)) == ["trial-0", "trial-1", "trial-2"]
+    same = [fake_run(tmp_path / "c", f"again-{i}", 0.1) for i in range(2)]
+    assert compare.curve_labels(compare.collect(same, None)) == ["again-0", "again-1"]
+
+
+def test_compare_json_writes_no_image_unless_asked(cli, tmp_path, monkeypatch):
+    runs = [fake_run(tmp_path, f"run-{i}", 0.1 * (i + 1), seed=i) for i in range(2)]
+    monkeypatch.chdir(tmp_path)
+    assert cli("compare", *runs, "--json").exit_code == 0
+    assert not (tmp_path / "comparison.png").exists()
+    assert cli("compare", *runs, "--json", "--output", tmp_path / "asked.png").exit_code == 0
+    assert png_size(tmp_path / "asked.png")[0] >= 300
+    assert cli("compare", *runs).exit_code == 0 and (tmp_path / "comparison.png").exists()

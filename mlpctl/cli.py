@@ -121,6 +121,8 @@ def train(
     with stop_signals_handled():
         run = execute(run_config, output_dir, make_progress(console, quiet), smoke=smoke, verbose=verbose,
                       on_start=announce, resume=resume, on_warning=warn)
+    if run.result.status == "completed" and not smoke:
+        run.warnings.extend(_point_latest(run.run_dir))
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not quiet:
@@ -128,6 +130,18 @@ def train(
     if json_output:
         print(json.dumps(run.document, indent=2))
     raise typer.Exit(int(exit_code_of(run.result.status, run.document.get("signal"))))
+
+
+def _point_latest(run_dir: Path) -> list[str]:
+    """<output dir>/latest -> the run just completed; a failure is a warning, never a lost run."""
+    from mlpctl.errors import OutputError
+    from mlpctl.files import point_latest
+
+    try:
+        point_latest(run_dir)
+    except OutputError as error:
+        return [f"{error} (the run itself is complete)"]
+    return []
 
 
 def _warn(run_config, path: Path, quiet: bool) -> None:

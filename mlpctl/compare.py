@@ -77,7 +77,20 @@ def expand(paths: list[Path]) -> list[Path]:
             raise ConfigError(f"{path}: not a run directory (config.yaml and metrics.json) or a sweep directory (sweep.json)")
     if not found:
         raise ConfigError("no finished runs to compare")
-    return found
+    return _once_each(found)
+
+
+def _once_each(paths: list[Path]) -> list[Path]:
+    """Each run once, however it was named: `runs/*` names the run `runs/latest` points to
+    twice, and the run's own name is the one kept, in its place."""
+    named = {path.resolve() for path in paths if not path.is_symlink()}
+    seen, unique = set(), []
+    for path in paths:
+        resolved = path.resolve()
+        if resolved not in seen and not (path.is_symlink() and resolved in named):
+            seen.add(resolved)
+            unique.append(path)
+    return unique
 
 
 def _trial_dir(sweep_dir: Path, run_dir: str) -> Path:

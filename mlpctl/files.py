@@ -102,3 +102,24 @@ def read_json(path: Path) -> dict:
     if not isinstance(document, dict):
         raise DataError(f"{path}: expected a JSON object, got {type(document).__name__}")
     return document
+
+
+LATEST = "latest"
+
+
+def point_latest(run_dir: Path) -> None:
+    """`<output_dir>/latest` -> this run directory, replaced atomically: a relative symbolic
+    link, or, where the file system has none, a file holding the run directory's path.
+    Raises OutputError if neither can be written."""
+    link = run_dir.parent / LATEST
+    temporary = link.parent / f".{LATEST}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.symlink(run_dir.name, temporary)
+    except OSError:
+        atomic_write(link, f"{run_dir.resolve()}\n")
+        return
+    try:
+        os.replace(temporary, link)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise unwritable(link, error) from None

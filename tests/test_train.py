@@ -1,6 +1,7 @@
 """Training end to end, in-process: real learning, the run directory, reproducibility."""
 
 import csv
+import os
 import json
 
 import keras
@@ -182,3 +183,21 @@ def test_the_positive_class_is_named_in_metrics_and_flips_the_outputs(cli, tmp_p
     assert ones["accuracy"] > 0.9 and zeros["accuracy"] > 0.9  # the same problem, the other way round
     predicted = cli("predict", runs[0]["run_dir"], "-i", DATA / "xor_cloud.csv", "--proba")
     assert predicted.stdout.startswith("prediction,proba_1,proba_0\n")
+
+
+@pytest.mark.slow
+def test_latest_points_to_the_last_completed_run_and_compare_counts_it_once(cli, tmp_path):
+    out = tmp_path / "runs"
+    first = run_dir_of(cli("train", CONFIGS / "xor.yaml", "-o", out, "--json", "-q", "--set", "training.epochs=2"))
+    assert (out / "latest").is_symlink() and (out / "latest").resolve() == first.resolve()
+    assert os.readlink(out / "latest") == first.name  # relative: the folder can move
+    second = run_dir_of(cli("train", CONFIGS / "xor.yaml", "-o", out, "--json", "-q", "--set", "training.epochs=2"))
+    assert (out / "latest").resolve() == second.resolve()
+    cli("train", CONFIGS / "xor.yaml", "-o", out, "--smoke", "-q")
+    diverged = cli("train", CONFIGS / "regression.yaml", "-o", out, "-q", "--set", "report.plots=false",
+                   "--set", "optimizer={name: sgd, learning_rate: 1.0e6}")
+    assert diverged.exit_code == 4
+    assert (out / "latest").resolve() == second.resolve()  # only completed, real runs
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    compared = json.loads(cli("compare", first, second, out / "latest", "--json").stdout)
+    assert [run["run_dir"] for run in compared["runs"]] == [str(first), str(second)]

@@ -1,6 +1,7 @@
 """mlpctl sweep: trials in this process or in workers, each an ordinary run; results that resume."""
 
 import csv
+import time
 import json
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def test_a_2x2_grid_with_2_jobs_gives_4_runs_and_a_4_row_table(cli, tmp_path):
                              "--jobs", "2", "--metric", "validation.accuracy")
     assert result.exit_code == 0, result.stderr
     directory = sweep_dir_of(tmp_path)
-    runs = sorted(path.name for path in directory.iterdir() if path.is_dir())
+    runs = sorted(path.name for path in directory.glob("trial-*"))
     assert runs == ["trial-001", "trial-002", "trial-003", "trial-004"]
+    assert sorted(path.name for path in (directory / "rows").iterdir()) == [f"{run}.json" for run in runs]
     for run in runs:
         assert (directory / run / "metrics.json").exists() and (directory / run / "model.keras").exists()
         assert "epochs: 3" in (directory / run / "config.yaml").read_text()
@@ -72,7 +74,7 @@ def test_resume_runs_only_what_did_not_complete_with_the_config_it_started_with(
     again, document = sweep(cli, tmp_path / "sweeps", "--resume", directory)
     assert again.exit_code == 4
     assert "base.yaml was edited since the sweep started" in again.stderr
-    assert sorted(path.name for path in directory.iterdir() if path.is_dir()) == ["trial-001", "trial-002", "trial-002-2"]
+    assert sorted(path.name for path in directory.glob("trial-*")) == ["trial-001", "trial-002", "trial-002-2"]
     assert (directory / "trial-001" / "metrics.json").read_text() == kept
     assert [t["run_dir"] for t in document["trials"]] == ["trial-001", "trial-002-2"]
     assert "name: regression" in (directory / "trial-002-2" / "config.yaml").read_text()
@@ -124,3 +126,104 @@ def test_sweep_usage_errors_exit_2(cli, tmp_path):
     assert cli("sweep", "--resume", tmp_path).exit_code == 2
     result = cli("sweep", CONFIGS / "xor.yaml", "--resume", tmp_path)
     assert result.exit_code == 2 and "--resume takes the plan" in result.stderr
+
+
+SHARDED = [CONFIGS / "xor_cloud.yaml", *GRID, "--set", "training.epochs=3", "--set", "report.plots=false"]
+
+
+def mlpctl_process(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "mlpctl", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_three_shards_at_once_then_merge_equal_one_sweep(tmp_path):
+    """A job array: three processes share one sweep directory, each running its own trials."""
+    whole = mlpctl_process("sweep", *SHARDED, "--sweep-dir", tmp_path / "whole", "--json", "-q")
+    shards = [mlpctl_process("sweep", *SHARDED, "--shard", f"{k}/3", "--sweep-dir", tmp_path / "shared", "-q")
+              for k in range(3)]
+    outputs = [process.communicate(timeout=300) for process in [whole, *shards]]
+    for process, (_, stderr) in zip([whole, *shards], outputs):
+        assert process.returncode == 0, stderr
+    merged = mlpctl_process("sweep", "--merge", tmp_path / "shared", "--json", "-q")
+    stdout, stderr = merged.communicate(timeout=120)
+    assert merged.returncode == 0, stderr
+    alone, together = json.loads(outputs[0][0]), json.loads(stdout)
+    assert [t["status"] for t in together["trials"]] == ["completed"] * 4
+    assert [t["metrics"] for t in together["trials"]] == [t["metrics"] for t in alone["trials"]]
+    assert together["best"]["trial"] == alone["best"]["trial"]
+    assert json.loads((tmp_path / "shared" / "sweep.json").read_text()) == together
+
+
+def test_shard_usage_errors_exit_2(cli, tmp_path):
+    for shard in ("3/3", "1", "a/b", "-1/2"):
+        result = cli("sweep", CONFIGS / "xor.yaml", "--shard", shard, "--sweep-dir", tmp_path, "--dry-run")
+        assert result.exit_code == 2 and "expected K/N with 0 <= K < N" in result.stderr
+    alone = cli("sweep", CONFIGS / "xor.yaml", "--shard", "0/2")
+    assert alone.exit_code == 2 and "--shard needs --sweep-dir" in alone.stderr
+    merge = cli("sweep", CONFIGS / "xor.yaml", "--merge", tmp_path)
+    assert merge.exit_code == 2 and "--merge takes everything" in merge.stderr
+
+
+@pytest.mark.slow
+def test_a_shard_of_another_plan_is_refused_and_a_merge_before_every_shard_says_pending(cli, tmp_path):
+    shared = tmp_path / "shared"
+    first = cli("sweep", *SHARDED, "--shard", "0/3", "--sweep-dir", shared, "-q", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert [t["status"] for t in json.loads(first.stdout)["trials"]] == ["completed", "pending", "pending", "completed"]
+    other = cli("sweep", *SHARDED, "--set", "seed=9", "--shard", "1/3", "--sweep-dir", shared, "-q")
+    assert other.exit_code == 2 and "holds another sweep's plan" in other.stderr
+    merged = cli("sweep", "--merge", shared, "--json", "-q")
+    assert merged.exit_code == 130  # two trials have no result yet: as an interrupted sweep
+    assert [t["status"] for t in json.loads(merged.stdout)["trials"]] == ["completed", "pending", "pending", "completed"]
+
+
+def sweep_process(*args, timeout: float = 300):
+    process = mlpctl_process("sweep", *args, "--json", "-q")
+    stdout, stderr = process.communicate(timeout=timeout)
+    return process.returncode, json.loads(stdout) if stdout.strip() else None, stderr
+
+
+@pytest.mark.slow
+def test_trials_as_ray_tasks_give_the_pools_numbers_and_fail_fast_cancels(cli, tmp_path):
+    """A real local Ray, started by the sweep (2 CPUs here) and ended with it."""
+    pool, pooled = sweep(cli, tmp_path / "pool", *SHARDED, "--jobs", "2")
+    assert pool.exit_code == 0, pool.stderr
+    code, document, stderr = sweep_process(*SHARDED, "--executor", "ray", "--output-dir", tmp_path / "ray")
+    assert code == 0, stderr
+    assert [t["metrics"] for t in document["trials"]] == [t["metrics"] for t in pooled["trials"]]
+    ray_dir = sweep_dir_of(tmp_path / "ray")
+    assert sorted(p.name for p in ray_dir.glob("trial-*")) == [f"trial-00{i}" for i in range(1, 5)]
+    assert (ray_dir / "sweep.csv").read_text().count(",completed,") == 4
+
+    started = time.monotonic()
+    code, document, stderr = sweep_process(
+        CONFIGS / "regression.yaml", "--set", "report.plots=false", "--set", "optimizer.name=sgd",
+        "--set", "training.epochs=100000", "--grid", "optimizer.learning_rate=1.0e+6,0.001",
+        "--executor", "ray", "--jobs", "2", "--fail-fast", "--output-dir", tmp_path / "ff")
+    assert code == 4, stderr  # trial 1 diverged within a few epochs
+    assert [t["status"] for t in document["trials"]] == ["diverged", "skipped"]  # trial 2 was cancelled running
+    assert time.monotonic() - started < 120  # not its 100,000 epochs
+
+
+def test_ray_options_are_checked_before_anything_runs(cli, tmp_path):
+    relative = cli("sweep", CONFIGS / "xor.yaml", "--executor", "ray", "--address", "auto", "-o", "runs")
+    assert relative.exit_code == 2 and "must be an absolute path" in relative.stderr
+    refused = cli("sweep", CONFIGS / "xor.yaml", "--executor", "ray", "--address", "127.0.0.1:9", "-o", tmp_path)
+    assert refused.exit_code == 2 and "no Ray head answered" in refused.stderr
+    assert not any(tmp_path.iterdir())  # no sweep directory for a sweep that could not start
+    stray = cli("sweep", CONFIGS / "xor.yaml", "--gpus-per-trial", "0.5")
+    assert stray.exit_code == 2 and "are for --executor ray" in stray.stderr
+
+
+def test_a_collected_run_directory_comes_back_whole_and_stays_inside_the_sweep(tmp_path):
+    from mlpctl.sweep.remote import pack, unpack
+
+    run_dir = tmp_path / "node" / "trial-001"
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.json").write_text('{"status": "completed"}')
+    unpack(pack(run_dir), tmp_path / "driver")
+    assert (tmp_path / "driver" / "trial-001" / "metrics.json").read_text() == '{"status": "completed"}'

@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlpctl.config import read_raw
-from mlpctl.errors import ConfigError, ExitCode, exit_code_of
+from mlpctl.errors import ConfigError, ExitCode, OutputError, exit_code_of
 from mlpctl.files import create_run_dir
 from mlpctl.signals import signal_of
-from mlpctl.sweep.plan import Plan, base_file_changed, check_plan, parse_grid, parse_seeds
-from mlpctl.sweep.results import Row, describe_best, exit_code, finish, load_previous, ranking, save
+from mlpctl.sweep.plan import Plan, Shard, base_file_changed, check_plan, parse_grid, parse_seeds, parse_shard
+from mlpctl.sweep.results import (Row, describe_best, exit_code, finish, load_previous, ranking, rows_on_disk, save,
+                                  save_row)
+from mlpctl.sweep.remote import RaySettings, check_output_dir, import_ray
+from mlpctl.sweep.remote import connect as _connect
 from mlpctl.sweep.trials import run_trials
 
-__all__ = ["Outcome", "Plan", "Row", "base_file_changed", "check_plan", "describe_best", "new_sweep_dir",
-           "plan_from_arguments", "ranking", "run_sweep"]
+__all__ = ["Outcome", "Plan", "RaySettings", "Row", "Shard", "check_output_dir", "connect_ray", "base_file_changed", "check_plan", "describe_best", "load_previous", "merge",
+           "new_sweep_dir", "parse_shard", "plan_from_arguments", "ranking", "rows_on_disk", "run_sweep", "shared_sweep_dir"]
 
 
 def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], seeds: str | None,
@@ -45,28 +48,70 @@ class Outcome:
 
 
 def run_sweep(plan: Plan, sweep_dir: Path, rows: dict[str, Row], metric: str, mode: str, jobs: int,
-              fail_fast: bool, on_row=None) -> Outcome:
+              fail_fast: bool, on_row=None, shard: Shard | None = None, ray: RaySettings | None = None) -> Outcome:
     """A sweep's whole life: sweep.json with every trial pending before the first one starts,
-    rewritten after each trial (then `on_row(row)`), Ctrl-C, and the exit code at the end."""
+    each trial's row saved and sweep.json rewritten after it (then `on_row(row)`), Ctrl-C, and
+    the exit code at the end. A `shard` runs its own trials only, and its sweep.json shows the
+    other shards' rows as far as they have saved them. `ray`: the trials run as Ray tasks."""
+    mine = [trial for trial in plan.trials() if shard is None or shard.runs(trial.index)]
     for trial in plan.trials():
         rows.setdefault(trial.key, Row(trial.index, trial.point, trial.seed))
-    save(sweep_dir, plan, metric, mode, list(rows.values()))
+
+    def everything() -> list[Row]:
+        if shard is None:
+            return list(rows.values())
+        others = {key: row for key, row in rows_on_disk(sweep_dir, plan).items() if not shard.runs(row.trial)}
+        return list({**rows, **others}.values())
+
+    save(sweep_dir, plan, metric, mode, everything())
 
     def record(row: Row) -> None:
-        save(sweep_dir, plan, metric, mode, list(rows.values()))
+        save_row(sweep_dir, row)
+        save(sweep_dir, plan, metric, mode, everything())
         if on_row:
             on_row(row)
 
     stopped_by = None
     try:
-        run_trials(plan, sweep_dir, rows, jobs, fail_fast, record)
+        run_trials(plan, sweep_dir, rows, jobs, fail_fast, record, mine, ray)
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: the workers are already ended
         stopped_by = signal_of(stop)
-    finish(rows, stopped_by is not None)
-    document = save(sweep_dir, plan, metric, mode, list(rows.values()))
-    code = exit_code_of("interrupted", stopped_by) if stopped_by else exit_code(list(rows.values()))
+    own = [rows[trial.key] for trial in mine]
+    finish(own, stopped_by is not None)
+    document = save(sweep_dir, plan, metric, mode, everything())
+    code = exit_code_of("interrupted", stopped_by) if stopped_by else exit_code(own)
     return Outcome(document, code, stopped_by is not None)
+
+
+def merge(sweep_dir: Path, metric: str | None, mode: str | None) -> Outcome:
+    """sweep.json and sweep.csv rebuilt from every row a process of the sweep saved (the
+    shards of a job array); a trial with no row yet stays `pending`, and the exit code says so."""
+    plan, stored_metric, stored_mode, rows = load_previous(sweep_dir)
+    for trial in plan.trials():
+        rows.setdefault(trial.key, Row(trial.index, trial.point, trial.seed))
+    document = save(sweep_dir, plan, metric or stored_metric, mode or stored_mode, list(rows.values()))
+    return Outcome(document, exit_code(list(rows.values())), False)
+
+
+def connect_ray(settings: RaySettings) -> None:
+    """Connect to the Ray cluster (or start a local Ray, ended when this process exits)."""
+    _connect(import_ray(), settings)
 
 
 def new_sweep_dir(output_dir: Path, plan: Plan) -> Path:
     return create_run_dir(output_dir, f"{plan.load().name}-sweep")
+
+
+def shared_sweep_dir(sweep_dir: Path, plan: Plan) -> Path:
+    """The sweep directory every shard names (--sweep-dir): made by the first to arrive; the
+    others check that it holds the same plan, so that shards of different sweeps never mix."""
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"--sweep-dir: cannot create {sweep_dir}: {error.strerror}") from None
+    if (sweep_dir / "sweep.json").is_file():
+        other = load_previous(sweep_dir)[0]
+        if (other.base, other.sets, other.grid, other.seeds) != (plan.base, plan.sets, plan.grid, plan.seeds):
+            raise ConfigError(f"--sweep-dir: {sweep_dir} holds another sweep's plan; give every shard the same "
+                              f"config, --set, --grid and --seeds, or use a new folder")
+    return sweep_dir

@@ -53,6 +53,32 @@ class Trial:
         return json.dumps({"point": self.point, "seed": self.seed}, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One of `count` processes that share a sweep's trials (a job array's task): it runs the
+    trials whose 1-based index minus 1 is `index` modulo `count`."""
+
+    index: int  # K in 0 .. count - 1
+    count: int  # N
+
+    def runs(self, trial_index: int) -> bool:
+        return (trial_index - 1) % self.count == self.index
+
+
+def parse_shard(text: str | None) -> Shard | None:
+    """`K/N` with 0 <= K < N, e.g. `$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`."""
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    try:
+        shard = Shard(int(index), int(count))
+    except ValueError:
+        shard = None
+    if not sep or shard is None or not 0 <= shard.index < shard.count:
+        raise ConfigError(f"--shard {text!r}: expected K/N with 0 <= K < N, e.g. 0/3, 1/3 and 2/3 for three shards")
+    return shard
+
+
 def parse_grid(arguments: list[str]) -> dict[str, list]:
     """`key=v1,v2,...` -> {key: [v1, v2, ...]}; values are YAML, so `[16, 32]` stays a list."""
     grid: dict[str, list] = {}

@@ -102,6 +102,33 @@ def save(sweep_dir: Path, plan: Plan, metric: str, mode: str, rows: list[Row]) -
     return document
 
 
+ROWS = "rows"  # one file per trial that ended, the sweep's own record: sweep.json is built from them
+
+
+def save_row(sweep_dir: Path, row: Row) -> None:
+    """The trial's row in a file of its own, so that processes running different trials of one
+    sweep (shards of a job array) never write over each other's results."""
+    (sweep_dir / ROWS).mkdir(exist_ok=True)
+    write_json(sweep_dir / ROWS / f"trial-{row.trial:03d}.json", asdict(row))
+
+
+def rows_on_disk(sweep_dir: Path, plan: Plan) -> dict[str, Row]:
+    """The rows every process of the sweep has saved, by trial key; a file that is not a row
+    of this plan's trials is a DataError naming it."""
+    trials = {trial.index: trial for trial in plan.trials()}
+    rows = {}
+    for path in sorted((sweep_dir / ROWS).glob("trial-*.json")):
+        try:
+            row = Row(**read_json(path))
+            trial = trials[row.trial]
+        except (TypeError, KeyError):
+            raise DataError(f"{path}: not a row of this sweep's trials") from None
+        if (row.point, row.seed) != (trial.point, trial.seed):
+            raise DataError(f"{path}: trial {row.trial} of another plan")
+        rows[trial.key] = row
+    return rows
+
+
 def load_previous(sweep_dir: Path) -> tuple[Plan, str, str, dict[str, Row]]:
     """What --resume needs from an earlier sweep directory."""
     path = sweep_dir / "sweep.json"
@@ -120,12 +147,13 @@ def load_previous(sweep_dir: Path) -> tuple[Plan, str, str, dict[str, Row]]:
         raise DataError(f"{path}: not a sweep.json mlpctl wrote ({type(error).__name__}: {error})") from None
     if not plan.base:  # a sweep.json from before plans kept their config: read the file, as then
         plan.base = read_raw(Path(plan.config))
+    rows.update(rows_on_disk(sweep_dir, plan))  # newer than sweep.json where shards raced to write it
     return plan, metric, mode, rows
 
 
-def finish(rows: dict[str, Row], interrupted: bool) -> None:
+def finish(rows: list[Row], interrupted: bool) -> None:
     """Trials that never ran: interrupted by Ctrl-C, or skipped after --fail-fast."""
-    for row in rows.values():
+    for row in rows:
         if row.status == "pending":
             row.status = "interrupted" if interrupted else "skipped"
 
@@ -141,8 +169,9 @@ def describe_best(document: dict, sweep_dir: Path) -> str | None:
 
 def exit_code(rows: list[Row]) -> ExitCode:
     """0 only when every trial completed; else the code of the first trial that failed
-    (skipped trials did not fail: something else stopped the sweep)."""
+    (skipped trials did not fail: something else stopped the sweep). A trial still `pending`
+    (a merge before every shard ended) reads as interrupted."""
     for row in sorted(rows, key=lambda r: r.trial):
         if row.status not in ("completed", "skipped"):
-            return EXIT_BY_STATUS.get(row.status, ExitCode.INTERNAL)
+            return EXIT_BY_STATUS.get("interrupted" if row.status == "pending" else row.status, ExitCode.INTERNAL)
     return ExitCode.COMPLETED

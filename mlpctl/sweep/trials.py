@@ -8,16 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from mlpctl.errors import MlpctlError, status_of_error
-from mlpctl.sweep.plan import Plan, check_plan
+from mlpctl.sweep.plan import Plan, Trial, check_plan
+from mlpctl.sweep.remote import RaySettings, run_in_ray
 from mlpctl.sweep.results import Row
 from mlpctl.sweep.workers import run_in_workers
 
 
-def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fail_fast: bool, on_row) -> None:
-    """Run every trial that has not completed, `jobs` at a time; `on_row(row)` after each."""
+def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fail_fast: bool, on_row,
+               trials: list[Trial] | None = None, ray: RaySettings | None = None) -> None:
+    """Run every trial (of `trials`, default the plan's) that has not completed, `jobs` at a
+    time, or as Ray tasks (`ray`); `on_row(row)` after each."""
     problems = check_plan(plan)
+    trials = plan.trials() if trials is None else trials
     todo = []
-    for trial in plan.trials():
+    for trial in trials:
         if rows.get(trial.key) and rows[trial.key].status == "completed":
             continue
         row = Row(trial.index, trial.point, trial.seed)
@@ -27,12 +31,15 @@ def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fai
             on_row(row)
         else:
             todo.append(trial)
-    if not todo or (fail_fast and len(todo) < len(plan.trials()) - _completed(rows)):
+    if not todo or (fail_fast and len(todo) < len(trials) - _completed(rows, trials)):
         return  # nothing to do, or --fail-fast and a trial is already invalid
     workers = min(jobs, len(todo))
-    cores = max(1, (os.cpu_count() or 1) // workers)  # each worker's share
-    tasks = [(plan, trial.overrides, str(sweep_dir), trial.index, trial.key, cores) for trial in todo]
-    results = _in_this_process(tasks) if workers == 1 else run_in_workers(tasks, workers, _run_trial, sweep_dir)
+    cores = max(1, int(ray.cpus_per_trial)) if ray else max(1, (os.cpu_count() or 1) // workers)  # each trial's share
+    tasks = [(plan, trial.overrides, str(sweep_dir.resolve()), trial.index, trial.key, cores) for trial in todo]
+    if ray:
+        results = run_in_ray(tasks, _run_trial, ray, sweep_dir)
+    else:
+        results = _in_this_process(tasks) if workers == 1 else run_in_workers(tasks, workers, _run_trial, sweep_dir)
     try:
         for key, result in results:
             row = rows[key]
@@ -53,8 +60,8 @@ def _in_this_process(tasks):
         yield _run_trial(task)
 
 
-def _completed(rows: dict[str, Row]) -> int:
-    return sum(row.status == "completed" for row in rows.values())
+def _completed(rows: dict[str, Row], trials: list[Trial]) -> int:
+    return sum(rows[trial.key].status == "completed" for trial in trials if trial.key in rows)
 
 
 def _run_trial(task) -> tuple[str, dict]:

@@ -1,0 +1,139 @@
+"""Trials as Ray tasks (`--executor ray`): the same trial function the worker pool runs, on a
+local Ray or a cluster. Ray is an optional extra (`pip install 'mlpctl[ray]'`), imported only
+here and only when asked for.
+
+Ray Core tasks, not Ray Tune: Ray reuses its worker processes, so TensorFlow is imported once
+per worker, and every trial is an ordinary run directory in the sweep directory, which the
+driver alone indexes in sweep.json as the pool does. Results are collected with `ray.wait` as
+they finish; closing the generator (fail-fast, Ctrl-C) cancels the tasks not yet done.
+"""
+
+import io
+import os
+import socket
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlpctl.errors import ConfigError
+
+CONNECT_SECONDS = 30.0  # a head that does not answer by then is reported, not waited for forever
+
+
+@dataclass
+class RaySettings:
+    address: str | None  # None: a Ray of our own on this machine, ended with the sweep
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    collect: bool = False  # send each run directory back to the driver (no shared storage)
+    in_flight: int | None = None  # trials submitted at once; None: all, Ray schedules them
+
+
+def import_ray():
+    """Ray, its own C++ log lines kept to errors (set, like TensorFlow's, only once the command
+    has asked for it, and only where the user has not set them)."""
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs Ray: pip install 'mlpctl[ray]'") from None
+    return ray
+
+
+def check_output_dir(settings: RaySettings, output_dir: Path) -> None:
+    """On a cluster a relative folder would be relative to each node's Ray working directory,
+    which Ray deletes with the session: refuse it."""
+    if settings.address is not None and not settings.collect and not output_dir.is_absolute():
+        raise ConfigError(f"--output-dir {output_dir}: with --address the sweep directory must be an absolute path "
+                          f"on storage every node reaches (or add --collect)")
+
+
+def connect(ray, settings: RaySettings) -> bool:
+    """Connect to the cluster (or start a local Ray); True when this process started Ray and
+    must shut it down. A `host:port` that does not accept a connection within CONNECT_SECONDS
+    is reported at once: Ray itself would retry for minutes."""
+    if ray.is_initialized():
+        return False
+    if settings.address not in (None, "auto"):
+        probe(settings.address)
+    try:
+        ray.init(address=settings.address, log_to_driver=False, logging_level="ERROR",
+                 **({"include_dashboard": False} if settings.address is None else {}))
+    except Exception as error:  # noqa: BLE001 - whatever Ray raises, the user's fix is the address or token
+        text = str(error).strip()
+        raise ConfigError(f"--address {settings.address or '(local)'}: cannot connect to Ray: {type(error).__name__}: "
+                          f"{text.splitlines()[0][:200] if text else ''}; check the address, that the head node is up, "
+                          f"and Ray's token (RAY_AUTH_TOKEN)") from None
+    return settings.address is None
+
+
+def probe(address: str) -> None:
+    """`host:port` (or `ray://host:port`) answers a TCP connection within CONNECT_SECONDS."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except ValueError:
+        raise ConfigError(f"--address {address}: expected auto or HOST:PORT, e.g. 10.0.0.5:6379") from None
+    except OSError as error:
+        raise ConfigError(f"--address {address}: no Ray head answered ({error.strerror or error}); check the address "
+                          f"and that the head node is up and reachable") from None
+
+
+def run_in_ray(tasks: list, run_trial, settings: RaySettings, sweep_dir: Path):
+    """(key, result) for each task as it finishes, each task `run_trial(task)` as a Ray task;
+    `task[-2]` is the trial's key. Closing the generator cancels what has not finished."""
+    ray = import_ray()
+    started_here = connect(ray, settings)  # False when the command connected first
+    env = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"} if settings.gpus_per_trial else {}
+    remote = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial, max_retries=0,
+                        runtime_env={"env_vars": env} if env else None)(trial_on_a_node)
+    waiting, running = list(tasks), {}
+    try:
+        while waiting or running:
+            while waiting and (settings.in_flight is None or len(running) < settings.in_flight):
+                task = waiting.pop(0)
+                running[remote.remote(run_trial, task, settings.collect)] = task
+            done, _ = ray.wait(list(running), num_returns=1)
+            task = running.pop(done[0])
+            yield _outcome(ray, done[0], task, sweep_dir)
+    finally:
+        for ref in running:
+            ray.cancel(ref, force=True)
+        if started_here:
+            ray.shutdown()
+
+
+def _outcome(ray, ref, task, sweep_dir: Path) -> tuple[str, dict]:
+    try:
+        key, result, archive = ray.get(ref)
+    except Exception as error:  # noqa: BLE001 - the task died (its worker was killed, the node lost)
+        return task[-2], {"status": "failed", "error": f"Ray task failed: {type(error).__name__}: "
+                                                      f"{str(error).strip().splitlines()[0][:200] if str(error).strip() else ''}"}
+    if archive and result.get("run_dir") and not (sweep_dir / result["run_dir"]).exists():
+        unpack(archive, sweep_dir)
+    return key, result
+
+
+def trial_on_a_node(run_trial, task, collect: bool) -> tuple[str, dict, bytes | None]:
+    """What a Ray task runs: the trial, its data error naming the node (data must be at the same
+    path on every node), and with `collect` its run directory packed for the driver."""
+    key, result = run_trial(task)
+    if result.get("status") == "data_error":
+        result["error"] = f"{result['error']} (on node {socket.gethostname()})"
+    archive = None
+    if collect and result.get("run_dir"):
+        archive = pack(Path(task[2]) / result["run_dir"])
+    return key, result, archive
+
+
+def pack(run_dir: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(run_dir, arcname=run_dir.name)
+    return buffer.getvalue()
+
+
+def unpack(archive: bytes, sweep_dir: Path) -> None:
+    """A run directory sent back by a node, into the sweep directory (nothing outside it)."""
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as packed:
+        packed.extractall(sweep_dir, filter="data")

@@ -294,3 +294,27 @@ def test_a_positive_class_that_is_not_a_label_is_a_data_error(cli, write_config,
     assert "data.positive_class: 'Yes' is not one of column 'y''s labels ('no', 'yes')" in result.stderr
     multiclass = cli("validate", write_config(base_config(scenario="multiclass", **{"data.positive_class": 1})))
     assert multiclass.exit_code == 2 and "data.positive_class: is for scenario binary" in multiclass.stderr
+
+
+def test_parquet_gives_the_same_dataset_as_csv(write_config, tmp_path):
+    import pandas as pd
+
+    parquet = tmp_path / "digits.parquet"
+    pd.read_csv(CONFIGS.parent / "data" / "digits.csv").to_parquet(parquet)
+    from_csv = load_dataset(load_config(CONFIGS / "digits.yaml"))
+    from_parquet = load_dataset(load_config(CONFIGS / "digits.yaml", [f"data.path={parquet}"]))
+    for split in from_csv.x:
+        assert np.array_equal(from_csv.x[split], from_parquet.x[split])
+        assert np.array_equal(from_csv.y[split], from_parquet.y[split])
+
+
+def test_errors_name_the_files_own_line_after_rows_are_dropped_and_parquet_rows(cli, write_config, tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"x1": ["0.5", None, "0.1", "abc"] + ["0.3"] * 16, "x2": [0.0] * 20, "y": [0, 1] * 10})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.to_parquet(tmp_path / "t.parquet")
+    for name, place in (("t.csv", "line 5"), ("t.parquet", "row 4")):
+        config = base_config(**{"data.path": str(tmp_path / name), "data.missing": "drop"})
+        result = cli("train", write_config(config), "-o", tmp_path / "runs")
+        assert result.exit_code == 3 and f"first 'abc' at {place};" in result.stderr, result.stderr

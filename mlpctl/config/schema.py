@@ -22,7 +22,7 @@ __all__ = ["Component", "CustomLoss", "OptimizerConfig", "RunConfig", "ScheduleC
 
 
 class DataConfig(Section):
-    path: str = Field(description="CSV file; a relative path is relative to the config file.")
+    path: str = Field(description="CSV or Parquet (.parquet, .pq) file; a relative path is relative to the config file.")
     target: Union[str, list[str]] = Field(
         description="Label column, or a list of target columns (regression only)."
     )

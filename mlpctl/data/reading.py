@@ -11,17 +11,33 @@ from mlpctl.config.suggest import did_you_mean
 from mlpctl.errors import DataError
 
 
+PARQUET = (".parquet", ".pq")
+
+
 def read_table(path: Path) -> pd.DataFrame:
+    """A CSV file, or Parquet (by its suffix). The frame's index is each row's position in the
+    file, kept through every check, so that messages name the file's own line (`where`)."""
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path} (a relative data.path is relative to the "
                         f"config file's folder, also when given with --set)")
+    parquet = path.suffix.lower() in PARQUET
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"data.path: cannot read {path} as CSV: {exc}") from None
+    except (OSError, ValueError) as exc:  # pyarrow's errors for a file that is not Parquet
+        raise DataError(f"data.path: cannot read {path} as Parquet: {str(exc)[:200]}") from None
     if frame.empty:
         raise DataError(f"data.path: {path} has no data rows")
+    frame = frame.reset_index(drop=True)
+    frame.attrs["rows_are"] = "row" if parquet else "line"
     return frame
+
+
+def where(frame: pd.DataFrame, position: int) -> str:
+    """`line 902` of a CSV file (the header is line 1), or `row 901` of a Parquet file."""
+    label = int(frame.index[position])
+    return f"row {label + 1}" if frame.attrs.get("rows_are") == "row" else f"line {label + 2}"
 
 
 def feature_columns(frame: pd.DataFrame, targets: list[str], features: list[str] | None):
@@ -63,7 +79,7 @@ def handle_missing(frame: pd.DataFrame, features: list[str], others: list[str], 
     """drop: rows with an empty cell go; otherwise targets (and weights) must be complete, and
     features too unless a fill strategy fills them later from the training rows."""
     if strategy == "drop":
-        kept = frame.dropna(subset=features + others).reset_index(drop=True)
+        kept = frame.dropna(subset=features + others)  # the index still names each row's line
         if kept.empty:
             raise DataError("data.missing: drop leaves no rows: every row has an empty cell")
         return kept
@@ -80,9 +96,9 @@ def _check_complete(frame: pd.DataFrame, columns: list[str], hint: str) -> None:
     for column in columns:
         missing = frame[column].isna()
         if missing.any():
-            first = int(np.flatnonzero(missing.to_numpy())[0]) + 2  # header is line 1
+            first = int(np.flatnonzero(missing.to_numpy())[0])
             found.append(f"column {column!r}: {int(missing.sum())} missing value(s) (NaN or empty), "
-                         f"first at line {first}")
+                         f"first at {where(frame, first)}")
     if found:
         raise DataError("; ".join(found) + hint)
 
@@ -96,7 +112,7 @@ def check_numeric(frame: pd.DataFrame, features: list[str], role: str = "feature
             first = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
                 f"column {column!r}: {int(bad.sum())} non-numeric value(s), first "
-                f"{frame[column].iloc[first]!r} at line {first + 2}; {role} must be numbers"
+                f"{frame[column].iloc[first]!r} at {where(frame, first)}; {role} must be numbers"
             )
         check_float32(column, values.to_numpy(dtype=np.float64))
 

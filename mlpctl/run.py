@@ -41,7 +41,7 @@ def dense_weights(config: RunConfig, dataset: Dataset) -> int:
 
 def step_work(config: RunConfig, dataset: Dataset) -> int:
     """Weights x rows of one training step: what decides TensorFlow's threads (runtime.tf_threads)."""
-    return dense_weights(config, dataset) * config.training.batch_rows(len(dataset.x["train"]))
+    return dense_weights(config, dataset) * config.training.batch_rows(dataset.rows["train"])
 
 
 def check_model_fits(config: RunConfig, dataset: Dataset) -> None:

@@ -13,6 +13,7 @@ from mlpctl import catalog, engines, scoring
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset
 from mlpctl.engines.batches import eval_pipeline
+from mlpctl.engines import stream
 from mlpctl.engines.checkpoint import Checkpoints
 from mlpctl.model import build_model, compile_model
 from mlpctl.progress import Progress
@@ -40,16 +41,21 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     """`checkpoints`: when to write them and, to resume, the one to go on from."""
     progress = progress or Progress()
     seed_everything(config.seed)
+    streaming = getattr(dataset, "streaming", False)
     targets = loss_targets(config, dataset.y, dataset.preprocessing.classes)
-    rows = len(dataset.x["train"])
-    engine = engines.choose_engine(config)
+    rows = dataset.rows["train"] if streaming else len(dataset.x["train"])
+    engine = "fit" if streaming else engines.choose_engine(config)
     model = compile_model(build_model(config, dataset.preprocessing), config, train_rows=rows)
     model.optimizer.build(model.trainable_variables)  # its variables exist now, for a checkpoint
     progress.start(config.training.epochs)
     started = time.perf_counter()
     try:
-        outcome = engines.runner(engine)(config, model, dataset.x, targets, dataset.weights,
-                                         config.training.batch_rows(rows), progress, checkpoints)
+        if streaming:
+            outcome = stream.run(config, model, dataset, config.training.batch_rows(rows), progress,
+                                 checkpoints or Checkpoints(None, None, None))
+        else:
+            outcome = engines.runner(engine)(config, model, dataset.x, targets, dataset.weights,
+                                             config.training.batch_rows(rows), progress, checkpoints)
     finally:
         progress.finish()
     duration = time.perf_counter() - started
@@ -58,7 +64,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     metrics = {}
     if outcome.history:  # an interrupted run too is evaluated on the weights it stopped with
         try:
-            metrics = evaluate(model, dataset.x, targets)
+            metrics = stream.evaluate(config, model, dataset) if streaming else evaluate(model, dataset.x, targets)
         except KeyboardInterrupt:  # stopped (again) while evaluating: the history and the model are kept
             outcome.interrupted = True
     status = "interrupted" if outcome.interrupted else "diverged" if outcome.diverged else "completed"
@@ -70,7 +76,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
         duration_s=duration,
         engine=engine,
         stopped_early_at=outcome.stopped_early_at,
-        notes=_target_note(config, outcome) + _resume_note(engine, checkpoints),
+        notes=_target_note(config, outcome) + _resume_note(engine, checkpoints) + _streaming_note(streaming),
     )
 
 
@@ -82,6 +88,11 @@ def _target_note(config: RunConfig, outcome: engines.Outcome) -> list[str]:
     if target.reached(last[target.monitor]):
         return [f"stopped at epoch {last['epoch']}: {target.monitor} reached {target.value}"]
     return []
+
+
+def _streaming_note(streaming: bool) -> list[str]:
+    return ["streamed from the data file a chunk at a time (data.streaming): rows shuffled within chunks; "
+            "plots on the first rows of each split"] if streaming else []
 
 
 def _resume_note(engine: str, checkpoints: Checkpoints | None) -> list[str]:

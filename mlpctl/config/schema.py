@@ -63,6 +63,14 @@ class DataConfig(Section):
         "or the row dropped. Rows without a target are an error unless drop.",
     )
 
+    streaming: Union[bool, Literal["auto"]] = Field(
+        "auto", description="Read the data file a chunk at a time, for files bigger than memory: every row is "
+        "checked and the statistics gathered in a first pass, then each pass of training reads the file again. "
+        "auto: on for files over 1 GB. Splits come from a hash of each row's position (not stratified); PCA, "
+        "L-BFGS, full batches, the graph engine and median or most_frequent filling need every row at once "
+        "and are refused.",
+    )
+
     @field_validator("components")
     @classmethod
     def _count_or_fraction(cls, value: Any) -> Any:
@@ -307,10 +315,27 @@ class RunConfig(Section):
                 f"got {self.data.target!r} with scenario {self.scenario!r}"
             )
         self._check_target_scale()
+        if self.data.streaming is True and self.streaming_problems():
+            raise ConfigError("data.streaming: " + "; ".join(self.streaming_problems()))
         self._check_early_stopping()
         self._check_optimizer()
         self._check_weights()
         return self
+
+    def streaming_problems(self) -> list[str]:
+        """What cannot be done while the rows stay in the file (data.streaming)."""
+        problems = []
+        if self.data.decorrelate != "none":
+            problems.append(f"data.decorrelate: {self.data.decorrelate} needs every row at once")
+        if self.data.missing in ("median", "most_frequent"):
+            problems.append(f"data.missing: {self.data.missing} needs every value at once; use mean or drop")
+        if self.optimizer.name == "lbfgs":
+            problems.append("optimizer.name: lbfgs needs the whole training set in every step")
+        if self.training.batch_size == "full":
+            problems.append("training.batch_size: full needs every row at once; give a number")
+        if self.training.engine == "graph":
+            problems.append("training.engine: graph holds the rows in memory; use auto or fit")
+        return problems
 
     def _check_target_scale(self) -> None:
         if self.data.normalize_target != "standard":

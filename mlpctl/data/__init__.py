@@ -16,8 +16,10 @@ from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing,
 from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
                                  handle_missing, label_warnings, plain_value, read_table)
 from mlpctl.data.splits import class_weights, split_indices, training_weights
+from mlpctl.data.streaming import StreamingDataset, load_streaming
+from mlpctl.errors import DataError
 
-__all__ = ["Dataset", "Preprocessing", "class_weights", "load_dataset", "plain_value", "read_table",
+__all__ = ["Dataset", "Preprocessing", "StreamingDataset", "streams", "class_weights", "load_dataset", "plain_value", "read_table",
            "split_indices"]
 
 
@@ -31,7 +33,32 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)  # data that trains, but probably not as meant
 
 
-def load_dataset(config: RunConfig, max_rows: int | None = None) -> Dataset:
+STREAM_BYTES = 1 << 30  # data.streaming: auto streams files bigger than this (1 GiB)
+
+
+def streams(config: RunConfig) -> bool:
+    """Whether the rows stay in the file: data.streaming, or auto and a file over 1 GiB (then a
+    config that needs every row at once is a DataError saying why)."""
+    setting, path = config.data.streaming, Path(config.data.path)
+    if setting != "auto":
+        return setting
+    if not path.is_file() or path.stat().st_size <= STREAM_BYTES:
+        return False
+    if config.streaming_problems():
+        raise DataError(f"data.streaming: {path} is {path.stat().st_size / 2**30:.1f} GiB, so it would be streamed, "
+                        f"but " + "; ".join(config.streaming_problems()) + "; or set data.streaming: false")
+    return True
+
+
+def load_dataset(config: RunConfig, max_rows: int | None = None):
+    """A Dataset in memory, or a StreamingDataset (`streams`). `max_rows` (--smoke) keeps a
+    sample of the rows; see load_in_memory."""
+    if streams(config):
+        return load_streaming(config, max_rows)
+    return load_in_memory(config, max_rows)
+
+
+def load_in_memory(config: RunConfig, max_rows: int | None = None) -> Dataset:
     """Everything the model needs, checked. `max_rows` (--smoke) keeps a seeded random sample
     of the rows, taken after every row of the file is checked: a smoke run that passes means
     that `train` will not stop on the data either."""

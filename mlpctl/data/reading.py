@@ -75,12 +75,14 @@ def categorical_columns(frame: pd.DataFrame, features: list[str], listed: list[s
     return found
 
 
-def handle_missing(frame: pd.DataFrame, features: list[str], others: list[str], strategy: str) -> pd.DataFrame:
+def handle_missing(frame: pd.DataFrame, features: list[str], others: list[str], strategy: str,
+                   allow_empty: bool = False) -> pd.DataFrame:
     """drop: rows with an empty cell go; otherwise targets (and weights) must be complete, and
-    features too unless a fill strategy fills them later from the training rows."""
+    features too unless a fill strategy fills them later from the training rows. `allow_empty`:
+    a part of the file (a chunk) may lose all its rows."""
     if strategy == "drop":
         kept = frame.dropna(subset=features + others)  # the index still names each row's line
-        if kept.empty:
+        if kept.empty and not allow_empty:
             raise DataError("data.missing: drop leaves no rows: every row has an empty cell")
         return kept
     _check_complete(frame, others, hint="; use data.missing: drop to drop those rows")
@@ -170,16 +172,22 @@ def _positive_second(name, classes: list, positive) -> list:
 
 
 def _check_class_labels(column: pd.Series, classes: list) -> None:
+    fractional = pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0)
+    check_class_counts(column.name, classes, len(column), fractional)
+
+
+def check_class_counts(name, classes: list, rows: int, fractional: bool) -> None:
+    """What makes a column unusable as multiclass labels."""
     if len(classes) < 2:
-        raise DataError(f"column {column.name!r}: multiclass needs at least 2 labels, found 1")
-    if pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0):
+        raise DataError(f"column {name!r}: multiclass needs at least 2 labels, found 1")
+    if fractional:
         raise DataError(
-            f"column {column.name!r}: has fractional values, which are not class labels; "
+            f"column {name!r}: has fractional values, which are not class labels; "
             f"is this a regression target?"
         )
-    if len(classes) > max(100, len(column) // 2):
+    if len(classes) > max(100, rows // 2):
         raise DataError(
-            f"column {column.name!r}: {len(classes)} distinct labels in {len(column)} rows "
+            f"column {name!r}: {len(classes)} distinct labels in {rows} rows "
             f"looks like a regression target, not classes"
         )
 
@@ -198,15 +206,20 @@ def label_warnings(column: pd.Series, scenario: str) -> list[str]:
     """Classification labels that train, but probably not as meant: one line each."""
     if scenario == "regression":
         return []
-    counts = column.value_counts(sort=False)
+    return count_warnings(column.name, column.value_counts(sort=False))
+
+
+def count_warnings(name, counts: pd.Series) -> list[str]:
+    """`label_warnings` from the labels' counts (label -> rows)."""
+    rows = int(counts.sum())
     found = []
-    if too_many_classes(len(counts), len(column)):
-        found.append(f"column {column.name!r}: {len(counts)} distinct labels in {len(column)} rows "
-                     f"({len(counts) / len(column):.0%}) make {len(counts)} classes; is it a regression target?")
+    if too_many_classes(len(counts), rows):
+        found.append(f"column {name!r}: {len(counts)} distinct labels in {rows} rows "
+                     f"({len(counts) / rows:.0%}) make {len(counts)} classes; is it a regression target?")
     single = sorted((label for label, count in counts.items() if count == 1), key=_label_sort_key)
     if single:
         shown = ", ".join(map(repr, map(plain_value, single[:5]))) + (", ..." if len(single) > 5 else "")
-        found.append(f"column {column.name!r}: {len(single)} class(es) with a single row ({shown}): "
+        found.append(f"column {name!r}: {len(single)} class(es) with a single row ({shown}): "
                      f"never both trained on and tested")
     return found
 

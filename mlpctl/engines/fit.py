@@ -22,6 +22,17 @@ from mlpctl.progress import Progress
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress: Progress,
         checkpoints: Checkpoints | None = None) -> Outcome:
     checkpoints = checkpoints or Checkpoints(None, None, None)
+    validation = validation_rows(x, y)
+    training = training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs,
+                                 checkpoints.start_epoch)
+    return fit(config, model, training, math.ceil(len(x["train"]) / batch),
+               eval_pipeline(*validation) if validation else None, progress, checkpoints)
+
+
+def fit(config: RunConfig, model, training, steps_per_epoch: int | None, validation, progress: Progress,
+        checkpoints: Checkpoints) -> Outcome:
+    """`model.fit` on `tf.data` pipelines (`steps_per_epoch` None: each pass of `training` is
+    an epoch), with the callbacks that make its history, checkpoints and stops ours."""
     recorder = EpochRecorder(progress, history_columns(config), config.training.stop_at)
     monitors = [*plateau_callback(config), *early_stopping_callback(config)]
     keeper = StateKeeper(monitors, recorder, checkpoints)
@@ -32,15 +43,14 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     if checkpoints.resume:
         restore(model_variables(model), checkpoints.resume.arrays[:len(model_variables(model))])
         recorder.rows = list(checkpoints.resume.history)
-    validation = validation_rows(x, y)
     interrupted = False
     try:
         model.fit(
-            training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs, start),
-            steps_per_epoch=math.ceil(len(x["train"]) / batch),
+            training,
+            steps_per_epoch=steps_per_epoch,
             initial_epoch=start,
             epochs=config.training.epochs,
-            validation_data=eval_pipeline(*validation) if validation else None,
+            validation_data=validation,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles, seeded
             verbose=0,

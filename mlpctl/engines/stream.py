@@ -1,0 +1,67 @@
+"""Training and evaluation on a `StreamingDataset` (data.streaming): the fit engine, fed by
+`tf.data` pipelines that read the file again for every pass, a chunk at a time.
+
+The batches of an epoch come in the file's order of chunks, each chunk's rows shuffled (seeded
+by the seed and the epoch): an approximate shuffle, documented as such. A resumed run goes on
+with the next epoch's order.
+"""
+
+import itertools
+
+import numpy as np
+import tensorflow as tf
+
+from mlpctl import catalog
+from mlpctl.config import RunConfig
+from mlpctl.engines import Outcome
+from mlpctl.engines.checkpoint import Checkpoints
+from mlpctl.engines.fit import fit
+from mlpctl.progress import Progress
+from mlpctl.scoring import EVAL_BATCH
+
+
+def pipeline(config: RunConfig, dataset, split: str, batch: int, epochs=None) -> tf.data.Dataset:
+    """One pass over the split per iteration of the pipeline; `epochs` (an iterator of epoch
+    numbers) shuffles each pass for training."""
+    prep = dataset.preprocessing
+    outputs = prep.n_outputs(config.scenario)
+    if config.scenario == "multiclass":
+        y_spec = tf.TensorSpec((None,), tf.int32)
+    else:
+        y_spec = tf.TensorSpec((None, outputs), tf.float32)
+    signature = (tf.TensorSpec((None, prep.n_inputs), tf.float32), y_spec)
+    weighted = epochs is not None and (config.data.sample_weight or dataset.class_weight is not None)
+    if weighted:
+        signature += (tf.TensorSpec((None,), tf.float32),)
+
+    def passes():
+        """Whole chunks from Python; tf.data cuts them into batches (a Python call per batch
+        would cost more than the step on a small network)."""
+        epoch = next(epochs) if epochs is not None else None
+        for part in dataset.batches(split, None, epoch):
+            yield part if weighted else part[:2]
+
+    chunks = tf.data.Dataset.from_generator(passes, output_signature=signature)
+    data = chunks.prefetch(1).flat_map(lambda *part: tf.data.Dataset.from_tensor_slices(part).batch(batch))
+    # its length, known from pass one: Keras then never asks a pass for more batches than it has
+    data = data.apply(tf.data.experimental.assert_cardinality(dataset.steps(split, batch)))
+    if config.loss_name in catalog.ONE_HOT_LOSSES:
+        classes = len(prep.classes)
+        data = data.map(lambda x, y, *w: (x, tf.one_hot(y, classes, dtype=tf.float32), *w))
+    return data.prefetch(2)
+
+
+def run(config: RunConfig, model, dataset, batch: int, progress: Progress, checkpoints: Checkpoints) -> Outcome:
+    epochs = itertools.count(checkpoints.start_epoch)
+    training = pipeline(config, dataset, "train", batch, epochs).repeat()  # each pass, the next epoch
+    validation = pipeline(config, dataset, "validation", EVAL_BATCH) if "validation" in dataset.rows else None
+    return fit(config, model, training, dataset.steps("train", batch), validation, progress, checkpoints)
+
+
+def evaluate(config: RunConfig, model, dataset) -> dict[str, dict[str, float | None]]:
+    """Final metrics of every split, each a pass over the file."""
+    metrics = {}
+    for split in dataset.rows:
+        values = model.evaluate(pipeline(config, dataset, split, EVAL_BATCH), verbose=0, return_dict=True)
+        metrics[split] = {name: float(value) if np.isfinite(value) else None for name, value in values.items()}
+    return metrics

@@ -1,0 +1,103 @@
+"""data.streaming: the rows stay in the file; pass one's statistics, every row checked, training
+that reads the file again for each pass."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlpctl.config import load_config
+from mlpctl.data import load_dataset, streaming
+from mlpctl.data.preprocessing import fit_preprocessing, fit_target_scale
+
+from conftest import CONFIGS, DATA, base_config
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 37 rows, so that every statistic is merged across many chunks."""
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 37)
+    original = streaming.chunks
+    monkeypatch.setattr(streaming, "chunks", lambda path, rows=37: original(path, rows))
+
+
+def messy_regression(tmp_path, suffix: str = ".csv"):
+    rng = np.random.default_rng(4)
+    frame = pd.read_csv(DATA / "regression.csv")
+    frame["y"] = 500 + 40 * frame["y"]
+    frame["colour"] = rng.choice(["red", "green", "blue"], len(frame))
+    frame.loc[rng.choice(len(frame), 30, replace=False), "x2"] = np.nan
+    path = tmp_path / f"messy{suffix}"
+    frame.to_parquet(path) if suffix == ".parquet" else frame.to_csv(path, index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_pass_one_gives_the_in_memory_statistics_of_the_same_rows(write_config, tmp_path, small_chunks, suffix):
+    path, frame = messy_regression(tmp_path, suffix)
+    config = load_config(write_config(base_config(**{
+        "scenario": "regression", "data.path": str(path), "data.missing": "mean", "data.streaming": True})))
+    streamed = load_dataset(config)
+    codes = streaming.split_codes(np.arange(len(frame)), config.seed, 0.15, 0.15)
+    train = frame[codes == 0]
+    features = ["x1", "x2", "x3", "x4", "colour"]
+    expected = fit_preprocessing(train, features, ["y"], "standard", None, "mean", ["colour"])
+    fit_target_scale(expected, train[["y"]].to_numpy())
+    got = streamed.preprocessing
+    for name in ("center", "scale", "fill", "target_center", "target_scale"):
+        np.testing.assert_allclose(getattr(got, name), getattr(expected, name), rtol=1e-9, err_msg=name)
+    assert got.categories == expected.categories and got.features == expected.features
+    assert streamed.rows == {split: int((codes == code).sum()) for split, code in streaming.SPLIT_CODES.items()}
+    batches = list(streamed.batches("train", batch=1000))  # one per chunk of 37 rows, in file order
+    x, y = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    np.testing.assert_allclose(x, expected.transform(train), rtol=1e-6, atol=1e-6)  # the same transform
+    np.testing.assert_array_equal(y.ravel(), train["y"].to_numpy(dtype=np.float32))
+
+
+def test_splits_are_stable_and_near_their_fractions():
+    codes = streaming.split_codes(np.arange(100_000), 7, 0.15, 0.15)
+    shares = np.bincount(codes, minlength=3) / len(codes)
+    np.testing.assert_allclose(shares, [0.7, 0.15, 0.15], atol=0.01)
+    assert np.array_equal(codes[:1000], streaming.split_codes(np.arange(1000), 7, 0.15, 0.15))
+    assert not np.array_equal(codes[:1000], streaming.split_codes(np.arange(1000), 8, 0.15, 0.15))
+
+
+def test_every_row_is_checked_with_the_files_own_line(cli, write_config, tmp_path, small_chunks):
+    lines = (DATA / "xor_cloud.csv").read_text().splitlines()
+    lines[350] = "abc," + lines[350].split(",", 1)[1]
+    data = tmp_path / "bad.csv"
+    data.write_text("\n".join(lines) + "\n")
+    for extra in (["--smoke"], []):
+        result = cli("train", write_config(base_config(**{"data.path": str(data), "data.streaming": True})),
+                     "-o", tmp_path / "runs", *extra)
+        assert result.exit_code == 3 and "first 'abc' at line 351" in result.stderr, result.stderr
+
+
+def test_what_needs_every_row_at_once_is_refused(cli, write_config, tmp_path, monkeypatch):
+    config = write_config(base_config(**{"data.streaming": True, "data.decorrelate": "pca",
+                                         "training.batch_size": "full"}))
+    result = cli("validate", config)
+    assert result.exit_code == 2
+    assert "data.streaming: data.decorrelate: pca needs every row at once" in result.stderr
+    assert "training.batch_size: full" in result.stderr
+    import mlpctl.data
+
+    monkeypatch.setattr(mlpctl.data, "STREAM_BYTES", 1000)  # xor_cloud.csv is bigger: auto streams it
+    auto = cli("train", write_config(base_config(**{"data.decorrelate": "pca"})), "-o", tmp_path / "runs")
+    assert auto.exit_code == 3 and "so it would be streamed, but data.decorrelate: pca" in auto.stderr
+
+
+@pytest.mark.slow
+def test_a_streamed_run_learns_and_its_model_predicts(cli, write_config, tmp_path, small_chunks):
+    config = load_config(CONFIGS / "digits.yaml", ["data.streaming=true"]).model_dump()
+    trained = cli("train", write_config(config), "-o", tmp_path / "runs", "--json", "-q")
+    assert trained.exit_code == 0, trained.stderr
+    document = json.loads(trained.stdout)
+    assert document["metrics"]["test"]["accuracy"] > 0.9 and document["epochs_run"] > 1
+    assert any("streamed from the data file" in note for note in document["notes"])
+    assert sum(document["rows"].values()) == 1797
+    run_dir = tmp_path / "runs" / document["run_dir"].rsplit("/", 1)[1]
+    assert (run_dir / "confusion_matrix.png").exists()
+    predicted = cli("predict", run_dir, "-i", DATA / "digits.csv")
+    assert predicted.exit_code == 0 and len(predicted.stdout.splitlines()) == 1798

@@ -429,6 +429,17 @@ def test_lbfgs_writes_a_history_row_per_iteration(cli, tmp_path):
     assert capped.epochs_run <= 5 and capped.engine == "lbfgs"
 
 
+@pytest.mark.slow
+def test_lbfgs_history_rows_are_each_iterations_own_values():
+    """Not running averages over the iterations: on XOR's 4 rows every accuracy is a quarter,
+    and the last row is the solved table the final evaluation gives."""
+    result = train("xor", "optimizer={name: lbfgs}", "report.plots=false")
+    accuracies = [row["accuracy"] for row in result.history]
+    assert all(round(value * 4) == value * 4 for value in accuracies), accuracies
+    assert accuracies[-1] == result.metrics["train"]["accuracy"] == 1.0
+    assert result.history[-1]["auc"] == result.metrics["train"]["auc"]
+
+
 @pytest.mark.parametrize("override, fragment", [
     ("training.batch_size=8", "training.batch_size must be full"),
     ("model.layers.0.dropout=0.2", "model.layers.0: dropout makes the objective random"),

@@ -23,7 +23,6 @@ BAD_CONFIGS = [
     ("loss typo", {"loss": "binary_crossentropi"}, [], "loss: unknown loss 'binary_crossentropi'; did you mean 'binary_crossentropy'?"),
     ("splits too large", {"data.validation_split": 0.6, "data.test_split": 0.5}, [], "validation_split + test_split must be below 1"),
     ("missing target", {"data": {"path": "x.csv"}}, [], "data.target: required key is missing"),
-    ("no layers", {"model.layers": []}, [], "model.layers: list should have at least 1 item"),
     ("monitor typo", {"training.early_stopping": {"monitor": "val_acc"}}, [], "unknown monitored quantity 'val_acc'; did you mean 'val_accuracy'?"),
     ("monitor without validation", {"training.early_stopping": {"monitor": "val_loss"}, "data.validation_split": 0.0}, [], "'val_loss' needs validation rows"),
     ("target list outside regression", {"data.target": ["y", "x1"]}, [], "a list of targets is for regression only"),

@@ -152,7 +152,8 @@ class LayerConfig(Section):
 
 class ModelConfig(Section):
     layers: list[LayerConfig] = Field(
-        min_length=1, description="Hidden layers; the output layer comes from the scenario."
+        description="Hidden layers; the output layer comes from the scenario. [] for none: the inputs feed the "
+        "output layer directly (the perceptron, logistic or linear regression).",
     )
     regularization: RegularizationConfig = RegularizationConfig()
     initializer: InitializerSpec = Field("glorot_uniform", description="Kernel initialiser of every layer.")

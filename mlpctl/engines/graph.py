@@ -56,7 +56,7 @@ class GraphEngine:
         self.seed = seed
         self.eval_batch = eval_batch
         self.diverged = tf.Variable(False, trainable=False)
-        _build(model, x, y)  # before the monitors, which copy the weights that restore_best keeps
+        build_variables(model, x, y)  # before the monitors, which copy the weights that restore_best keeps
         self.stopping = InGraphEarlyStopping(model, early_stopping, keys) if early_stopping else None
         self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
         self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
@@ -174,7 +174,7 @@ def _is_split(key: str, prefix: str) -> bool:
     return key.startswith("val_") if prefix else not key.startswith("val_")
 
 
-def _build(model, x, y) -> None:
+def build_variables(model, x, y) -> None:
     """Create the optimizer's and metrics' variables now: a graph loop cannot create variables
     inside its body, and Keras (with no distribution strategy) would otherwise create them on
     the first traced step. One row through the public APIs, then every metric reset."""

@@ -11,6 +11,7 @@ import tensorflow as tf
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, history_columns, validation_rows
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
+from mlpctl.engines.graph import build_variables
 
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,
@@ -32,6 +33,9 @@ class LbfgsEngine:
         self.x, self.y = tf.constant(x), tf.constant(y)
         self.weights = None if weights is None else tf.constant(weights)
         self.validation = tuple(tf.constant(a) for a in validation) if validation else None
+        # the metrics' variables exist before `_metrics` is traced, so that its reset_metrics
+        # resets them too: each history row is that iteration's value, not a running average
+        build_variables(model, x, y)
         self._loss_and_gradient = tf.function(self._loss_and_gradient_graph, autograph=False)
         self._metrics = tf.function(self._metrics_graph, autograph=False)
 

@@ -318,3 +318,31 @@ def test_errors_name_the_files_own_line_after_rows_are_dropped_and_parquet_rows(
         config = base_config(**{"data.path": str(tmp_path / name), "data.missing": "drop"})
         result = cli("train", write_config(config), "-o", tmp_path / "runs")
         assert result.exit_code == 3 and f"first 'abc' at {place};" in result.stderr, result.stderr
+
+
+def headerless_linear(tmp_path):
+    data = tmp_path / "lineal.csv"
+    data.write_text("".join((CONFIGS.parent / "data" / "linear.csv").read_text().splitlines(keepends=True)[1:]))
+    return data
+
+
+def test_a_file_without_a_header_is_read_with_the_names_given(write_config, tmp_path):
+    data = headerless_linear(tmp_path)
+    names = {"data.path": str(data), "data.header": False, "data.names": ["x1", "x2", "y"]}
+    dataset = load_dataset(load_config(write_config(base_config(**names))))
+    assert sum(dataset.rows.values()) == 200 and dataset.warnings == []  # every line is a row
+    assert dataset.preprocessing.features == ["x1", "x2"]
+
+
+def test_a_header_of_numbers_is_warned_of_and_wrong_names_are_errors(cli, write_config, tmp_path):
+    data = headerless_linear(tmp_path)
+    first = data.read_text().splitlines()[0].split(",")
+    as_header = load_dataset(load_config(write_config(base_config(**{"data.path": str(data),
+                                                                     "data.target": first[-1]}))))
+    assert as_header.warnings[0].startswith("data.path: the header line (") and "data.header: false" in as_header.warnings[0]
+    for names, fragment in ((["x1", "y"], "2 names, but the lines of"), (["a", "b", "c", "y"], "4 names, but")):
+        config = base_config(**{"data.path": str(data), "data.header": False, "data.names": names})
+        result = cli("train", write_config(config), "-o", tmp_path / "runs")
+        assert result.exit_code == 3 and f"data.names: {fragment}" in result.stderr, result.stderr
+    missing = cli("validate", write_config(base_config(**{"data.header": False})))
+    assert missing.exit_code == 2 and "header: false needs names" in missing.stderr

@@ -19,7 +19,7 @@ def small_chunks(monkeypatch):
     """Chunks of 37 rows, so that every statistic is merged across many chunks."""
     monkeypatch.setattr(streaming, "CHUNK_ROWS", 37)
     original = streaming.chunks
-    monkeypatch.setattr(streaming, "chunks", lambda path, rows=37: original(path, rows))
+    monkeypatch.setattr(streaming, "chunks", lambda path, rows=37, **options: original(path, rows, **options))
 
 
 def messy_regression(tmp_path, suffix: str = ".csv"):

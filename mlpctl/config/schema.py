@@ -26,6 +26,10 @@ class DataConfig(Section):
     target: Union[str, list[str]] = Field(
         description="Label column, or a list of target columns (regression only)."
     )
+    header: bool = Field(True, description="Whether the CSV file's first line names the columns.")
+    names: list[str] | None = Field(
+        None, description="With header: false, the column names in order (the notes' lineal.csv has none).",
+    )
     sample_weight: str | None = Field(
         None, description="A column of per-row weights for the training loss (positive numbers)."
     )
@@ -80,6 +84,12 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _splits_leave_training_rows(self) -> "DataConfig":
+        if not self.header and not self.names:
+            raise ValueError("header: false needs names, the columns' names in order")
+        if self.header and self.names is not None:
+            raise ValueError("names are for a file without a header line; set header: false, or leave names out")
+        if self.names is not None and len(set(self.names)) != len(self.names):
+            raise ValueError(f"names: a name is repeated in {self.names}")
         if self.components is not None and self.decorrelate == "none":
             raise ValueError("components needs decorrelate: pca or pca_whiten")
         if self.validation_split + self.test_split >= 1.0:

@@ -14,7 +14,7 @@ import numpy as np
 from mlpctl.config import RunConfig
 from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing, fit_target_scale
 from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
-                                 handle_missing, label_warnings, plain_value, read_table)
+                                 handle_missing, header_warnings, label_warnings, plain_value, read_table)
 from mlpctl.data.splits import class_weights, split_indices, training_weights
 from mlpctl.data.streaming import StreamingDataset, load_streaming
 from mlpctl.errors import DataError
@@ -62,7 +62,7 @@ def load_in_memory(config: RunConfig, max_rows: int | None = None) -> Dataset:
     """Everything the model needs, checked. `max_rows` (--smoke) keeps a seeded random sample
     of the rows, taken after every row of the file is checked: a smoke run that passes means
     that `train` will not stop on the data either."""
-    frame = read_table(Path(config.data.path))
+    frame = read_table(Path(config.data.path), config.data.names)
     targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
     weight_column = [config.data.sample_weight] if config.data.sample_weight else []
     features = feature_columns(frame, targets + weight_column, config.data.features)
@@ -70,7 +70,7 @@ def load_in_memory(config: RunConfig, max_rows: int | None = None) -> Dataset:
     categorical = categorical_columns(frame, features, config.data.categorical)
     check_numeric(frame, [c for c in features if c not in categorical] + weight_column)
     labels, classes = encode_targets(frame[targets], config.scenario, config.data.positive_class)
-    warnings = label_warnings(frame[targets[0]], config.scenario)
+    warnings = header_warnings(frame) + label_warnings(frame[targets[0]], config.scenario)
     if max_rows is not None and len(frame) > max_rows:
         keep = np.sort(np.random.default_rng(config.seed).choice(len(frame), max_rows, replace=False))
         frame, labels = frame.iloc[keep].reset_index(drop=True), labels[keep]

@@ -2,6 +2,7 @@
 cells, text in numeric columns, labels that fit the scenario. Every problem is a DataError that
 names the column."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,30 +15,69 @@ from mlpctl.errors import DataError
 PARQUET = (".parquet", ".pq")
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path, names: list[str] | None = None) -> pd.DataFrame:
     """A CSV file, or Parquet (by its suffix). The frame's index is each row's position in the
-    file, kept through every check, so that messages name the file's own line (`where`)."""
+    file, kept through every check, so that messages name the file's own line (`where`).
+    `names`: the columns of a CSV file without a header line."""
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path} (a relative data.path is relative to the "
                         f"config file's folder, also when given with --set)")
     parquet = path.suffix.lower() in PARQUET
     try:
-        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+        with warnings.catch_warnings():  # fewer names than fields: pandas would drop the rest, with a warning
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_parquet(path) if parquet else pd.read_csv(path, **csv_header(names))
+    except pd.errors.ParserWarning:
+        raise DataError(f"data.names: {len(names)} names, but the lines of {path} have more fields") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"data.path: cannot read {path} as CSV: {exc}") from None
     except (OSError, ValueError) as exc:  # pyarrow's errors for a file that is not Parquet
         raise DataError(f"data.path: cannot read {path} as Parquet: {str(exc)[:200]}") from None
     if frame.empty:
         raise DataError(f"data.path: {path} has no data rows")
+    check_names(frame, names, path)
     frame = frame.reset_index(drop=True)
     frame.attrs["rows_are"] = "row" if parquet else "line"
+    frame.attrs["first_line"] = 2 if names is None else 1  # the line of the first row of data
     return frame
+
+
+def csv_header(names: list[str] | None) -> dict:
+    """pandas' read_csv arguments for a file with a header line, or without one (`names`);
+    `index_col=False`: a line with more fields than names is an error, not an index."""
+    return {} if names is None else {"header": None, "names": names, "index_col": False}
+
+
+def check_names(frame: pd.DataFrame, names: list[str] | None, path: Path) -> None:
+    if names is not None and frame.iloc[:, -1].isna().all() and len(frame.columns) > 1:
+        raise DataError(f"data.names: {len(names)} names, but {path} has fewer columns")
+
+
+def header_warnings(frame: pd.DataFrame) -> list[str]:
+    """A header line whose every field is a number was probably the first row of data."""
+    if frame.attrs.get("first_line", 2) != 2 or frame.attrs.get("rows_are") == "row":
+        return []
+    names = [str(column) for column in frame.columns]
+    if all(_is_number(name) for name in names):
+        return [f"data.path: the header line ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}) is all "
+                f"numbers: if the file has no header, set data.header: false and data.names"]
+    return []
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.split(".")[0] if text.count(".") > 1 else text)  # pandas renames a repeated 0.5 to 0.5.1
+    except ValueError:
+        return False
+    return True
 
 
 def where(frame: pd.DataFrame, position: int) -> str:
     """`line 902` of a CSV file (the header is line 1), or `row 901` of a Parquet file."""
     label = int(frame.index[position])
-    return f"row {label + 1}" if frame.attrs.get("rows_are") == "row" else f"line {label + 2}"
+    if frame.attrs.get("rows_are") == "row":
+        return f"row {label + 1}"
+    return f"line {label + frame.attrs.get('first_line', 2)}"
 
 
 def feature_columns(frame: pd.DataFrame, targets: list[str], features: list[str] | None):

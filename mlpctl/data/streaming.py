@@ -20,8 +20,8 @@ import pandas as pd
 from mlpctl.config import RunConfig
 from mlpctl.data.preprocessing import Preprocessing
 from mlpctl.data.reading import (PARQUET, _label_sort_key, _positive_second, categorical_columns, check_class_counts,
-                                 check_numeric, count_warnings, feature_columns, handle_missing, plain_value,
-                                 read_table)
+                                 check_numeric, count_warnings, csv_header, feature_columns, handle_missing,
+                                 header_warnings, plain_value, read_table)
 from mlpctl.data.splits import class_weights
 from mlpctl.errors import DataError
 
@@ -30,8 +30,9 @@ SAMPLE_ROWS = 10_000  # rows per split kept in memory for the plots
 SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 
 
-def chunks(path: Path, rows: int = CHUNK_ROWS):
-    """The file's rows, `rows` at a time, each chunk's index their positions in the file."""
+def chunks(path: Path, rows: int = CHUNK_ROWS, names: list[str] | None = None):
+    """The file's rows, `rows` at a time, each chunk's index their positions in the file;
+    `names`: the columns of a CSV file without a header line."""
     if not path.is_file():
         read_table(path)  # its not-found message
     start = 0
@@ -46,8 +47,9 @@ def chunks(path: Path, rows: int = CHUNK_ROWS):
             yield frame
         return
     try:
-        for frame in pd.read_csv(path, chunksize=rows):
+        for frame in pd.read_csv(path, chunksize=rows, **csv_header(names)):
             frame.attrs["rows_are"] = "line"
+            frame.attrs["first_line"] = 2 if names is None else 1
             yield frame
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"data.path: cannot read {path} as CSV: {error}") from None
@@ -113,6 +115,7 @@ class Scan:
     rows: Counter = field(default_factory=Counter)
     chunk_rows: dict[str, list[int]] = field(default_factory=lambda: {split: [] for split in SPLIT_CODES})
     fractional: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def scan(config: RunConfig) -> Scan:
@@ -121,11 +124,11 @@ def scan(config: RunConfig) -> Scan:
     targets = [data.target] if isinstance(data.target, str) else data.target
     weight_column = [data.sample_weight] if data.sample_weight else []
     found = None
-    for frame in chunks(Path(data.path)):
+    for frame in chunks(Path(data.path), names=data.names):
         if found is None:
             features = feature_columns(frame, targets + weight_column, data.features)
             categorical = categorical_columns(frame, features, data.categorical)
-            found = Scan(features, targets, categorical, weight_column)
+            found = Scan(features, targets, categorical, weight_column, warnings=header_warnings(frame))
             numeric = [c for c in features if c not in categorical]
             found.inputs = Moments.empty(len(numeric))
             found.target = Moments.empty(len(targets))
@@ -189,7 +192,7 @@ def _filled(found: Scan, config: RunConfig) -> np.ndarray:
 
 def _classes(config: RunConfig, found: Scan) -> tuple[list | None, list[str]]:
     if config.scenario == "regression":
-        return None, []
+        return None, found.warnings
     name = found.targets[0]
     classes = sorted(found.labels, key=_label_sort_key)
     rows = sum(found.labels.values())
@@ -199,7 +202,7 @@ def _classes(config: RunConfig, found: Scan) -> tuple[list | None, list[str]]:
         check_class_counts(name, classes, rows, found.fractional)
     if config.scenario == "binary" and config.data.positive_class is not None:
         classes = _positive_second(name, classes, config.data.positive_class)
-    return [plain_value(label) for label in classes], count_warnings(name, pd.Series(found.labels))
+    return [plain_value(label) for label in classes], found.warnings + count_warnings(name, pd.Series(found.labels))
 
 
 @dataclass
@@ -234,7 +237,7 @@ class StreamingDataset:
         (training), each chunk's rows are shuffled, seeded by (seed, epoch): a shuffle within
         chunks of CHUNK_ROWS rows, not across the file."""
         config, code, left = self.config, SPLIT_CODES[split], self.limit
-        for frame in chunks(Path(config.data.path)):
+        for frame in chunks(Path(config.data.path), names=config.data.names):
             if left is not None and left <= 0:
                 return
             frame = handle_missing(frame, self.preprocessing.features,

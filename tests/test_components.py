@@ -460,3 +460,16 @@ def test_poisson_regression_predicts_positive_rates():
     assert result.model.get_layer("output").get_config()["activation"] == "exponential"
     predictions = scores(result.model, np.random.default_rng(0).normal(size=(100, 4)).astype("float32") * 5)
     assert (predictions > 0).all() and result.status == "completed"
+
+
+@pytest.mark.slow
+def test_summed_loss_makes_the_notes_rate_act_as_rate_times_rows():
+    """The notes' rules sum the error over the batch: full-batch SGD at eta with loss_reduction
+    sum takes the steps that eta x 4 takes with Keras' mean on XOR's 4 rows."""
+    common = ("optimizer={name: sgd, learning_rate: %s}", "training.epochs=60", "report.plots=false")
+    summed = train("xor", common[0] % 0.25, *common[1:], "loss_reduction=sum")
+    averaged = train("xor", common[0] % 1.0, *common[1:])
+    for ours, theirs in zip(summed.model.get_weights(), averaged.model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+    assert summed.history[-1]["loss"] == pytest.approx(4 * averaged.history[-1]["loss"], rel=1e-4)
+    assert type(summed.model.loss).__name__ == "BinaryCrossentropy" and summed.model.loss.reduction == "sum"

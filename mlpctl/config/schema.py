@@ -262,6 +262,10 @@ class RunConfig(Section):
         None, description="Default from the scenario. A Keras loss name, {name: ..., parameter: value}, "
         "or {custom: package.module:function}.",
     )
+    loss_reduction: Literal["mean", "sum"] = Field(
+        "mean", description="How a batch's per-row losses make its loss: Keras' mean, or the sum the course notes' "
+        "update rules use (with sum, a learning rate eta acts as eta x batch rows would with mean).",
+    )
     optimizer: OptimizerConfig = Field(default_factory=lambda: AdamConfig(name="adam"))
     training: TrainingConfig = TrainingConfig()
     report: ReportConfig = ReportConfig()

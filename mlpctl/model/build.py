@@ -26,10 +26,31 @@ def import_custom(target: str):
     return function
 
 
+REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum"}  # loss_reduction -> Keras' name
+
+
+class FunctionLoss(keras.losses.Loss):
+    """The user's loss function (per-row losses) with the config's reduction."""
+
+    def __init__(self, function, reduction: str, name: str):
+        super().__init__(name=name, reduction=reduction)
+        self.function = function
+
+    def call(self, y_true, y_pred):
+        return self.function(y_true, y_pred)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+
 def loss_of(config: RunConfig, model: keras.Model):
     """The config's loss: a Keras loss object with its parameters, or the user's own function;
     on the standard scale when the model ends in a TargetScale."""
-    loss = import_custom(config.loss.custom) if isinstance(config.loss, CustomLoss) else get("loss", config.loss)
+    reduction = REDUCTIONS[config.loss_reduction]
+    if isinstance(config.loss, CustomLoss):
+        loss = FunctionLoss(import_custom(config.loss.custom), reduction, config.loss.custom.rpartition(":")[2])
+    else:
+        loss = get("loss", config.loss, reduction=reduction)
     target = target_layer(model)
     return OnStandardScale(loss, target) if target else loss
 

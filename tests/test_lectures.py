@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from conftest import CONFIGS
@@ -14,14 +15,36 @@ CLAIMS = {
                        lambda m: m["train"]["accuracy"] <= 0.75 and m["train"]["loss"] > 0.69),
     "xor_2_2_1": ("two hidden units are enough for XOR", lambda m: m["train"]["accuracy"] == 1.0),
     "lineal_perceptron": ("a perceptron learns a linearly separable set", lambda m: m["test"]["accuracy"] >= 0.95),
+    # on a small fake MNIST made here (the real one needs a download); the real numbers are in the README
+    "mnist_one_layer": ("a one-layer network classifies digits", lambda m: m["test"]["accuracy"] > 0.9),
+    "mnist_hidden": ("so does one with a hidden layer", lambda m: m["test"]["accuracy"] > 0.9),
 }
+
+
+def fake_mnist(path):
+    """mnist.npz as keras.datasets keeps it, small: 600 training and 150 test images whose
+    digit is where a bright bar lies, over noise."""
+    rng = np.random.default_rng(0)
+
+    def images(count):
+        labels = rng.integers(0, 10, count)
+        pixels = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
+        for index, label in enumerate(labels):
+            pixels[index, 2 * label:2 * label + 3, 5:20] = 250
+        return pixels, labels.astype(np.uint8)
+
+    (x_train, y_train), (x_test, y_test) = images(600), images(150)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CLAIMS))
 def test_each_lecture_config_shows_the_notes_claim(cli, tmp_path, name):
     claim, holds = CLAIMS[name]
-    result = cli("train", LECTURES / f"{name}.yaml", "-o", tmp_path, "--json", "-q", "--set", "report.plots=false")
+    data = ["--set", f"data.path={fake_mnist(tmp_path / 'mnist.npz')}"] if name.startswith("mnist") else []
+    result = cli("train", LECTURES / f"{name}.yaml", "-o", tmp_path, "--json", "-q", "--set", "report.plots=false",
+                 *data)
     assert result.exit_code == 0, result.stderr
     metrics = json.loads(result.stdout)["metrics"]
     assert holds(metrics), (claim, metrics)
@@ -31,3 +54,23 @@ def test_every_lecture_config_has_a_claim_and_validates(cli):
     assert sorted(path.stem for path in LECTURES.glob("*.yaml")) == sorted(CLAIMS)
     result = cli("validate", *sorted(LECTURES.glob("*.yaml")))
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_missing_mnist_file_says_where_to_get_it_and_where_to_put_it(cli, tmp_path):
+    result = cli("train", LECTURES / "mnist_one_layer.yaml", "-o", tmp_path, "--set", f"data.path={tmp_path / 'no.npz'}")
+    assert result.exit_code == 3
+    assert "tf-keras-datasets/mnist.npz" in result.stderr and ".keras/datasets/mnist.npz" in result.stderr
+    assert not any(tmp_path.glob("mnist-*"))
+
+
+def test_the_images_own_test_set_is_the_test_split(write_config, tmp_path):
+    from mlpctl.config import load_config
+    from mlpctl.data import load_dataset
+
+    config = load_config(LECTURES / "mnist_one_layer.yaml", [f"data.path={fake_mnist(tmp_path / 'mnist.npz')}"])
+    dataset = load_dataset(config)
+    assert dataset.rows["test"] == 150 and dataset.rows["train"] + dataset.rows["validation"] == 600
+    assert dataset.x["test"].shape == (150, 784) and 0 <= dataset.x["test"].min() and dataset.x["test"].max() <= 1
+    with np.load(tmp_path / "mnist.npz") as arrays:
+        assert np.array_equal(dataset.y["test"], arrays["y_test"])  # in the set's own order
+        np.testing.assert_allclose(dataset.x["test"][0], arrays["x_test"][0].ravel() / 255, rtol=1e-6)

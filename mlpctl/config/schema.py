@@ -22,9 +22,18 @@ __all__ = ["Component", "CustomLoss", "OptimizerConfig", "RunConfig", "ScheduleC
 
 
 class DataConfig(Section):
-    path: str = Field(description="CSV or Parquet (.parquet, .pq) file; a relative path is relative to the config file.")
-    target: Union[str, list[str]] = Field(
-        description="Label column, or a list of target columns (regression only)."
+    source: Literal["table", "mnist", "fashion_mnist"] = Field(
+        "table", description="table: data.path is a CSV or Parquet table. mnist, fashion_mnist: Keras' handwritten "
+        "digits (or clothes), 28x28 pixels flattened to 784 inputs pixel_0 .. pixel_783 scaled to [0, 1], target "
+        "label; data.path is the file as keras.datasets keeps it (default: Keras' cache), and the set's own "
+        "10,000 test images are the test split.",
+    )
+    path: str | None = Field(
+        None, description="CSV or Parquet (.parquet, .pq) file; a relative path is relative to the config file. "
+        "Required for a table.",
+    )
+    target: Union[str, list[str]] | None = Field(
+        None, description="Label column, or a list of target columns (regression only). Required for a table.",
     )
     header: bool = Field(True, description="Whether the CSV file's first line names the columns.")
     names: list[str] | None = Field(
@@ -75,6 +84,21 @@ class DataConfig(Section):
         "and are refused.",
     )
 
+    def _check_source(self) -> None:
+        """A table names its file and target; an image set has both, and its own test split."""
+        if self.source == "table":
+            for key in ("path", "target"):
+                if getattr(self, key) is None:
+                    raise ConfigError(f"data.{key}: required key is missing")
+            return
+        if self.target not in (None, "label"):
+            raise ConfigError(f"data.target: {self.source} has one target, label; leave data.target out")
+        if self.test_split != 0.0 and "test_split" in self.model_fields_set:
+            raise ConfigError(f"data.test_split: {self.source} has its own test set (10,000 images); leave it out")
+        if self.streaming is True:
+            raise ConfigError(f"data.streaming: {self.source} fits in memory; leave it out")
+        self.target, self.test_split = "label", 0.0
+
     @field_validator("components")
     @classmethod
     def _count_or_fraction(cls, value: Any) -> Any:
@@ -84,6 +108,7 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _splits_leave_training_rows(self) -> "DataConfig":
+        self._check_source()
         if not self.header and not self.names:
             raise ValueError("header: false needs names, the columns' names in order")
         if self.header and self.names is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpctl.config import RunConfig
+from mlpctl.data.images import read_image_set
 from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing, fit_target_scale
 from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
                                  handle_missing, header_warnings, label_warnings, plain_value, read_table)
@@ -39,9 +40,10 @@ STREAM_BYTES = 1 << 30  # data.streaming: auto streams files bigger than this (1
 def streams(config: RunConfig) -> bool:
     """Whether the rows stay in the file: data.streaming, or auto and a file over 1 GiB (then a
     config that needs every row at once is a DataError saying why)."""
-    setting, path = config.data.streaming, Path(config.data.path)
-    if setting != "auto":
-        return setting
+    setting = config.data.streaming
+    if setting != "auto" or config.data.source != "table":
+        return setting is True
+    path = Path(config.data.path)
     if not path.is_file() or path.stat().st_size <= STREAM_BYTES:
         return False
     if config.streaming_problems():
@@ -58,11 +60,31 @@ def load_dataset(config: RunConfig, max_rows: int | None = None):
     return load_in_memory(config, max_rows)
 
 
+def read_frame(config: RunConfig):
+    """The rows, and how many of them at the end are a test set of their own (an image set's)."""
+    if config.data.source == "table":
+        return read_table(Path(config.data.path), config.data.names), 0
+    frame, train_rows = read_image_set(config.data.source, Path(config.data.path) if config.data.path else None)
+    return frame, len(frame) - train_rows
+
+
+def smoke_rows(rows: int, held_out: int, max_rows: int, seed: int) -> np.ndarray:
+    """A seeded sample of `max_rows` positions, in order; with a held-out test set, a fifth of
+    them from it, so the sample has its test split too."""
+    rng = np.random.default_rng(seed)
+    if not held_out:
+        return np.sort(rng.choice(rows, max_rows, replace=False))
+    test = min(held_out, max_rows // 5)
+    own = rows - held_out
+    return np.sort(np.r_[rng.choice(own, min(own, max_rows - test), replace=False),
+                         own + rng.choice(held_out, test, replace=False)])
+
+
 def load_in_memory(config: RunConfig, max_rows: int | None = None) -> Dataset:
     """Everything the model needs, checked. `max_rows` (--smoke) keeps a seeded random sample
     of the rows, taken after every row of the file is checked: a smoke run that passes means
     that `train` will not stop on the data either."""
-    frame = read_table(Path(config.data.path), config.data.names)
+    frame, held_out = read_frame(config)
     targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
     weight_column = [config.data.sample_weight] if config.data.sample_weight else []
     features = feature_columns(frame, targets + weight_column, config.data.features)
@@ -72,9 +94,13 @@ def load_in_memory(config: RunConfig, max_rows: int | None = None) -> Dataset:
     labels, classes = encode_targets(frame[targets], config.scenario, config.data.positive_class)
     warnings = header_warnings(frame) + label_warnings(frame[targets[0]], config.scenario)
     if max_rows is not None and len(frame) > max_rows:
-        keep = np.sort(np.random.default_rng(config.seed).choice(len(frame), max_rows, replace=False))
+        keep = smoke_rows(len(frame), held_out, max_rows, config.seed)
+        held_out = int((keep >= len(frame) - held_out).sum())
         frame, labels = frame.iloc[keep].reset_index(drop=True), labels[keep]
-    parts = split_indices(len(frame), config, labels if classes is not None else None)
+    own = len(frame) - held_out  # the rows the splits share; the held-out ones are the test split
+    parts = split_indices(own, config, labels[:own] if classes is not None else None)
+    if held_out:
+        parts["test"] = np.arange(own, len(frame))
     preprocessing = fit_preprocessing(
         frame.iloc[parts["train"]], features, targets, config.data.normalize, classes, config.data.missing,
         categorical,

@@ -292,12 +292,18 @@ def load_streaming(config: RunConfig, max_rows: int | None = None) -> StreamingD
         weight = class_weights(config.training.class_weight, codes, prep.classes)
     rows = {split: min(found.rows[split], max_rows or found.rows[split]) for split in SPLIT_CODES if found.rows[split]}
     dataset = StreamingDataset(config, prep, rows, {}, {}, warnings, weight, max_rows, found.chunk_rows)
-    for split in dataset.rows:
-        xs, ys, kept = [], [], 0
-        for batch in dataset.batches(split, SAMPLE_ROWS):
-            xs.append(batch[0]), ys.append(batch[1])
-            kept += len(batch[0])
-            if kept >= SAMPLE_ROWS:
-                break
-        dataset.x[split], dataset.y[split] = np.concatenate(xs)[:SAMPLE_ROWS], np.concatenate(ys)[:SAMPLE_ROWS]
+    for split in dataset.rows:  # the plots' rows: the first SAMPLE_ROWS of each split
+        dataset.x[split], dataset.y[split] = first_rows(dataset.batches(split, SAMPLE_ROWS), SAMPLE_ROWS)
     return dataset
+
+
+def first_rows(batches, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` rows (x, y) of a pass, reading no further than needed."""
+    xs, ys, kept = [], [], 0
+    for batch in batches:
+        xs.append(batch[0])
+        ys.append(batch[1])
+        kept += len(batch[0])
+        if kept >= count:
+            break
+    return np.concatenate(xs)[:count], np.concatenate(ys)[:count]

@@ -394,6 +394,7 @@ def compare(
     runs: Annotated[list[Path], typer.Argument(metavar="RUN_OR_SWEEP_DIR...", help="Run directories, or sweep directories (all their trials).")],
     metric: Annotated[Optional[str], typer.Option("--metric", help="SPLIT.NAME to show and plot; default validation.loss (train.loss without validation rows).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The overlay plot of the learning curves; default comparison.png, none with --json unless given.")] = None,
+    x_axis: Annotated[Literal["epoch", "step", "time"], typer.Option("--x", help="The plot's x-axis: epochs, weight updates, or seconds of training.")] = "epoch",
     json_output: JsonComparisonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -405,7 +406,7 @@ def compare(
     if output is None and not json_output:
         output = Path("comparison.png")
     if output is not None:
-        comparing.overlay_plot(comparison, output)
+        comparing.overlay_plot(comparison, output, x_axis)
     if json_output:
         print(json.dumps(comparison.document(), indent=2))
     else:

@@ -6,6 +6,7 @@ no TensorFlow and works on sweep directories too (their trials are ordinary runs
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,13 +205,41 @@ def curve_labels(comparison: Comparison) -> list[str]:
     return [run.run_dir.name for run in comparison.runs]
 
 
-def overlay_plot(comparison: Comparison, output: Path) -> None:
-    """Every run's per-epoch curve of the metric on one plot, each named apart (`curve_labels`)."""
+X_AXES = {"epoch": "epoch", "step": "weight updates", "time": "seconds of training"}
+
+
+def x_values(run: RunFacts, axis: str) -> list[float]:
+    """Where each history row lies on the x-axis: its epoch; the weight updates made by then
+    (epochs x the run's steps per epoch); or the training seconds by then, at the run's mean
+    time per epoch (metrics.json's duration_s / epochs_run)."""
+    epochs = [row["epoch"] for row in run.history]
+    if axis == "epoch":
+        return epochs
+    if axis == "step":
+        return [epoch * steps_per_epoch(run) for epoch in epochs]
+    duration, done = run.metrics.get("duration_s"), run.metrics.get("epochs_run")
+    if not isinstance(duration, (int, float)) or not done:
+        raise DataError(f"--x time: {run.run_dir} has no training time (it did not finish)")
+    return [epoch * duration / done for epoch in epochs]
+
+
+def steps_per_epoch(run: RunFacts) -> int:
+    rows = (run.metrics.get("rows") or {}).get("train")
+    if not isinstance(rows, int) or rows < 1:
+        raise DataError(f"--x step: {run.run_dir / 'metrics.json'} does not say how many training rows it had")
+    batch = run.config.get("training.batch_size")
+    return 1 if batch == "full" else math.ceil(rows / min(int(batch), rows))
+
+
+def overlay_plot(comparison: Comparison, output: Path, axis: str = "epoch") -> None:
+    """Every run's per-epoch curve of the metric on one plot, each named apart (`curve_labels`),
+    over epochs, weight updates or seconds (`axis`)."""
     column = history_column(comparison.metric)
-    curves = [(label, [row["epoch"] for row in run.history], [row[column] for row in run.history])
+    curves = [(label, x_values(run, axis), [row[column] for row in run.history])
               for label, run in zip(curve_labels(comparison), comparison.runs)
               if run.history and column in run.history[0]]
     try:
-        plots.overlay(curves, output, column, f"{column} per epoch")
+        title = f"{column} per epoch" if axis == "epoch" else f"{column} by {X_AXES[axis]}"
+        plots.overlay(curves, output, column, title, xlabel=X_AXES[axis])
     except FileNotFoundError:
         raise ConfigError(f"--output: folder {output.parent} does not exist") from None

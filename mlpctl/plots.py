@@ -239,13 +239,13 @@ def decision_regions_figure(grid, regions, positive, raw_points, labels, feature
 
 # --- several runs -------------------------------------------------------------------------------
 
-def overlay(curves: list[tuple[str, list, list]], path: Path, ylabel: str, title: str) -> None:
-    """Several runs' curves on one axis: (label, epochs, values) each."""
+def overlay(curves: list[tuple[str, list, list]], path: Path, ylabel: str, title: str, xlabel: str = "epoch") -> None:
+    """Several runs' curves on one axis: (label, x values, values) each."""
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    for label, epochs, values in curves:
-        axis.plot(epochs, values, label=label)
-    axis.set(xlabel="epoch", ylabel=ylabel, title=title)
+    for label, xs, values in curves:
+        axis.plot(xs, values, label=label)
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axis.grid(alpha=0.3)
     if axis.lines:
         axis.legend(fontsize=7)

@@ -311,3 +311,25 @@ def test_compare_json_writes_no_image_unless_asked(cli, tmp_path, monkeypatch):
     assert cli("compare", *runs, "--json", "--output", tmp_path / "asked.png").exit_code == 0
     assert png_size(tmp_path / "asked.png")[0] >= 300
     assert cli("compare", *runs).exit_code == 0 and (tmp_path / "comparison.png").exists()
+
+
+def test_compare_puts_runs_on_weight_updates_or_seconds_for_a_fair_race(cli, tmp_path):
+    """The notes' claim that mini-batches win per unit of compute needs another x-axis than epochs."""
+    from pathlib import Path
+
+    from mlpctl.compare import RunFacts, x_values
+
+    history = [{"epoch": 1.0, "loss": 0.5}, {"epoch": 2.0, "loss": 0.4}]
+    metrics = {"rows": {"train": 100}, "duration_s": 3.0, "epochs_run": 2}
+    online = RunFacts(Path("online"), {"training.batch_size": 1}, metrics, history)
+    mini = RunFacts(Path("mini"), {"training.batch_size": 32}, metrics, history)
+    full = RunFacts(Path("full"), {"training.batch_size": "full"}, metrics, history)
+    assert [x_values(run, "step") for run in (online, mini, full)] == [[100, 200], [4, 8], [1, 2]]
+    assert x_values(mini, "time") == [1.5, 3.0] and x_values(mini, "epoch") == [1.0, 2.0]
+    runs = [fake_run(tmp_path, f"run-{i}", 0.1 * (i + 1), seed=i) for i in range(2)]
+    for run in runs:
+        document = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps({**document, "rows": {"train": 50}, "duration_s": 1.0}))
+    result = cli("compare", *runs, "--x", "step", "--output", tmp_path / "steps.png")
+    assert result.exit_code == 0, result.stderr
+    assert png_size(tmp_path / "steps.png")[0] >= 300

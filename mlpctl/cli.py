@@ -244,19 +244,12 @@ def sweep(
     if merge is not None:
         if config or grid or set_ or seeds or resume or shard or sweep_dir:
             raise ConfigError("--merge takes everything from the sweep directory; give it alone (with --metric, --mode)")
-        plan = sweeps.load_previous(merge)[0]
-        base = plan.load()
-        if metric is not None:
-            metric, mode = metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
         outcome = sweeps.merge(merge, metric, mode)
         _print_sweep(outcome.document, merge, quiet, json_output)
         raise typer.Exit(int(outcome.exit_code))
     plan, stored_metric, stored_mode, rows = sweeps.plan_from_arguments(config, grid or [], set_ or [], seeds, resume)
     part = sweeps.parse_shard(shard)
-    if part and not (sweep_dir or resume):
-        raise ConfigError("--shard needs --sweep-dir DIR, the one folder every shard writes into (or --resume DIR)")
-    if sweep_dir and resume:
-        raise ConfigError("--sweep-dir is for a new sweep; --resume names its directory itself")
+    sweeps.check_directories(part, sweep_dir, resume)
     if resume is not None and not quiet and (change := sweeps.base_file_changed(plan)):
         print(f"warning: {change}", file=sys.stderr)
     if metric is None:  # a resumed sweep ranks as before, unless told otherwise
@@ -271,10 +264,7 @@ def sweep(
     if ray:  # connected before the sweep directory exists: a wrong address leaves nothing behind
         sweeps.check_output_dir(ray, resume or sweep_dir or output_dir)
         sweeps.connect_ray(ray)
-    if sweep_dir:
-        sweep_dir = sweeps.shared_sweep_dir(sweep_dir, plan)
-        rows = sweeps.rows_on_disk(sweep_dir, plan) if (sweep_dir / "sweep.json").is_file() else {}
-    sweep_dir = resume or sweep_dir or sweeps.new_sweep_dir(output_dir, plan)
+    sweep_dir, rows = sweeps.open_sweep_dir(plan, rows, resume, sweep_dir, output_dir)
     outcome = _run_sweep(plan, sweep_dir, rows, metric, mode, jobs or 1, fail_fast, part, quiet, ray)
     _print_sweep(outcome.document, sweep_dir, quiet, json_output)
     raise typer.Exit(int(outcome.exit_code))

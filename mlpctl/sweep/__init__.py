@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlpctl.config import read_raw
+from mlpctl.config.metric import metric_and_mode
 from mlpctl.errors import ConfigError, ExitCode, OutputError, exit_code_of
 from mlpctl.files import create_run_dir
 from mlpctl.signals import signal_of
@@ -23,7 +24,7 @@ from mlpctl.sweep.remote import RaySettings, check_output_dir, import_ray
 from mlpctl.sweep.remote import connect as _connect
 from mlpctl.sweep.trials import run_trials
 
-__all__ = ["Outcome", "Plan", "RaySettings", "Row", "Shard", "check_output_dir", "connect_ray", "base_file_changed", "check_plan", "describe_best", "load_previous", "merge",
+__all__ = ["Outcome", "Plan", "RaySettings", "Row", "Shard", "check_directories", "check_output_dir", "connect_ray", "open_sweep_dir", "base_file_changed", "check_plan", "describe_best", "load_previous", "merge",
            "new_sweep_dir", "parse_shard", "plan_from_arguments", "ranking", "rows_on_disk", "run_sweep", "shared_sweep_dir"]
 
 
@@ -85,8 +86,12 @@ def run_sweep(plan: Plan, sweep_dir: Path, rows: dict[str, Row], metric: str, mo
 
 def merge(sweep_dir: Path, metric: str | None, mode: str | None) -> Outcome:
     """sweep.json and sweep.csv rebuilt from every row a process of the sweep saved (the
-    shards of a job array); a trial with no row yet stays `pending`, and the exit code says so."""
+    shards of a job array), ranked as stored unless `metric` (and `mode`) say otherwise; a
+    trial with no row yet stays `pending`, and the exit code says so."""
     plan, stored_metric, stored_mode, rows = load_previous(sweep_dir)
+    if metric is not None:
+        base = plan.load()
+        metric, mode = metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
     for trial in plan.trials():
         rows.setdefault(trial.key, Row(trial.index, trial.point, trial.seed))
     document = save(sweep_dir, plan, metric or stored_metric, mode or stored_mode, list(rows.values()))
@@ -96,6 +101,25 @@ def merge(sweep_dir: Path, metric: str | None, mode: str | None) -> Outcome:
 def connect_ray(settings: RaySettings) -> None:
     """Connect to the Ray cluster (or start a local Ray, ended when this process exits)."""
     _connect(import_ray(), settings)
+
+
+def check_directories(shard: Shard | None, sweep_dir: Path | None, resume: Path | None) -> None:
+    if shard and not (sweep_dir or resume):
+        raise ConfigError("--shard needs --sweep-dir DIR, the one folder every shard writes into (or --resume DIR)")
+    if sweep_dir and resume:
+        raise ConfigError("--sweep-dir is for a new sweep; --resume names its directory itself")
+
+
+def open_sweep_dir(plan: Plan, rows: dict[str, Row], resume: Path | None, sweep_dir: Path | None,
+                   output_dir: Path) -> tuple[Path, dict[str, Row]]:
+    """Where the sweep runs, and the rows already there: the resumed directory, the one the
+    shards share (with what they have saved), or a new one in `output_dir`."""
+    if resume:
+        return resume, rows
+    if sweep_dir:
+        sweep_dir = shared_sweep_dir(sweep_dir, plan)
+        return sweep_dir, rows_on_disk(sweep_dir, plan) if (sweep_dir / "sweep.json").is_file() else {}
+    return new_sweep_dir(output_dir, plan), rows
 
 
 def new_sweep_dir(output_dir: Path, plan: Plan) -> Path:

@@ -41,6 +41,8 @@ ACTIVATION_LAYERS = {
     "rrelu": {"lower": float, "upper": float},  # random slope in training, the mean at inference
     "maxout": {"pieces": int},  # max of k linear pieces per unit
     "sin": {},
+    "sigmoid": {"slope": float},  # sigmoid(slope * x): the notes' slope parameter c
+    "tanh": {"slope": float},
     "soft_exponential": {"alpha_init": float},  # learned alpha per unit
 }
 # Refused, with the reason: they cannot be trained by gradient descent.

@@ -122,3 +122,16 @@ def test_the_one_direction_rule_is_keras_own(scenario):
         for metric in metrics_of(scenario, one_hot):
             assert catalog.mode_of(metric.name) == {"up": "max", "down": "min"}[metric._direction]
     assert catalog.mode_of("val_loss") == "min" and catalog.mode_of("val_accuracy", "min") == "min"
+
+
+def test_a_slope_parameter_steepens_sigmoid_and_tanh_and_survives_saving(tmp_path):
+    import numpy as np
+
+    x = np.array([[-1.0, 0.0, 0.5, 2.0]], dtype=np.float32)
+    for name, function in (("sigmoid", lambda v: 1 / (1 + np.exp(-v))), ("tanh", np.tanh)):
+        layer = get("activation", {"name": name, "slope": 3.0}, name="a")
+        np.testing.assert_allclose(np.asarray(layer(x)), function(3.0 * x), rtol=1e-6)
+    model = keras.Sequential([keras.Input((4,)), get("activation", {"name": "tanh", "slope": 0.5}, name="a")])
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_allclose(np.asarray(again(x)), np.tanh(0.5 * x), rtol=1e-6)

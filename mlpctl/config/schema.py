@@ -420,11 +420,6 @@ class RunConfig(Section):
     def _check_optimizer(self) -> None:
         if self.optimizer.name == "lbfgs":
             self._check_lbfgs()
-        if self.optimizer.name == "rprop" and self.training.batch_size != "full":
-            raise ConfigError(
-                f"optimizer.name: rprop is a full-batch method (it follows the sign of the whole "
-                f"gradient); set training.batch_size: full, got {self.training.batch_size!r}"
-            )
         schedule = self.optimizer.schedule
         if self.optimizer.name == "rprop" and schedule.name != "constant":
             raise ConfigError("optimizer.schedule: rprop adapts every weight's step size itself; "
@@ -442,6 +437,10 @@ class RunConfig(Section):
             if name in ("zeros", "ones", "constant"):
                 found.append(f"{where}: {name} starts every unit of a layer with the same weights, so they "
                              f"get the same gradients and stay the same (symmetry is never broken)")
+        if self.optimizer.name == "rprop" and self.training.batch_size != "full":
+            found.append(f"optimizer.name: rprop is a full-batch method: it follows the sign of the whole gradient, "
+                         f"and on mini-batches (batch_size {self.training.batch_size}) the signs flip from batch to "
+                         f"batch, so its steps shrink and it is unstable; batch_size: full is what it is for")
         return found
 
     def _check_early_stopping(self) -> None:

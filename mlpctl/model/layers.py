@@ -79,3 +79,21 @@ class SoftExponential(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "alpha_init": self.alpha_init}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Sloped(keras.layers.Layer):
+    """sigmoid(c x) or tanh(c x): the course notes' activations with a slope parameter c
+    (steeper for c > 1, flatter for c < 1; c = 1 is the plain function)."""
+
+    FUNCTIONS = {"sigmoid": ops.sigmoid, "tanh": ops.tanh}
+
+    def __init__(self, function: str, slope: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.function, self.slope = function, slope
+
+    def call(self, inputs):
+        return self.FUNCTIONS[self.function](self.slope * inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "function": self.function, "slope": self.slope}

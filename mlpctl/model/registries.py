@@ -8,11 +8,13 @@ built from the classes it holds, as Keras 3 builds its `ALL_OBJECTS_DICT`; activ
 by name are Keras' own `keras.activations.get`.
 """
 
+import functools
+
 import keras
 
 from mlpctl import catalog
 from mlpctl.config.schema import name_and_params
-from mlpctl.model.layers import Maxout, RReLU, Sin, SoftExponential
+from mlpctl.model.layers import Maxout, RReLU, Sin, Sloped, SoftExponential
 from mlpctl.model.rprop import Rprop
 from mlpctl.model.schedules import PowerInverseTimeDecay
 
@@ -56,6 +58,8 @@ ACTIVATION_LAYERS = {
     "maxout": Maxout,
     "sin": Sin,
     "soft_exponential": SoftExponential,
+    "sigmoid": functools.partial(Sloped, "sigmoid"),
+    "tanh": functools.partial(Sloped, "tanh"),
 }
 
 

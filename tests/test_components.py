@@ -474,3 +474,28 @@ def test_summed_loss_makes_the_notes_rate_act_as_rate_times_rows():
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
     assert summed.history[-1]["loss"] == pytest.approx(4 * averaged.history[-1]["loss"], rel=1e-4)
     assert type(summed.model.loss).__name__ == "BinaryCrossentropy" and summed.model.loss.reduction == "sum"
+
+
+def test_delta_bar_delta_matches_a_numpy_reference():
+    from mlpctl.model.delta_bar_delta import DeltaBarDelta
+
+    target = np.array([3.0, -2.0, 0.5, 10.0], dtype="float32")
+    weights = keras.Variable(np.zeros(4, dtype="float32"))
+    optimizer = DeltaBarDelta(learning_rate=0.01, kappa=0.05, phi=0.5, theta=0.7)
+    w, rate, bar = np.zeros(4), np.full(4, 0.01), np.zeros(4)
+    for _ in range(60):
+        optimizer.apply([keras.ops.convert_to_tensor(2 * (weights.numpy() - target))], [weights])
+        g = 2 * (w - target)
+        agree = g * bar
+        rate = np.where(agree > 0, rate + 0.05, np.where(agree < 0, rate * 0.5, rate))
+        w = w - rate * g
+        bar = 0.3 * g + 0.7 * bar
+        np.testing.assert_allclose(weights.numpy(), w, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(weights.numpy(), target, atol=0.05)
+
+
+@pytest.mark.slow
+def test_delta_bar_delta_learns_xor_cloud():
+    result = train("xor_cloud", "optimizer={name: delta_bar_delta, learning_rate: 0.01}", "training.epochs=30",
+                   "report.plots=false")
+    assert result.metrics["test"]["accuracy"] > 0.9

@@ -157,6 +157,17 @@ class RpropConfig(OptimizerBase):
     step_max: float = Field(50.0, gt=0.0)
 
 
+class DeltaBarDeltaConfig(OptimizerBase):
+    """Jacobs' delta-bar-delta: a learning rate per weight, raised by kappa while the gradient
+    agrees in sign with its recent average and multiplied by phi when it does not."""
+
+    name: Literal["delta_bar_delta"]
+    learning_rate: float = Field(0.01, gt=0.0, description="Every weight's starting rate.")
+    kappa: float = Field(0.05, gt=0.0, description="Added to a weight's rate while its gradient's sign holds.")
+    phi: float = Field(0.95, gt=0.0, lt=1.0, description="Multiplies a weight's rate when its gradient's sign flips.")
+    theta: float = Field(0.7, ge=0.0, lt=1.0, description="Weight of the past in the gradient's running average.")
+
+
 class LbfgsConfig(OptimizerBase):
     """Full-batch L-BFGS (scipy's L-BFGS-B) over all weights, for small data sets. It picks its
     own steps, so learning_rate, clipping and schedules do not apply."""
@@ -169,6 +180,6 @@ class LbfgsConfig(OptimizerBase):
 
 OptimizerConfig = Annotated[
     Union[SGDConfig, RMSpropConfig, AdamConfig, AdamWConfig, NadamConfig, AdamaxConfig, AdagradConfig,
-          AdadeltaConfig, FtrlConfig, LionConfig, RpropConfig, LbfgsConfig],
+          AdadeltaConfig, FtrlConfig, LionConfig, RpropConfig, DeltaBarDeltaConfig, LbfgsConfig],
     Field(discriminator="name"),
 ]

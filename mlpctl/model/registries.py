@@ -14,6 +14,7 @@ import keras
 
 from mlpctl import catalog
 from mlpctl.config.schema import name_and_params
+from mlpctl.model.delta_bar_delta import DeltaBarDelta
 from mlpctl.model.layers import Maxout, RReLU, Sin, Sloped, SoftExponential
 from mlpctl.model.rprop import Rprop
 from mlpctl.model.schedules import PowerInverseTimeDecay
@@ -46,7 +47,7 @@ OPTIMIZERS = {cls.__name__.lower(): cls for cls in (
     keras.optimizers.SGD, keras.optimizers.RMSprop, keras.optimizers.Adam, keras.optimizers.AdamW,
     keras.optimizers.Nadam, keras.optimizers.Adamax, keras.optimizers.Adagrad, keras.optimizers.Adadelta,
     keras.optimizers.Ftrl, keras.optimizers.Lion, Rprop,
-)}
+)} | {"delta_bar_delta": DeltaBarDelta}
 
 # Named after the activation they compute, not after their class: `{name: leaky_relu, ...}`.
 ACTIVATION_LAYERS = {

@@ -50,6 +50,25 @@ def regression(n: int = 500, noise: float = 0.05, seed: int = 3) -> pd.DataFrame
     return frame
 
 
+def offset(n: int = 300, noise: float = 0.01, seed: int = 4) -> pd.DataFrame:
+    """A linear target of two inputs that sit far from zero (uniform on [1000, 1001]): the
+    notes' case for normalising the inputs."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(1000.0, 1001.0, size=(n, 2))
+    y = 3.0 * (x[:, 0] - 1000.0) - 2.0 * (x[:, 1] - 1000.0) + rng.normal(0.0, noise, size=n)
+    return pd.DataFrame({"x1": x[:, 0].round(5), "x2": x[:, 1].round(5), "y": y.round(5)})
+
+
+def correlated(n: int = 300, spread: float = 0.05, seed: int = 5) -> pd.DataFrame:
+    """Two inputs that are almost the same (x2 = x1 + a little noise) and a target that depends
+    on their small difference: the notes' case for PCA whitening."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(0.0, 1.0, size=n)
+    x2 = x1 + rng.normal(0.0, spread, size=n)
+    y = 10.0 * (x1 - x2) + 0.5 * (x1 + x2)
+    return pd.DataFrame({"x1": x1.round(5), "x2": x2.round(5), "y": y.round(5)})
+
+
 def digits() -> pd.DataFrame:
     from sklearn.datasets import load_digits
 
@@ -65,6 +84,8 @@ def main() -> None:
         "xor_cloud.csv": xor_cloud(),
         "linear.csv": linear(),
         "regression.csv": regression(),
+        "offset.csv": offset(),
+        "correlated.csv": correlated(),
         "digits.csv": digits(),
     }
     for name, frame in sets.items():

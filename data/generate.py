@@ -91,6 +91,8 @@ def main() -> None:
     for name, frame in sets.items():
         frame.to_csv(HERE / name, index=False)
         print(f"{name}: {len(frame)} rows, {frame.shape[1]} columns")
+    sets["linear.csv"].to_csv(HERE / "lineal.csv", index=False, header=False)  # as the notes have it: no header
+    print("lineal.csv: linear.csv without its header line")
 
 
 if __name__ == "__main__":

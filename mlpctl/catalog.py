@@ -71,7 +71,7 @@ LOSSES = {
     "sparse_categorical_crossentropy": ("multiclass",),
     "categorical_crossentropy": ("multiclass",),
     "categorical_focal_crossentropy": ("multiclass",),
-    "mean_squared_error": ("regression",),
+    "mean_squared_error": ("regression", "binary"),  # binary: the notes' sigmoid output with squared error
     "mean_absolute_error": ("regression",),
     "mean_absolute_percentage_error": ("regression",),
     "mean_squared_logarithmic_error": ("regression",),

@@ -19,7 +19,7 @@ BAD_CONFIGS = [
     ("negative dropout", {"model.layers": [{"units": 4, "dropout": -0.1}]}, [], "model.layers.0.dropout: input should be greater than or equal to 0, got -0.1"),
     ("zero batch", {"training.batch_size": 0}, [], "training.batch_size: must be a positive integer or 'full', got 0"),
     ("text epochs", {"training.epochs": "many"}, [], "training.epochs: input should be a valid integer"),
-    ("loss against scenario", {"loss": "mse"}, [], "loss: 'mse' does not fit scenario 'binary'"),
+    ("loss against scenario", {"loss": "mae"}, [], "loss: 'mae' does not fit scenario 'binary'"),
     ("loss typo", {"loss": "binary_crossentropi"}, [], "loss: unknown loss 'binary_crossentropi'; did you mean 'binary_crossentropy'?"),
     ("splits too large", {"data.validation_split": 0.6, "data.test_split": 0.5}, [], "validation_split + test_split must be below 1"),
     ("missing target", {"data": {"path": "x.csv"}}, [], "data.target: required key is missing"),

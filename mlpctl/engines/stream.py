@@ -42,13 +42,21 @@ def pipeline(config: RunConfig, dataset, split: str, batch: int, epochs=None) ->
             yield part if weighted else part[:2]
 
     chunks = tf.data.Dataset.from_generator(passes, output_signature=signature)
-    data = chunks.prefetch(1).flat_map(lambda *part: tf.data.Dataset.from_tensor_slices(part).batch(batch))
+    data = chunks.prefetch(1).flat_map(lambda *part: cut(part, batch))
     # its length, known from pass one: Keras then never asks a pass for more batches than it has
     data = data.apply(tf.data.experimental.assert_cardinality(dataset.steps(split, batch)))
     if config.loss_name in catalog.ONE_HOT_LOSSES:
         classes = len(prep.classes)
         data = data.map(lambda x, y, *w: (x, tf.one_hot(y, classes, dtype=tf.float32), *w))
     return data.prefetch(2)
+
+
+def cut(part: tuple, batch: int) -> tf.data.Dataset:
+    """A chunk's arrays as consecutive batches, sliced whole (slicing it into rows and batching
+    them again costs a step per row)."""
+    rows = tf.shape(part[0], out_type=tf.int64)[0]
+    return tf.data.Dataset.range((rows + batch - 1) // batch).map(
+        lambda index: tuple(array[index * batch:(index + 1) * batch] for array in part))
 
 
 def run(config: RunConfig, model, dataset, batch: int, progress: Progress, checkpoints: Checkpoints) -> Outcome:

@@ -101,3 +101,13 @@ def test_a_streamed_run_learns_and_its_model_predicts(cli, write_config, tmp_pat
     assert (run_dir / "confusion_matrix.png").exists()
     predicted = cli("predict", run_dir, "-i", DATA / "digits.csv")
     assert predicted.exit_code == 0 and len(predicted.stdout.splitlines()) == 1798
+
+
+def test_sample_weights_are_checked_in_pass_one(cli, write_config, tmp_path):
+    frame = pd.read_csv(DATA / "xor_cloud.csv").assign(w=1.0)
+    frame.loc[300, "w"] = 0.0
+    frame.to_csv(tmp_path / "weighted.csv", index=False)
+    config = base_config(**{"data.path": str(tmp_path / "weighted.csv"), "data.sample_weight": "w",
+                            "data.streaming": True})
+    result = cli("train", write_config(config), "-o", tmp_path / "runs")
+    assert result.exit_code == 3 and "data.sample_weight: column 'w' has 1 weight(s) <= 0" in result.stderr

@@ -20,8 +20,8 @@ from mlpctl.data.splits import class_weights, split_indices, training_weights
 from mlpctl.data.streaming import StreamingDataset, load_streaming
 from mlpctl.errors import DataError
 
-__all__ = ["Dataset", "Preprocessing", "StreamingDataset", "streams", "class_weights", "load_dataset", "plain_value", "read_table",
-           "split_indices"]
+__all__ = ["Dataset", "Preprocessing", "StreamingDataset", "class_weights", "load_dataset", "plain_value",
+           "read_table", "split_indices", "streams"]
 
 
 @dataclass
@@ -46,9 +46,10 @@ def streams(config: RunConfig) -> bool:
     path = Path(config.data.path)
     if not path.is_file() or path.stat().st_size <= STREAM_BYTES:
         return False
-    if config.streaming_problems():
+    problems = config.streaming_problems()
+    if problems:
         raise DataError(f"data.streaming: {path} is {path.stat().st_size / 2**30:.1f} GiB, so it would be streamed, "
-                        f"but " + "; ".join(config.streaming_problems()) + "; or set data.streaming: false")
+                        f"but " + "; ".join(problems) + "; or set data.streaming: false")
     return True
 
 

@@ -179,8 +179,15 @@ def encode_targets(target: pd.DataFrame, scenario: str, positive=None) -> tuple[
         check_numeric(target, list(target.columns), role="the target of a regression")
         return target.to_numpy(dtype=np.float32), None
     column = target.iloc[:, 0]
-    name = column.name
-    classes = sorted(pd.unique(column), key=_label_sort_key)
+    classes = ordered_classes(column.name, pd.unique(column), scenario, positive, len(column), has_fractions(column))
+    return label_codes(column, classes, scenario), classes
+
+
+def ordered_classes(name, labels, scenario: str, positive, rows: int, fractional: bool) -> list:
+    """The distinct `labels` of a classification target, checked against the scenario and
+    sorted (for binary, `positive` second), as plain values. `rows`: how many rows have them;
+    `fractional`: whether any label is a number with a fraction."""
+    classes = sorted(labels, key=_label_sort_key)
     if scenario == "binary" and len(classes) != 2:
         shown = ", ".join(map(repr, classes[:5])) + (", ..." if len(classes) > 5 else "")
         raise DataError(
@@ -188,12 +195,21 @@ def encode_targets(target: pd.DataFrame, scenario: str, positive=None) -> tuple[
             f"{len(classes)} ({shown}); use scenario multiclass or regression"
         )
     if scenario == "multiclass":
-        _check_class_labels(column, classes)
+        check_class_counts(name, classes, rows, fractional)
     if scenario == "binary" and positive is not None:
         classes = _positive_second(name, classes, positive)
+    return [plain_value(label) for label in classes]
+
+
+def label_codes(column: pd.Series, classes: list, scenario: str) -> np.ndarray:
+    """Each row's class index as the loss wants it: a float column for binary, integers else."""
     codes = pd.Categorical(column, categories=classes).codes.astype(np.int32)
-    labels = codes.astype(np.float32).reshape(-1, 1) if scenario == "binary" else codes
-    return labels, [plain_value(label) for label in classes]
+    return codes.astype(np.float32).reshape(-1, 1) if scenario == "binary" else codes
+
+
+def has_fractions(column: pd.Series) -> bool:
+    """Whether a label column holds numbers with a fraction (no class labels, those)."""
+    return bool(pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0))
 
 
 def _positive_second(name, classes: list, positive) -> list:
@@ -209,11 +225,6 @@ def _positive_second(name, classes: list, positive) -> list:
         raise DataError(f"data.positive_class: {positive!r} is not one of column {name!r}'s labels "
                         f"({', '.join(repr(plain_value(label)) for label in classes)})")
     return [label for label in classes if label is not matches[0]] + matches
-
-
-def _check_class_labels(column: pd.Series, classes: list) -> None:
-    fractional = pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0)
-    check_class_counts(column.name, classes, len(column), fractional)
 
 
 def check_class_counts(name, classes: list, rows: int, fractional: bool) -> None:

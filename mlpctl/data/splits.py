@@ -44,18 +44,31 @@ def _by_class(labels: np.ndarray) -> list[np.ndarray]:
 def training_weights(config: RunConfig, train: pd.DataFrame, labels: np.ndarray, classes) -> np.ndarray | None:
     """Per-row loss weights of the training rows: the sample_weight column times the class
     weight of each row's label; None when neither is configured."""
-    weights = np.ones(len(train), dtype=np.float32)
+    per_class = None
+    if config.training.class_weight is not None:
+        per_class = class_weights(config.training.class_weight, labels.reshape(-1).astype(int), classes)
+    return row_weights(config, train, labels, per_class)
+
+
+def row_weights(config: RunConfig, rows: pd.DataFrame, labels: np.ndarray, per_class: np.ndarray | None):
+    """The sample_weight column of `rows` times `per_class[label]` of each row; None when
+    neither is configured."""
     column = config.data.sample_weight
+    if not column and per_class is None:
+        return None
+    weights = np.ones(len(rows), dtype=np.float32)
     if column:
-        values = train[column].to_numpy(dtype=np.float64)
-        if (values <= 0).any():
-            raise DataError(f"data.sample_weight: column {column!r} has {int((values <= 0).sum())} weight(s) <= 0")
-        weights *= values.astype(np.float32)
-    class_weight = config.training.class_weight
-    if class_weight is not None:
-        codes = labels.reshape(-1).astype(int)
-        weights *= class_weights(class_weight, codes, classes)[codes]
-    return weights if column or class_weight is not None else None
+        check_sample_weights(rows, column)
+        weights *= rows[column].to_numpy(dtype=np.float32)
+    if per_class is not None:
+        weights *= per_class[labels.reshape(-1).astype(int)]
+    return weights
+
+
+def check_sample_weights(rows: pd.DataFrame, column: str) -> None:
+    values = rows[column].to_numpy(dtype=np.float64)
+    if (values <= 0).any():
+        raise DataError(f"data.sample_weight: column {column!r} has {int((values <= 0).sum())} weight(s) <= 0")
 
 
 def class_weights(setting, codes: np.ndarray, classes: list) -> np.ndarray:

@@ -19,10 +19,10 @@ import pandas as pd
 
 from mlpctl.config import RunConfig
 from mlpctl.data.preprocessing import Preprocessing
-from mlpctl.data.reading import (PARQUET, _label_sort_key, _positive_second, categorical_columns, check_class_counts,
-                                 check_numeric, count_warnings, csv_header, feature_columns, handle_missing,
-                                 header_warnings, plain_value, read_table)
-from mlpctl.data.splits import class_weights
+from mlpctl.data.reading import (PARQUET, categorical_columns, check_numeric, count_warnings, csv_header,
+                                 feature_columns, handle_missing, has_fractions, header_warnings, label_codes,
+                                 ordered_classes, plain_value, read_table)
+from mlpctl.data.splits import check_sample_weights, class_weights, row_weights
 from mlpctl.errors import DataError
 
 CHUNK_ROWS = 100_000
@@ -107,6 +107,7 @@ class Scan:
     targets: list[str]
     categorical: list[str]
     weight_column: list[str]
+    numeric: list[str] = field(default_factory=list)  # the features that are not categorical
     inputs: Moments | None = None
     target: Moments | None = None
     categories: dict[str, set] = field(default_factory=dict)
@@ -128,13 +129,13 @@ def scan(config: RunConfig) -> Scan:
         if found is None:
             features = feature_columns(frame, targets + weight_column, data.features)
             categorical = categorical_columns(frame, features, data.categorical)
-            found = Scan(features, targets, categorical, weight_column, warnings=header_warnings(frame))
             numeric = [c for c in features if c not in categorical]
-            found.inputs = Moments.empty(len(numeric))
-            found.target = Moments.empty(len(targets))
+            found = Scan(features, targets, categorical, weight_column, numeric, Moments.empty(len(numeric)),
+                         Moments.empty(len(targets)), warnings=header_warnings(frame))
         frame = handle_missing(frame, found.features, targets + weight_column, data.missing, allow_empty=True)
-        numeric = [c for c in found.features if c not in found.categorical]
-        check_numeric(frame, numeric + weight_column)
+        check_numeric(frame, found.numeric + weight_column)
+        if weight_column:  # here, not while training: an error inside tf.data would not be a data error
+            check_sample_weights(frame, weight_column[0])
         if config.scenario == "regression":
             check_numeric(frame[targets], targets, role="the target of a regression")
         codes = split_codes(frame.index.to_numpy(), config.seed, data.validation_split, data.test_split)
@@ -142,7 +143,7 @@ def scan(config: RunConfig) -> Scan:
         for split, code in SPLIT_CODES.items():
             found.rows[split] += int((codes == code).sum())
             found.chunk_rows[split].append(int((codes == code).sum()))
-        found.inputs.add(train[numeric].to_numpy(dtype=np.float64))
+        found.inputs.add(train[found.numeric].to_numpy(dtype=np.float64))
         for column in found.categorical:
             found.categories.setdefault(column, set()).update(train[column].dropna().astype(str))
         if config.scenario == "regression":
@@ -151,7 +152,7 @@ def scan(config: RunConfig) -> Scan:
             column = frame[targets[0]]
             found.labels.update(column.tolist())
             found.train_labels.update(train[targets[0]].tolist())
-            found.fractional |= bool(pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0))
+            found.fractional |= has_fractions(column)
     if found is None or not sum(found.rows.values()):
         raise DataError(f"data.path: {data.path} has no data rows")
     for split in ("validation", "test"):
@@ -194,15 +195,9 @@ def _classes(config: RunConfig, found: Scan) -> tuple[list | None, list[str]]:
     if config.scenario == "regression":
         return None, found.warnings
     name = found.targets[0]
-    classes = sorted(found.labels, key=_label_sort_key)
-    rows = sum(found.labels.values())
-    if config.scenario == "binary" and len(classes) != 2:
-        raise DataError(f"column {name!r}: binary scenario needs exactly 2 distinct labels, found {len(classes)}")
-    if config.scenario == "multiclass":
-        check_class_counts(name, classes, rows, found.fractional)
-    if config.scenario == "binary" and config.data.positive_class is not None:
-        classes = _positive_second(name, classes, config.data.positive_class)
-    return [plain_value(label) for label in classes], found.warnings + count_warnings(name, pd.Series(found.labels))
+    classes = ordered_classes(name, found.labels, config.scenario, config.data.positive_class,
+                              sum(found.labels.values()), found.fractional)
+    return classes, found.warnings + count_warnings(name, pd.Series(found.labels))
 
 
 @dataclass
@@ -264,16 +259,8 @@ class StreamingDataset:
         if prep.classes is None:
             y = frame[prep.targets].to_numpy(dtype=np.float32)
         else:
-            codes = pd.Categorical(frame[prep.targets[0]], categories=prep.classes).codes
-            y = codes.astype(np.float32).reshape(-1, 1) if config.scenario == "binary" else codes.astype(np.int32)
-        weights = None
-        if config.data.sample_weight or self.class_weight is not None:
-            weights = np.ones(len(frame), dtype=np.float32)
-            if config.data.sample_weight:
-                weights *= frame[config.data.sample_weight].to_numpy(dtype=np.float32)
-            if self.class_weight is not None:
-                weights *= self.class_weight[np.asarray(y).reshape(-1).astype(int)]
-        return x, y, weights
+            y = label_codes(frame[prep.targets[0]], prep.classes, config.scenario)
+        return x, y, row_weights(config, frame, y, self.class_weight)
 
 
 def _weight_column(config: RunConfig) -> list[str]:

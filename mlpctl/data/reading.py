@@ -188,6 +188,9 @@ def ordered_classes(name, labels, scenario: str, positive, rows: int, fractional
     sorted (for binary, `positive` second), as plain values. `rows`: how many rows have them;
     `fractional`: whether any label is a number with a fraction."""
     classes = sorted(labels, key=_label_sort_key)
+    infinite = [label for label in classes if isinstance(label, (float, np.floating)) and np.isinf(label)]
+    if infinite:  # a class must be written to preprocessing.json, and JSON has no infinity
+        raise DataError(f"column {name!r}: label {plain_value(infinite[0])!r} is not a finite number")
     if scenario == "binary" and len(classes) != 2:
         shown = ", ".join(map(repr, classes[:5])) + (", ..." if len(classes) > 5 else "")
         raise DataError(

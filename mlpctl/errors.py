@@ -58,3 +58,10 @@ def status_of_error(error: MlpctlError) -> str:
     if isinstance(error, OutputError):
         return "output_error"
     return {ExitCode.CONFIG: "invalid", ExitCode.DATA: "data_error"}.get(error.exit_code, "failed")
+
+
+def described(error: BaseException) -> str:
+    """`TypeName: the first line of its message` (at most 200 characters of it): a foreign
+    exception (Keras, matplotlib, Ray) told in one line of ours."""
+    first = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"{type(error).__name__}: {first}"

@@ -14,7 +14,7 @@ import pandas as pd
 from mlpctl import report, runstate, runtime
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
-from mlpctl.errors import ConfigError, DataError
+from mlpctl.errors import ConfigError, DataError, described
 from mlpctl.data.reading import check_float32, check_numeric
 from mlpctl.files import atomic_write, create_run_dir, read_json, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
@@ -47,8 +47,7 @@ def load_run(run_dir: Path, load_model) -> TrainedRun:
     try:
         model = load_model(run_dir / "model.keras")
     except Exception as error:  # noqa: BLE001 - a damaged file fails in many ways inside Keras
-        raise DataError(f"{run_dir / 'model.keras'}: cannot be loaded ({type(error).__name__}: "
-                        f"{str(error).splitlines()[0][:200] if str(error) else ''})") from None
+        raise DataError(f"{run_dir / 'model.keras'}: cannot be loaded ({described(error)})") from None
     return TrainedRun(run_dir, config, preprocessing, model)
 
 

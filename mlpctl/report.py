@@ -21,6 +21,7 @@ from pathlib import Path
 from mlpctl import html_report, plots, scoring, signals
 from mlpctl.config import RunConfig, resolved_yaml
 from mlpctl.engines import checkpoint
+from mlpctl.errors import described
 from mlpctl.files import atomic_write, replace_atomically, unwritable, write_json
 from mlpctl.progress import Progress
 from mlpctl.runstate import this_process
@@ -199,13 +200,9 @@ class Figures:
         try:
             draw(path)
         except Exception as error:  # noqa: BLE001 - a figure is never worth a run
-            self.failed.append(f"{name} not written: {type(error).__name__}: {_first_line(error)}")
+            self.failed.append(f"{name} not written: {described(error)}")
         else:
             self.written.append(path)
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [""])[0][:200]
 
 
 def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: dict) -> list[str]:

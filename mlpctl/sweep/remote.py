@@ -15,7 +15,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlpctl.errors import ConfigError
+from mlpctl.errors import ConfigError, described
 
 CONNECT_SECONDS = 30.0  # a head that does not answer by then is reported, not waited for forever
 
@@ -60,10 +60,8 @@ def connect(ray, settings: RaySettings) -> bool:
         ray.init(address=settings.address, log_to_driver=False, logging_level="ERROR",
                  **({"include_dashboard": False} if settings.address is None else {}))
     except Exception as error:  # noqa: BLE001 - whatever Ray raises, the user's fix is the address or token
-        text = str(error).strip()
-        raise ConfigError(f"--address {settings.address or '(local)'}: cannot connect to Ray: {type(error).__name__}: "
-                          f"{text.splitlines()[0][:200] if text else ''}; check the address, that the head node is up, "
-                          f"and Ray's token (RAY_AUTH_TOKEN)") from None
+        raise ConfigError(f"--address {settings.address or '(local)'}: cannot connect to Ray: {described(error)}; "
+                          f"check the address, that the head node is up, and Ray's token (RAY_AUTH_TOKEN)") from None
     return settings.address is None
 
 
@@ -107,8 +105,7 @@ def _outcome(ray, ref, task, sweep_dir: Path) -> tuple[str, dict]:
     try:
         key, result, archive = ray.get(ref)
     except Exception as error:  # noqa: BLE001 - the task died (its worker was killed, the node lost)
-        return task[-2], {"status": "failed", "error": f"Ray task failed: {type(error).__name__}: "
-                                                      f"{str(error).strip().splitlines()[0][:200] if str(error).strip() else ''}"}
+        return task[-2], {"status": "failed", "error": f"Ray task failed: {described(error)}"}
     if archive and result.get("run_dir") and not (sweep_dir / result["run_dir"]).exists():
         unpack(archive, sweep_dir)
     return key, result

@@ -106,12 +106,25 @@ DEFAULT_LOSS = {
     "regression": "mean_squared_error",
 }
 OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+# model.output.activation: scenario -> {output activation: the losses it pairs with (None: all of
+# the scenario's)}. tanh is the notes' binary output on targets -1/+1; poisson needs exp's log link.
+OUTPUTS = {
+    "binary": {"sigmoid": None, "tanh": ("mean_squared_error", "hinge", "squared_hinge")},
+    "multiclass": {"softmax": None},
+    "regression": {"linear": tuple(name for name, fits in LOSSES.items() if "regression" in fits and name != "poisson"),
+                   "exponential": ("poisson",)},
+}
 METRICS = {"binary": ("accuracy", "auc"), "multiclass": ("accuracy",), "regression": ("mae", "r2")}
 # Whether lower (min) or higher (max) is better, for the loss and every metric: Keras' own
 # resolution of mode="auto" (MonitorCallback: the loss is minimised, a metric goes its
 # `_direction`). A test holds this table to the Keras metric objects. The one rule used by
 # early stopping, reduce_on_plateau, stop_at, sweep ranking and compare.
 DIRECTION = {"loss": "min", "accuracy": "max", "auc": "max", "mae": "min", "r2": "max"}
+
+
+def default_output(scenario: str, loss: str | None) -> str:
+    """The output activation a scenario and loss get unless model.output says otherwise."""
+    return "exponential" if loss == "poisson" else OUTPUT_ACTIVATION[scenario]
 
 
 def canonical_loss(name: str) -> str:

@@ -499,3 +499,44 @@ def test_delta_bar_delta_learns_xor_cloud():
     result = train("xor_cloud", "optimizer={name: delta_bar_delta, learning_rate: 0.01}", "training.epochs=30",
                    "report.plots=false")
     assert result.metrics["test"]["accuracy"] > 0.9
+
+
+def test_a_tanh_output_learns_on_targets_minus_one_plus_one_and_reports_probabilities():
+    """The notes' setting: tanh output o, squared error summed against t = -1/+1. The loss
+    logged is that sum; the model answers (o + 1) / 2, and labels come from o > 0."""
+    result = train("xor", "model.output={activation: tanh}", "loss=mse", "loss_reduction=sum",
+                   "optimizer={name: sgd, learning_rate: 0.1}", "training.epochs=300", "report.plots=false")
+    assert result.metrics["train"]["accuracy"] == 1.0
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
+    tanh_out = x
+    for layer in result.model.layers[:-1]:  # all but the TargetScale
+        tanh_out = layer(tanh_out)
+    tanh_out = np.asarray(tanh_out)
+    np.testing.assert_allclose(scores(result.model, x), (tanh_out + 1) / 2, rtol=1e-6)
+    t = np.array([[-1], [1], [1], [-1]])
+    assert result.metrics["train"]["loss"] == pytest.approx(((tanh_out - t) ** 2).sum(), rel=1e-4)
+    assert result.model.get_layer("output").get_config()["activation"] == "tanh"
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (["model.output={activation: tanh}"], "'tanh' does not pair with loss 'binary_crossentropy'; use loss "
+                                          "'mean_squared_error' or 'hinge' or 'squared_hinge'"),
+    (["scenario=multiclass", "model.output={activation: tanh}"], "'tanh' is not an output for scenario 'multiclass'"),
+    (["model.output={activation: tahn}"], "did you mean 'tanh'"),
+    (["scenario=regression", "loss=mse", "model.output={activation: exponential}"], "use loss 'poisson'"),
+])
+def test_output_activations_must_fit_the_scenario_and_the_loss(cli, write_config, overrides, fragment):
+    from conftest import base_config
+
+    sets = [part for override in overrides for part in ("--set", override)]
+    result = cli("validate", write_config(base_config()), *sets)
+    assert result.exit_code == 2 and "model.output.activation" in result.stderr, result.stderr
+    assert fragment in result.stderr
+
+
+def test_the_output_layer_takes_its_own_initializers():
+    result = train("xor", "model.output={initializer: zeros, bias_initializer: ones}", "training.epochs=1",
+                   "optimizer={name: sgd, learning_rate: 1.0e-9}", "report.plots=false")
+    kernel, bias = result.model.get_layer("output").get_weights()
+    assert np.abs(kernel).max() < 1e-6 and np.allclose(bias, 1.0, atol=1e-6)
+    assert np.abs(result.model.get_layer("hidden_1").get_weights()[0]).max() > 0.01

@@ -185,11 +185,39 @@ class LayerConfig(Section):
 
 
 
+class OutputConfig(Section):
+    """The output layer: its units come from the scenario (one per class, target or one for binary)."""
+
+    activation: str | None = Field(
+        None, description="Default from the scenario: sigmoid (binary), softmax (multiclass), linear (regression; "
+        "exponential with the poisson loss). Binary may use tanh, the notes' output on targets -1/+1, with loss "
+        "mse, hinge or squared_hinge: the loss compares the tanh output o with -1/+1, and the model reports "
+        "(o + 1) / 2 as P(positive), so predictions, metrics and plots read as with sigmoid.",
+    )
+    initializer: InitializerSpec | None = Field(None, description="Kernel initialiser; default model.initializer.")
+    bias_initializer: InitializerSpec | None = Field(None, description="Default model.bias_initializer.")
+
+    @field_validator("activation")
+    @classmethod
+    def _an_output_activation(cls, name: Any) -> Any:
+        names = sorted({n for outputs in catalog.OUTPUTS.values() for n in outputs})
+        if name is not None and name not in names:
+            raise ValueError(unknown_name("output activation", name, names))
+        return name
+
+    @field_validator("initializer", "bias_initializer")
+    @classmethod
+    def _known_initializer(cls, spec: Any) -> Any:
+        return None if spec is None else check_component("initializer", spec, catalog.INITIALIZERS)
+
+
 class ModelConfig(Section):
     layers: list[LayerConfig] = Field(
         description="Hidden layers; the output layer comes from the scenario. [] for none: the inputs feed the "
         "output layer directly (the perceptron, logistic or linear regression).",
     )
+    output: OutputConfig = Field(
+        default_factory=OutputConfig, description="The output layer; its units come from the scenario.")
     regularization: RegularizationConfig = RegularizationConfig()
     initializer: InitializerSpec = Field("glorot_uniform", description="Kernel initialiser of every layer.")
     bias_initializer: InitializerSpec = Field("zeros", description="Bias initialiser of every layer.")
@@ -327,6 +355,11 @@ class RunConfig(Section):
         return catalog.canonical_loss(self.loss if isinstance(self.loss, str) else self.loss.name)
 
     @property
+    def output_activation(self) -> str:
+        """model.output.activation, or the scenario's (and the loss's) default."""
+        return self.model.output.activation or catalog.default_output(self.scenario, self.loss_name)
+
+    @property
     def standardizes_target(self) -> bool:
         """Whether the network learns the standardized target (data.normalize_target)."""
         if self.scenario != "regression":
@@ -347,6 +380,7 @@ class RunConfig(Section):
                 f"(it is for {', '.join(fits)}); use {catalog.DEFAULT_LOSS[self.scenario]!r} "
                 f"or leave loss out for the default"
             )
+        self._check_output()
         if self.data.positive_class is not None and self.scenario != "binary":
             raise ConfigError(f"data.positive_class: is for scenario binary, not {self.scenario!r}; leave it out")
         if isinstance(self.data.target, list) and self.scenario != "regression":
@@ -361,6 +395,17 @@ class RunConfig(Section):
         self._check_optimizer()
         self._check_weights()
         return self
+
+    def _check_output(self) -> None:
+        """The output activation fits the scenario, and the loss fits the output (catalog.OUTPUTS)."""
+        outputs, activation = catalog.OUTPUTS[self.scenario], self.output_activation
+        if activation not in outputs:
+            raise ConfigError(f"model.output.activation: {activation!r} is not an output for scenario "
+                              f"{self.scenario!r}; use {' or '.join(map(repr, outputs))}")
+        losses = outputs[activation]
+        if self.model.output.activation and losses is not None and self.loss_name not in (*losses, None):
+            raise ConfigError(f"model.output.activation: {activation!r} does not pair with loss {self.loss_name!r}; "
+                              f"use loss {' or '.join(map(repr, losses))}")
 
     def streaming_problems(self) -> list[str]:
         """What cannot be done while the rows stay in the file (data.streaming)."""

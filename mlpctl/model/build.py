@@ -88,11 +88,6 @@ def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None 
     return model
 
 
-def output_activation(config: RunConfig) -> str:
-    """The scenario's, except that a Poisson loss needs a positive rate: exp, its log link."""
-    return "exponential" if config.loss_name == "poisson" else catalog.OUTPUT_ACTIVATION[config.scenario]
-
-
 def penalty(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
     return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
 
@@ -143,16 +138,30 @@ def build_model(config: RunConfig, preprocessing) -> keras.Sequential:
             model.add(activation)
         for extra in after_layer(layer, defaults, index):
             model.add(extra)
+    output = config.model.output
     model.add(
         keras.layers.Dense(
             preprocessing.n_outputs(config.scenario),
-            activation=output_activation(config),
-            kernel_initializer=get("initializer", config.model.initializer),
-            bias_initializer=get("initializer", config.model.bias_initializer),
+            activation=config.output_activation,
+            kernel_initializer=get("initializer", output.initializer or config.model.initializer),
+            bias_initializer=get("initializer", output.bias_initializer or config.model.bias_initializer),
             kernel_regularizer=penalty(defaults.l1, defaults.l2),
             name="output",
         )
     )
-    if preprocessing.target_scale is not None:
-        model.add(TargetScale(preprocessing.target_center, preprocessing.target_scale, name=LAYER_NAME))
+    scale = output_scale(config, preprocessing)
+    if scale is not None:
+        model.add(TargetScale(*scale, name=LAYER_NAME))
     return model
+
+
+def output_scale(config: RunConfig, preprocessing) -> tuple[list[float], list[float]] | None:
+    """(center, scale) of the TargetScale layer after the output, if any: a standardized
+    regression target's statistics, or, for a binary tanh output, the map from -1/+1 onto
+    0/1, so that the loss sees the tanh output and targets -1/+1 (the notes' setting) and
+    everything else sees P(positive)."""
+    if preprocessing.target_scale is not None:
+        return preprocessing.target_center, preprocessing.target_scale
+    if config.scenario == "binary" and config.output_activation == "tanh":
+        return [0.5], [0.5]
+    return None

@@ -9,6 +9,10 @@ training rows, as scikit-learn's `TransformedTargetRegressor` would. Two small o
 - `OnStandardScale` wraps the loss so it compares standardized values: the optimizer sees the
   same gradients as if the targets had been standardized beforehand. The loss logged is the
   training objective, on the standard scale.
+
+A binary tanh output (`model.output.activation: tanh`) uses the same pair with center 0.5 and
+scale 0.5: the loss compares the tanh output with labels mapped to -1/+1, and the model reports
+(o + 1) / 2, a P(positive) like a sigmoid's.
 """
 
 import keras

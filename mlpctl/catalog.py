@@ -115,11 +115,14 @@ OUTPUTS = {
                    "exponential": ("poisson",)},
 }
 METRICS = {"binary": ("accuracy", "auc"), "multiclass": ("accuracy",), "regression": ("mae", "r2")}
+# loss: the training objective, the data's loss plus the L1/L2 penalty on the weights; data_loss
+# without the penalty (equal to loss when there is none), to compare runs of different penalties.
+LOSS_NAMES = ("loss", "data_loss")
 # Whether lower (min) or higher (max) is better, for the loss and every metric: Keras' own
 # resolution of mode="auto" (MonitorCallback: the loss is minimised, a metric goes its
 # `_direction`). A test holds this table to the Keras metric objects. The one rule used by
 # early stopping, reduce_on_plateau, stop_at, sweep ranking and compare.
-DIRECTION = {"loss": "min", "accuracy": "max", "auc": "max", "mae": "min", "r2": "max"}
+DIRECTION = {"loss": "min", "data_loss": "min", "accuracy": "max", "auc": "max", "mae": "min", "r2": "max"}
 
 
 def default_output(scenario: str, loss: str | None) -> str:
@@ -138,7 +141,7 @@ def loss_table() -> dict[str, dict[str, type]]:
 
 def monitorable(scenario: str) -> tuple[str, ...]:
     """Every quantity an epoch logs for this scenario, training and validation."""
-    names = ("loss", *METRICS[scenario])
+    names = (*LOSS_NAMES, *METRICS[scenario])
     return names + tuple(f"val_{name}" for name in names)
 
 

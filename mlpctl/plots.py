@@ -41,6 +41,15 @@ def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | 
     save(learning_curves_figure(rows, best_epoch), path)
 
 
+def data_loss_lines(axis, rows: list[dict[str, float]]) -> None:
+    """The loss without the L1/L2 penalty, dashed, where a penalty makes it differ."""
+    for prefix, label in (("", "training"), ("val_", "validation")):
+        if any(row.get(f"{prefix}data_loss", row.get(f"{prefix}loss")) != row.get(f"{prefix}loss") for row in rows):
+            axis.plot([row["epoch"] for row in rows], [row[f"{prefix}data_loss"] for row in rows], linestyle="--",
+                      color="C0" if not prefix else "C1",
+                      linewidth=1, label=f"{label} data loss")
+
+
 DECADES = 2  # a loss spanning more than this many powers of ten is drawn on a log scale
 
 
@@ -49,7 +58,7 @@ def learning_curves_figure(rows: list[dict[str, float]], best_epoch: int | None 
     the generalisation gap), the best epoch marked; the loss on a log scale when it spans more
     than DECADES powers of ten, and the learning rate on a panel of its own when it changed."""
     plt = pyplot()
-    quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
+    quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate", "data_loss") and not k.startswith("val_")]
     epochs = [row["epoch"] for row in rows]
     rates = [row["learning_rate"] for row in rows]
     show_rate = rate_changed(rates)
@@ -64,6 +73,8 @@ def learning_curves_figure(rows: list[dict[str, float]], best_epoch: int | None 
             axis.plot(epochs, validation, label="validation")
             axis.fill_between(epochs, [row[name] for row in rows], validation, alpha=0.12, color="grey",
                               label="gap")
+        if name == "loss":
+            data_loss_lines(axis, rows)
         if best_epoch:
             axis.axvline(best_epoch, color="green", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
         log = name == "loss" and spans_decades(values)

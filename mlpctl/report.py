@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mlpctl import html_report, plots, scoring, signals
 from mlpctl.config import RunConfig, resolved_yaml
-from mlpctl.engines import checkpoint
+from mlpctl.engines import checkpoint, with_data_loss
 from mlpctl.errors import described
 from mlpctl.files import atomic_write, replace_atomically, unwritable, write_json
 from mlpctl.progress import Progress
@@ -92,7 +92,7 @@ class HistoryLog(Progress):
 
     def __init__(self, path: Path, columns: list[str], inner: Progress, rows: list[dict] = ()):
         self.path, self.columns, self.inner = path, ["epoch", *columns], inner
-        self.rows = list(rows)  # a resumed run's epochs so far
+        self.rows = [with_data_loss(row) for row in rows]  # a resumed run's epochs so far
         self.handle = None
         self.flushed = 0.0
 
@@ -109,6 +109,7 @@ class HistoryLog(Progress):
         self.inner.epoch(epoch, logs)
         if self.handle is None:
             return
+        logs = with_data_loss(logs)
         try:
             self.handle.write(",".join(str(logs[column]) for column in self.columns) + "\n")
             if time.monotonic() - self.flushed > HISTORY_FLUSH_SECONDS:

@@ -71,7 +71,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     return TrainResult(
         model=model,
         status=status,
-        history=outcome.history,
+        history=[engines.with_data_loss(row) for row in outcome.history],
         metrics=metrics,
         duration_s=duration,
         engine=engine,
@@ -112,7 +112,7 @@ def evaluate(model: keras.Model, x: dict, y: dict) -> dict[str, dict[str, float 
     metrics = {}
     for split in x:
         values = model.evaluate(eval_pipeline(x[split], y[split]), verbose=0, return_dict=True)
-        metrics[split] = {name: _finite_or_none(value) for name, value in values.items()}
+        metrics[split] = engines.with_data_loss({name: _finite_or_none(value) for name, value in values.items()})
     return metrics
 
 

@@ -263,6 +263,38 @@ def test_regularisers_per_layer_and_as_model_defaults():
     assert norms.max() <= 2.0 + 1e-5
 
 
+def test_data_loss_is_the_loss_without_the_weight_penalty():
+    """loss - data_loss is the L2 penalty of the final weights (validation and test are
+    evaluated with them), and data_loss is the loss function on the model's outputs."""
+    result = train("xor_cloud", "model.regularization.l2=0.01", "training.epochs=5")
+    penalty = float(sum(result.model.losses))
+    assert penalty > 0.01
+    for split in ("validation", "test"):
+        values = result.metrics[split]
+        assert values["loss"] - values["data_loss"] == pytest.approx(penalty, rel=1e-4)
+    last = result.history[-1]
+    assert last["val_loss"] - last["val_data_loss"] == pytest.approx(penalty, rel=1e-4)
+    assert last["loss"] > last["data_loss"]
+
+
+def test_without_a_penalty_data_loss_is_the_loss_and_cannot_be_monitored(cli, tmp_path, write_config):
+    from conftest import base_config
+
+    result = cli("train", write_config(base_config()), "-o", tmp_path, "--json", "-q", "--set", "report.plots=false")
+    run_dir = run_dir_of(result)
+    header, *rows = (run_dir / "history.csv").read_text().splitlines()
+    assert header.split(",")[:3] == ["epoch", "loss", "data_loss"] and "val_data_loss" in header
+    assert all(row.split(",")[1] == row.split(",")[2] for row in rows)
+    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    assert all(values["data_loss"] == values["loss"] for values in metrics.values())
+    refused = cli("validate", write_config(base_config()), "--set", "training.early_stopping={monitor: val_data_loss}")
+    assert refused.exit_code == 2
+    assert "'val_data_loss' equals 'val_loss' without an l1 or l2 penalty; monitor 'val_loss'" in refused.stderr
+    allowed = cli("validate", write_config(base_config(**{"model.regularization.l1": 0.01})),
+                  "--set", "training.early_stopping={monitor: val_data_loss}")
+    assert allowed.exit_code == 0, allowed.stderr
+
+
 @pytest.mark.slow
 def test_batch_norm_and_noise_give_the_same_weights_in_both_engines():
     runs = [train("xor_cloud", "model.layers.0.batch_norm=true", "model.regularization.gaussian_noise=0.05",

@@ -23,7 +23,7 @@ def metric_and_mode(metric: str | None, mode: str | None, scenario: str, has_val
     """The metric to rank by (`split.name`) and whether lower (min) or higher (max) is better."""
     metric = metric or default_metric(has_validation)
     name = check_split(metric)
-    names = ("loss", *catalog.METRICS[scenario])
+    names = (*catalog.LOSS_NAMES, *catalog.METRICS[scenario])
     if name not in names:
         raise ConfigError(f"--metric: {unknown_name(f'metric for {scenario}', name, names)}")
     if mode is not None and mode not in catalog.MODES:

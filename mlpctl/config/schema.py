@@ -355,6 +355,12 @@ class RunConfig(Section):
         return catalog.canonical_loss(self.loss if isinstance(self.loss, str) else self.loss.name)
 
     @property
+    def has_weight_penalty(self) -> bool:
+        """Whether an L1/L2 penalty adds to the loss, so that data_loss differs from loss."""
+        defaults = self.model.regularization
+        return bool(defaults.l1 or defaults.l2 or any(layer.l1 or layer.l2 for layer in self.model.layers))
+
+    @property
     def output_activation(self) -> str:
         """model.output.activation, or the scenario's (and the loss's) default."""
         return self.model.output.activation or catalog.default_output(self.scenario, self.loss_name)
@@ -498,6 +504,9 @@ class RunConfig(Section):
         choices = catalog.monitorable(self.scenario)
         if monitor not in choices:
             raise ConfigError(f"{where}: " + unknown_name("monitored quantity", monitor, choices))
+        if monitor.removeprefix("val_") == "data_loss" and not self.has_weight_penalty:
+            raise ConfigError(f"{where}: {monitor!r} equals {monitor.replace('data_loss', 'loss')!r} without an "
+                              f"l1 or l2 penalty; monitor {monitor.replace('data_loss', 'loss')!r}")
         if monitor.startswith("val_") and self.data.validation_split == 0:
             raise ConfigError(
                 f"{where}: {monitor!r} needs validation rows, but data.validation_split is 0; "

@@ -33,11 +33,29 @@ def runner(engine: str):
     return importlib.import_module(f"mlpctl.engines.{engine}").run
 
 
-def history_columns(config: RunConfig) -> list[str]:
-    """A history row's columns after `epoch`: loss, metrics, their val_ twins, learning_rate."""
-    names = ["loss", *catalog.METRICS[config.scenario]]
+def logged_columns(config: RunConfig) -> list[str]:
+    """A history row's columns after `epoch`, as the engines log them: loss (data_loss only
+    with a penalty: without one it is the loss), metrics, their val_ twins, learning_rate."""
+    names = ["loss", *(["data_loss"] if config.has_weight_penalty else []), *catalog.METRICS[config.scenario]]
     validation = [f"val_{name}" for name in names] if config.data.validation_split > 0 else []
     return [*names, *validation, "learning_rate"]
+
+
+def history_columns(config: RunConfig) -> list[str]:
+    """history.csv's columns after `epoch`: every run's rows have data_loss beside loss."""
+    return list(with_data_loss(dict.fromkeys(logged_columns(config))))
+
+
+def with_data_loss(values: dict) -> dict:
+    """`values` (a history row, or one split's metrics) with data_loss beside loss (and
+    val_data_loss beside val_loss): equal to the loss where no penalty made the engine log it."""
+    filled = {}
+    for name, value in values.items():
+        filled[name] = value
+        if name in ("loss", "val_loss"):
+            twin = name.replace("loss", "data_loss")
+            filled[twin] = values.get(twin, value)
+    return filled
 
 
 def validation_rows(x: dict, y: dict) -> tuple | None:

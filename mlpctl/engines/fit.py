@@ -13,7 +13,7 @@ import numpy as np
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome, history_columns, validation_rows
+from mlpctl.engines import Outcome, logged_columns, validation_rows
 from mlpctl.engines.batches import eval_pipeline, training_pipeline
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.progress import Progress
@@ -33,7 +33,7 @@ def fit(config: RunConfig, model, training, steps_per_epoch: int | None, validat
         checkpoints: Checkpoints) -> Outcome:
     """`model.fit` on `tf.data` pipelines (`steps_per_epoch` None: each pass of `training` is
     an epoch), with the callbacks that make its history, checkpoints and stops ours."""
-    recorder = EpochRecorder(progress, history_columns(config), config.training.stop_at)
+    recorder = EpochRecorder(progress, logged_columns(config), config.training.stop_at)
     monitors = [*plateau_callback(config), *early_stopping_callback(config)]
     keeper = StateKeeper(monitors, recorder, checkpoints)
     # the recorder after the monitors: it records the rate at the end of the epoch, after any
@@ -133,7 +133,7 @@ class EpochRecorder(keras.callbacks.Callback):
     def __init__(self, progress: Progress, columns: list[str], stop_at=None):
         super().__init__()
         self.progress = progress
-        self.columns = columns  # history_columns(config): the same order as the other engines
+        self.columns = columns  # logged_columns(config): the same order as the other engines
         self.stop_at = stop_at
         self.rows: list[dict[str, float]] = []
         self.diverged = False

@@ -17,7 +17,7 @@ import time
 import tensorflow as tf
 
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome, history_columns, validation_rows
+from mlpctl.engines import Outcome, logged_columns, validation_rows
 from mlpctl.engines.batches import epoch_order
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphEarlyStopping, InGraphReduceLROnPlateau
@@ -31,7 +31,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
         checkpoints: Checkpoints | None = None) -> Outcome:
     schedule = config.optimizer.schedule
     engine = GraphEngine(
-        model, history_columns(config), x["train"], y["train"],
+        model, logged_columns(config), x["train"], y["train"],
         validation=validation_rows(x, y), batch=batch, seed=config.seed, weights=weights,
         early_stopping=config.training.early_stopping, stop_at=config.training.stop_at,
         plateau=schedule if schedule.name == "reduce_on_plateau" else None,

@@ -9,7 +9,7 @@ import scipy.optimize
 import tensorflow as tf
 
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome, history_columns, validation_rows
+from mlpctl.engines import Outcome, logged_columns, validation_rows
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.graph import build_variables
 
@@ -20,7 +20,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     A resumed run restarts L-BFGS from the checkpointed weights: scipy's curvature pairs are not
     saved, so the iterations after it are not those of an unstopped run (a note says so)."""
     options = config.optimizer
-    engine = LbfgsEngine(model, history_columns(config), x["train"], y["train"], weights, validation_rows(x, y))
+    engine = LbfgsEngine(model, logged_columns(config), x["train"], y["train"], weights, validation_rows(x, y))
     return engine.train(options.max_iterations or config.training.epochs, options.history_size,
                         options.tolerance, progress, checkpoints or Checkpoints(None, None, None))
 

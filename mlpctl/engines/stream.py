@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome
+from mlpctl.engines import Outcome, with_data_loss
 from mlpctl.engines.checkpoint import Checkpoints
 from mlpctl.engines.fit import fit
 from mlpctl.progress import Progress
@@ -71,5 +71,6 @@ def evaluate(config: RunConfig, model, dataset) -> dict[str, dict[str, float | N
     metrics = {}
     for split in dataset.rows:
         values = model.evaluate(pipeline(config, dataset, split, EVAL_BATCH), verbose=0, return_dict=True)
-        metrics[split] = {name: float(value) if np.isfinite(value) else None for name, value in values.items()}
+        metrics[split] = with_data_loss({name: float(value) if np.isfinite(value) else None
+                                         for name, value in values.items()})
     return metrics

@@ -75,6 +75,21 @@ def metrics_of(scenario: str, one_hot: bool) -> list[keras.metrics.Metric]:
     return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
 
 
+class DataLoss(keras.metrics.Mean):
+    """The loss without the L1/L2 penalty, averaged over an epoch as Keras averages the loss
+    itself (each batch's value weighted by its rows), so that loss - data_loss is the penalty."""
+
+    def __init__(self, loss, name: str = "data_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = loss
+        self._direction = "down"
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        value = self.loss(y_true, y_pred, sample_weight=sample_weight)
+        rows = keras.ops.cast(keras.ops.shape(y_pred)[0], self.dtype)
+        return super().update_state(value, sample_weight=rows)
+
+
 def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None = None) -> keras.Model:
     """Loss and metrics from the config; with `train_rows` (training), the optimizer too and a
     whole epoch per call into TensorFlow for the fit engine. Without it (predicting, evaluating)
@@ -84,7 +99,9 @@ def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None 
     if train_rows is not None:
         training = {"optimizer": optimizer_of(config),
                     "steps_per_execution": math.ceil(train_rows / config.training.batch_rows(train_rows))}
-    model.compile(loss=loss_of(config, model), metrics=metrics_of(config.scenario, one_hot), **training)
+    loss = loss_of(config, model)
+    metrics = [*([DataLoss(loss)] if config.has_weight_penalty else []), *metrics_of(config.scenario, one_hot)]
+    model.compile(loss=loss, metrics=metrics, **training)
     return model
 
 

@@ -100,3 +100,26 @@ def test_divergence_stops_both_engines_at_the_same_epoch():
     fit, graph = both_engines("regression", *overrides)
     assert fit.status == graph.status == "diverged"
     assert fit.epochs_run == graph.epochs_run < 50
+
+
+def test_balanced_batches_hold_every_class_equally_and_are_drawn_again_each_epoch():
+    from mlpctl.engines.batches import class_rows, epoch_order
+
+    codes = np.r_[np.zeros(90, int), np.ones(8, int), np.full(2, 2)]  # 90 / 8 / 2 rows
+    classes = class_rows(codes)
+    orders = [epoch_order(3, epoch, len(codes), True, classes).numpy() for epoch in (0, 1)]
+    for order in orders:
+        assert len(order) == 100
+        for batch in order[:99].reshape(-1, 33):  # 3 classes: 11 rows each per batch of 33
+            assert np.bincount(codes[batch], minlength=3).tolist() == [11, 11, 11]
+        assert set(order[codes[order] == 2]) == {98, 99} and set(order[codes[order] == 1]) == set(range(90, 98))
+    assert not np.array_equal(*orders)
+    assert np.array_equal(orders[0], epoch_order(3, 0, len(codes), True, classes).numpy())  # seeded
+    one_hot = np.eye(3)[codes]
+    assert [list(rows) for rows in class_rows(one_hot)] == [list(rows) for rows in classes]
+
+
+@pytest.mark.slow
+def test_balanced_batches_give_the_same_run_in_both_engines():
+    assert_same_run(*both_engines("digits", "training.balanced_batches=true", "training.epochs=4",
+                                  "training.early_stopping=null", "training.batch_size=50"))

@@ -269,6 +269,11 @@ class TrainingConfig(Section):
     stop_at: StopAtConfig | None = Field(None, description="Stop once a logged quantity reaches a target.")
     class_weight: Union[Literal["balanced"], dict[Union[int, str, bool], float]] | None = Field(
         None, description="balanced (inverse class frequency), or {label: weight}; classification only.")
+    balanced_batches: bool = Field(
+        False, description="Classification: draw every batch with equal class shares (each class's rows "
+        "shuffled and repeated as often as it takes; an epoch keeps its number of rows), instead of weighting "
+        "the loss by class (class_weight).",
+    )
     checkpoint: CheckpointConfig | None = Field(
         default_factory=CheckpointConfig, description="null: no checkpoints (and no --resume).")
     engine: Literal["auto", "graph", "fit"] = Field(
@@ -426,6 +431,8 @@ class RunConfig(Section):
             problems.append("training.batch_size: full needs every row at once; give a number")
         if self.training.engine == "graph":
             problems.append("training.engine: graph holds the rows in memory; use auto or fit")
+        if self.training.balanced_batches:
+            problems.append("training.balanced_batches: drawing by class needs every row at once")
         return problems
 
     def _check_target_scale(self) -> None:
@@ -442,6 +449,11 @@ class RunConfig(Section):
         weights = self.training.class_weight
         if weights is not None and self.scenario == "regression":
             raise ConfigError("training.class_weight: class weights are for classification, not regression")
+        if self.training.balanced_batches and self.scenario == "regression":
+            raise ConfigError("training.balanced_batches: balanced batches are for classification, not regression")
+        if self.training.balanced_batches and weights is not None:
+            raise ConfigError("training.balanced_batches: the batches are balanced already; weighting the classes "
+                              "too would correct twice; leave training.class_weight out")
         if self.training.stop_at is not None:
             self._check_monitor("training.stop_at.monitor", self.training.stop_at.monitor)
 
@@ -458,6 +470,8 @@ class RunConfig(Section):
             problems.append(f"training.engine must be auto (lbfgs is its own engine), got {self.training.engine!r}")
         if self.training.early_stopping is not None or self.training.stop_at is not None:
             problems.append("early_stopping and stop_at are not supported; use optimizer.max_iterations")
+        if self.training.balanced_batches:
+            problems.append("training.balanced_batches draws new rows every epoch")
         defaults = self.model.regularization
         for index, layer in enumerate(self.model.layers):
             name, _ = name_and_params(layer.activation)

@@ -7,22 +7,47 @@ import tensorflow as tf
 from mlpctl.scoring import EVAL_BATCH
 
 
-def epoch_order(seed: int, epoch, rows: int, shuffle: bool):
-    """The row order of one epoch: a permutation that depends only on (seed, epoch)."""
+def epoch_order(seed: int, epoch, rows: int, shuffle: bool, classes: list[np.ndarray] | None = None):
+    """The row order of one epoch: a permutation that depends only on (seed, epoch); with
+    `classes` (each class's row indices: training.balanced_batches), balanced_order's draw."""
+    pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    if classes is not None:
+        return balanced_order(pair, rows, classes)
     indices = tf.range(rows, dtype=tf.int64)
     if not shuffle:
         return indices
-    pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
     return tf.random.experimental.stateless_shuffle(indices, seed=pair)
 
 
+def balanced_order(pair, rows: int, classes: list[np.ndarray]):
+    """`rows` row indices taking the classes in turn (class 0, 1, .., k-1, 0, 1, ..), so
+    that every batch of a multiple of k rows holds each class equally, and any batch within one
+    row of it. Each class's rows are drawn shuffled without replacement, repeated as often as
+    it takes: a small class's rows come back several times an epoch, a large class's are not
+    all seen in every epoch (a fresh draw each epoch)."""
+    per_class = -(-rows // len(classes))
+    draws = []
+    for code, members in enumerate(classes):
+        pool = tf.constant(np.tile(members.astype(np.int64), -(-per_class // len(members))))
+        seed = tf.random.experimental.stateless_fold_in(pair, code)
+        draws.append(tf.random.experimental.stateless_shuffle(pool, seed=seed)[:per_class])
+    return tf.reshape(tf.transpose(tf.stack(draws)), [-1])[:rows]
+
+
+def class_rows(y: np.ndarray) -> list[np.ndarray]:
+    """Each class's row indices, from class codes or one-hot rows; classes with no training
+    rows left out."""
+    codes = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else np.asarray(y).reshape(-1).astype(int)
+    return [np.flatnonzero(codes == code) for code in np.unique(codes)]
+
+
 def training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: int, epochs: int,
-                      start: int = 0) -> tf.data.Dataset:
+                      start: int = 0, balanced: bool = False) -> tf.data.Dataset:
     """The batches of epochs start .. epochs - 1, in the order `epoch_order` gives: the graph
     engine's order too. With per-row weights, each batch is (x, y, weight) as Keras expects."""
     arrays = tuple(tf.constant(a) for a in (x, y, weights) if a is not None)
-    rows, shuffle = len(x), batch < len(x)
-    orders = tf.data.Dataset.range(start, epochs).map(lambda epoch: epoch_order(seed, epoch, rows, shuffle))
+    rows, shuffle, classes = len(x), batch < len(x), class_rows(y) if balanced else None
+    orders = tf.data.Dataset.range(start, epochs).map(lambda epoch: epoch_order(seed, epoch, rows, shuffle, classes))
     batches = orders.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch))
     return batches.map(lambda indices: tuple(tf.gather(a, indices) for a in arrays)).prefetch(tf.data.AUTOTUNE)
 

@@ -24,7 +24,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     checkpoints = checkpoints or Checkpoints(None, None, None)
     validation = validation_rows(x, y)
     training = training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs,
-                                 checkpoints.start_epoch)
+                                 checkpoints.start_epoch, config.training.balanced_batches)
     return fit(config, model, training, math.ceil(len(x["train"]) / batch),
                eval_pipeline(*validation) if validation else None, progress, checkpoints)
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
-from mlpctl.engines.batches import epoch_order
+from mlpctl.engines.batches import class_rows, epoch_order
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.scoring import EVAL_BATCH
@@ -35,6 +35,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
         validation=validation_rows(x, y), batch=batch, seed=config.seed, weights=weights,
         early_stopping=config.training.early_stopping, stop_at=config.training.stop_at,
         plateau=schedule if schedule.name == "reduce_on_plateau" else None,
+        classes=class_rows(y["train"]) if config.training.balanced_batches else None,
     )
     return engine.train(config.training.epochs, progress, checkpoints)
 
@@ -43,7 +44,7 @@ class GraphEngine:
     """`early_stopping`, `stop_at` and `plateau` are the config's sections, or None."""
 
     def __init__(self, model, keys, x, y, validation, batch: int, seed: int, weights=None,
-                 early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH):
+                 early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH, classes=None):
         self.model = model
         self.keys = keys  # column names of a history row, learning_rate last
         self.x, self.y = tf.constant(x), tf.constant(y)
@@ -54,6 +55,7 @@ class GraphEngine:
         self.batch = batch
         self.steps = math.ceil(self.rows / batch)
         self.seed = seed
+        self.classes = classes  # each class's rows, for balanced batches
         self.eval_batch = eval_batch
         self.diverged = tf.Variable(False, trainable=False)
         build_variables(model, x, y)  # before the monitors, which copy the weights that restore_best keeps
@@ -119,7 +121,7 @@ class GraphEngine:
         """One epoch as `fit` does it: reset metrics, train on every batch, read the training
         metrics, then a fresh validation pass. Returns the row's values but the learning rate."""
         self.model.reset_metrics()
-        order = epoch_order(self.seed, epoch, self.rows, shuffle=self.batch < self.rows)
+        order = epoch_order(self.seed, epoch, self.rows, shuffle=self.batch < self.rows, classes=self.classes)
         def train_on_batch(step):
             indices = order[step * self.batch : (step + 1) * self.batch]
             batch = (self.x, self.y) if self.weights is None else (self.x, self.y, self.weights)

@@ -610,3 +610,40 @@ def test_balanced_batches_refuse_what_they_cannot_do(cli, write_config, override
     sets = [part for override in overrides for part in ("--set", override)]
     result = cli("validate", write_config(base_config()), *sets)
     assert result.exit_code == 2 and fragment in result.stderr, result.stderr
+
+
+def test_the_bold_driver_grows_the_rate_while_the_loss_falls_and_undoes_a_step_that_raised_it():
+    """From a rate far too large: each epoch's loss is the error of the weights it started
+    from, so it judges the step before it. Lower than the last accepted error: rate x 1.05.
+    Not lower: rate x 0.5 and the accepted weights back, so the next epoch's loss is exactly
+    the accepted error again (and is not judged)."""
+    result = train("xor_cloud", "optimizer={name: sgd, learning_rate: 20.0, schedule: bold_driver}",
+                   "training.batch_size=full", "training.epochs=40", "training.early_stopping=null")
+    rows, undone = result.history, 0
+    accepted, rate, retry = rows[0]["loss"], rows[0]["learning_rate"], False
+    assert rate == pytest.approx(20.0)
+    for row in rows[1:]:
+        if retry:
+            assert row["loss"] == accepted and row["learning_rate"] == pytest.approx(rate)
+            retry = False
+        elif row["loss"] < accepted:
+            accepted, rate = row["loss"], rate * 1.05
+        else:
+            rate, retry, undone = rate * 0.5, True, undone + 1
+        assert row["learning_rate"] == pytest.approx(rate, rel=1e-5)
+    assert undone >= 2 and result.metrics["train"]["loss"] < 0.1
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("optimizer={name: adam, schedule: bold_driver}", "optimizer.name must be sgd"),
+    ("optimizer={name: sgd, schedule: bold_driver}", "training.batch_size must be full"),
+])
+def test_the_bold_driver_is_for_full_batch_sgd(cli, write_config, override, fragment):
+    from conftest import base_config
+
+    result = cli("validate", write_config(base_config()), "--set", override)
+    assert result.exit_code == 2 and "bold_driver judges whole-batch steps of SGD" in result.stderr
+    assert fragment in result.stderr
+    fit = cli("validate", write_config(base_config(**{"training.batch_size": "full", "training.engine": "fit"})),
+              "--set", "optimizer={name: sgd, schedule: {name: bold_driver, increase: 1.1}}")
+    assert fit.exit_code == 2 and "training.engine must be auto or graph" in fit.stderr

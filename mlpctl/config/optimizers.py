@@ -1,9 +1,9 @@
 """The optimizer and learning-rate schedule sections: one tagged section per optimizer and per
 schedule, each with its own parameters and defaults."""
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mlpctl.config.components import Section
 
@@ -61,8 +61,19 @@ class PlateauSchedule(Section):
     min_lr: float = Field(0.0, ge=0.0, description="Never below this rate.")
 
 
+class BoldDriverSchedule(Section):
+    """The notes' 'bold driver', for full-batch SGD: after each epoch, a rate that lowered the
+    error grows; one that raised it is cut, and the step is undone."""
+
+    name: Literal["bold_driver"]
+    increase: float = Field(1.05, gt=1.0, description="Multiply the rate by this after an epoch that lowered the loss.")
+    decrease: float = Field(0.5, gt=0.0, lt=1.0, description="Multiply the rate by this after one that raised it, "
+                            "and go back to the weights before that step (SGD's momentum is reset).")
+
+
 ScheduleConfig = Annotated[
-    Union[ConstantSchedule, ExponentialSchedule, InverseTimeSchedule, StepSchedule, CosineSchedule, PlateauSchedule],
+    Union[ConstantSchedule, ExponentialSchedule, InverseTimeSchedule, StepSchedule, CosineSchedule, PlateauSchedule,
+          BoldDriverSchedule],
     Field(discriminator="name"),
 ]
 
@@ -73,8 +84,14 @@ class OptimizerBase(Section):
     clipvalue: float | None = Field(None, gt=0.0, description="Clip each gradient element.")
     schedule: ScheduleConfig = Field(
         default_factory=lambda: ConstantSchedule(name="constant"),
-        description="How the learning rate changes during training.",
+        description="How the learning rate changes during training: a section, or a name alone for one "
+        "whose parameters all have defaults (constant, bold_driver).",
     )
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _a_name_alone(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
 
 
 class SGDConfig(OptimizerBase):

@@ -491,6 +491,21 @@ class RunConfig(Section):
                               "leave the schedule out (its learning_rate is the initial step size)")
         if schedule.name == "reduce_on_plateau":
             self._check_monitor("optimizer.schedule.monitor", schedule.monitor)
+        if schedule.name == "bold_driver":
+            self._check_bold_driver()
+
+    def _check_bold_driver(self) -> None:
+        """It judges each step by the error on every training row, and can undo it: full-batch
+        SGD in the graph engine."""
+        problems = []
+        if self.optimizer.name != "sgd":
+            problems.append(f"optimizer.name must be sgd (got {self.optimizer.name!r})")
+        if self.training.batch_size != "full":
+            problems.append(f"training.batch_size must be full (got {self.training.batch_size!r})")
+        if self.training.engine == "fit":
+            problems.append("training.engine must be auto or graph (it runs in the graph engine)")
+        if problems:
+            raise ConfigError("optimizer.schedule: bold_driver judges whole-batch steps of SGD: " + "; ".join(problems))
 
     def warnings(self) -> list[str]:
         """Allowed, but probably not what was meant."""

@@ -20,7 +20,7 @@ from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
 from mlpctl.engines.batches import class_rows, epoch_order
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
-from mlpctl.engines.monitors import InGraphEarlyStopping, InGraphReduceLROnPlateau
+from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.scoring import EVAL_BATCH
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
@@ -35,6 +35,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
         validation=validation_rows(x, y), batch=batch, seed=config.seed, weights=weights,
         early_stopping=config.training.early_stopping, stop_at=config.training.stop_at,
         plateau=schedule if schedule.name == "reduce_on_plateau" else None,
+        bold_driver=schedule if schedule.name == "bold_driver" else None,
         classes=class_rows(y["train"]) if config.training.balanced_batches else None,
     )
     return engine.train(config.training.epochs, progress, checkpoints)
@@ -44,7 +45,8 @@ class GraphEngine:
     """`early_stopping`, `stop_at` and `plateau` are the config's sections, or None."""
 
     def __init__(self, model, keys, x, y, validation, batch: int, seed: int, weights=None,
-                 early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH, classes=None):
+                 early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH, classes=None,
+                 bold_driver=None):
         self.model = model
         self.keys = keys  # column names of a history row, learning_rate last
         self.x, self.y = tf.constant(x), tf.constant(y)
@@ -61,16 +63,18 @@ class GraphEngine:
         build_variables(model, x, y)  # before the monitors, which copy the weights that restore_best keeps
         self.stopping = InGraphEarlyStopping(model, early_stopping, keys) if early_stopping else None
         self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
+        self.bold_driver = InGraphBoldDriver(model, bold_driver, keys) if bold_driver else None
         self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
 
     def state_variables(self) -> list:
         """Everything a checkpoint needs to go on exactly: the model's and optimizer's
         variables, then the engine's own (divergence, early stopping, plateau)."""
         own = [self.diverged]
-        for monitor in (self.stopping, self.plateau):
+        for monitor in (self.stopping, self.plateau, self.bold_driver):
             if monitor is not None:
                 own += [v for v in vars(monitor).values() if isinstance(v, tf.Variable)]
-                own += getattr(monitor, "best_weights", [])
+                for kept in ("best_weights", "start_weights", "kept_weights"):
+                    own += getattr(monitor, kept, [])
         return [*self.model.variables, *self.model.optimizer.variables, *own]
 
     def train(self, epochs: int, progress, checkpoints: Checkpoints | None = None) -> Outcome:
@@ -107,9 +111,13 @@ class GraphEngine:
 
         def one_epoch(done, stop, rows):
             epoch = first_epoch + done
+            if self.bold_driver:
+                self.bold_driver.before_epoch()
             values = self._epoch(epoch)
             if self.plateau:  # Keras' order: the plateau callback, then early stopping, then the row
                 self.plateau.after_epoch(values)
+            if self.bold_driver:
+                self.bold_driver.after_epoch(values)
             row = tf.stack([*values, tf.cast(self.model.optimizer.learning_rate, tf.float32)])
             return done + 1, self._should_stop(epoch, row), rows.write(tf.cast(done, tf.int32), row)
 

@@ -130,3 +130,61 @@ class InGraphReduceLROnPlateau(InGraphMonitor):
 
         # Keras: `old_lr > np.float32(min_lr)`, the Python float of the float32 rate
         return tf.cond(rate > float(np.float32(self.min_lr)), lower, lambda: tf.constant(False))
+
+
+class InGraphBoldDriver:
+    """The bold driver, for full-batch SGD. An epoch's logged loss is the error of the weights
+    it started from (the step is taken after it is computed), so each epoch judges the step
+    before it: a lower error than the last accepted one keeps those weights and multiplies the
+    rate by `increase`; an error as high or higher puts the accepted weights back, zeroes SGD's
+    momentum and multiplies the rate by `decrease`. The epoch after an undo starts from the
+    accepted weights again, so its loss is not judged."""
+
+    def __init__(self, model, schedule, keys: list[str]):
+        self.model, self.optimizer = model, model.optimizer
+        self.index = keys.index("loss")
+        self.increase, self.decrease = float(schedule.increase), float(schedule.decrease)
+        self.accepted = tf.Variable(0.0, dtype=tf.float64, trainable=False)  # the error of the kept weights
+        self.has_accepted = tf.Variable(False, trainable=False)
+        self.retrying = tf.Variable(False, trainable=False)
+        self.start_weights = [tf.Variable(w, trainable=False) for w in model.weights]
+        self.kept_weights = [tf.Variable(w, trainable=False) for w in model.weights]
+
+    def before_epoch(self) -> None:
+        for start, weight in zip(self.start_weights, self.model.weights):
+            start.assign(weight)
+
+    def after_epoch(self, values) -> None:
+        current = tf.cast(values[self.index], tf.float64)
+
+        def accept():
+            first = tf.logical_not(self.has_accepted)
+            self.accepted.assign(current)
+            self.has_accepted.assign(True)
+            for kept, start in zip(self.kept_weights, self.start_weights):
+                kept.assign(start)
+            self._scale_rate(tf.where(first, tf.constant(1.0, tf.float64), tf.constant(self.increase, tf.float64)))
+            return tf.constant(True)
+
+        def undo():
+            for weight, kept in zip(self.model.weights, self.kept_weights):
+                weight.assign(kept)
+            for momentum in getattr(self.optimizer, "momentums", None) or []:
+                momentum.assign(tf.zeros_like(momentum))
+            self._scale_rate(self.decrease)
+            self.retrying.assign(True)
+            return tf.constant(True)
+
+        def judge():
+            better = tf.logical_or(tf.logical_not(self.has_accepted), current < self.accepted)
+            return tf.cond(better, accept, undo)
+
+        def retried():
+            self.retrying.assign(False)
+            return tf.constant(True)
+
+        tf.cond(self.retrying, retried, judge)
+
+    def _scale_rate(self, factor) -> None:
+        rate = tf.cast(self.optimizer.learning_rate, tf.float64) * factor
+        self.optimizer.learning_rate = tf.cast(rate, tf.float32)

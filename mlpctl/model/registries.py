@@ -71,10 +71,11 @@ def _inverse_time(learning_rate, decay_steps, decay_rate, power, staircase):
 
 
 # Schedule name -> (learning_rate, parameters) -> a Keras LearningRateSchedule, or the plain rate:
-# constant, and reduce_on_plateau, which is the engines' callback.
+# constant, and reduce_on_plateau and bold_driver, which the engines apply after each epoch.
 SCHEDULES = {
     "constant": lambda learning_rate: learning_rate,
     "reduce_on_plateau": lambda learning_rate, **callback_settings: learning_rate,
+    "bold_driver": lambda learning_rate, **callback_settings: learning_rate,
     "exponential": lambda learning_rate, decay_steps, decay_rate, staircase:
         keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps, decay_rate, staircase),
     "inverse_time": _inverse_time,

@@ -647,3 +647,18 @@ def test_the_bold_driver_is_for_full_batch_sgd(cli, write_config, override, frag
     fit = cli("validate", write_config(base_config(**{"training.batch_size": "full", "training.engine": "fit"})),
               "--set", "optimizer={name: sgd, schedule: {name: bold_driver, increase: 1.1}}")
     assert fit.exit_code == 2 and "training.engine must be auto or graph" in fit.stderr
+
+
+def test_the_bold_driver_goes_on_from_a_checkpoint_as_if_never_stopped(tmp_path):
+    from mlpctl.engines.checkpoint import Checkpoints, load
+
+    config = load_config(CONFIGS / "xor_cloud.yaml", ["optimizer={name: sgd, learning_rate: 20.0, schedule: bold_driver}",
+                                                      "training.batch_size=full", "training.epochs=30",
+                                                      "training.early_stopping=null"])
+    dataset = load_dataset(config)
+    whole = trainer.train(config, dataset, checkpoints=Checkpoints(tmp_path / "checkpoint.npz", 20, None))
+    saved = load(tmp_path / "checkpoint.npz")
+    assert saved.epoch == 20
+    resumed = trainer.train(config, dataset, checkpoints=Checkpoints(None, None, None, resume=saved))
+    assert resumed.history == whole.history
+    assert all((a == b).all() for a, b in zip(resumed.model.get_weights(), whole.model.get_weights()))

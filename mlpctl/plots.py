@@ -26,6 +26,16 @@ def pyplot():
     return pyplot
 
 
+def log_scale(axis) -> None:
+    """A log y axis labelled 0.001, 0.01, .. : matplotlib's default labels are mathtext, which
+    `pyplot` turns off (they would show as `$\\mathdefault{10^{-2}}$`)."""
+    from matplotlib import ticker
+
+    axis.set_yscale("log")
+    axis.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
 def save(figure, path: Path) -> None:
     """The figure as a PNG at `path`, written atomically; the figure is closed."""
     buffer = io.BytesIO()
@@ -79,7 +89,7 @@ def learning_curves_figure(rows: list[dict[str, float]], best_epoch: int | None 
             axis.axvline(best_epoch, color="green", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
         log = name == "loss" and spans_decades(values)
         if log:
-            axis.set_yscale("log")
+            log_scale(axis)
         axis.set_title(f"{name} (log scale)" if log else name)
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
@@ -227,11 +237,18 @@ def decision_regions_figure(grid, regions, positive, raw_points, labels, feature
     """The predicted class over the plane of `plane(raw_points)`, the rows on top, and a legend
     naming each class (`class_names`, index = class); for a binary model (`positive`:
     P(positive) over the grid) the 0.5 boundary too."""
+    figure, axis = pyplot().subplots(figsize=(5.5, 4.8))
+    draw_regions(axis, grid, regions, positive, raw_points, labels, class_names)
+    axis.set(xlabel=features[0], ylabel=features[1], title=title)
+    return figure
+
+
+def draw_regions(axis, grid, regions, positive, raw_points, labels, class_names: list, legend: bool = True) -> None:
+    """decision_regions_figure's picture on `axis`."""
     plt = pyplot()
     from matplotlib.lines import Line2D
 
     grid_x, grid_y = grid
-    figure, axis = plt.subplots(figsize=(5.5, 4.8))
     classes = len(class_names)
     colours = plt.get_cmap("tab10")
     axis.contourf(grid_x, grid_y, regions.reshape(grid_x.shape), levels=np.arange(classes + 1) - 0.5,
@@ -243,9 +260,8 @@ def decision_regions_figure(grid, regions, positive, raw_points, labels, feature
         handles.append(Line2D([], [], color="black", linewidth=1, label="P = 0.5"))
     axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel() % 10, cmap="tab10", vmin=0, vmax=9,
                  edgecolor="black", s=18)
-    axis.legend(handles=handles, fontsize=8, title="class", loc="best")
-    axis.set(xlabel=features[0], ylabel=features[1], title=title)
-    return figure
+    if legend:
+        axis.legend(handles=handles, fontsize=8, title="class", loc="best")
 
 
 # --- several runs -------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mlpctl import html_report, plots, scoring, signals
+import numpy as np
+
+from mlpctl import evolution, html_report, plots, scoring, signals
 from mlpctl.config import RunConfig, resolved_yaml
 from mlpctl.engines import checkpoint, with_data_loss
 from mlpctl.errors import described
@@ -34,6 +36,7 @@ FILES = {
     "curves": "learning_curves.png",
     "model": "model.keras",
     "preprocessing": "preprocessing.json",
+    "snapshots": "snapshots.npz",
 }
 FINAL_STATES = ("completed", "diverged", "interrupted", "failed", "invalid", "data_error", "output_error")
 HISTORY_FLUSH_SECONDS = 1.0  # history.csv is at most this far behind the training
@@ -55,6 +58,17 @@ def history_csv(rows: list[dict[str, float]], columns: list[str] | None = None) 
 def save_model(model, run_dir: Path) -> None:
     """Atomically, like every file; Keras insists on a .keras suffix, so the temporary name keeps one."""
     replace_atomically(run_dir / FILES["model"], model.save, suffix=".tmp.keras")
+
+
+def save_snapshots(model, snapshots: dict[int, list], path: Path) -> None:
+    """snapshots.npz: `epoch_<k>/<weight path>` -> that weight after epoch k, e.g.
+    `epoch_10/hidden_1/kernel` (the weight paths Keras gives, without the model's name)."""
+    names = [weight.path.partition("/")[2] or weight.path for weight in model.weights]
+    arrays = {f"epoch_{epoch}/{name}": value for epoch, weights in snapshots.items()
+              for name, value in zip(names, weights)}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(path, buffer.getvalue())
 
 
 class RunRecord:
@@ -155,6 +169,8 @@ def write_run(record: RunRecord, config: RunConfig, dataset, result, versions: d
             atomic_write(run_dir / FILES["history"], history_csv(result.history, ["epoch", *columns]))
             if result.status != "diverged":
                 save_model(result.model, run_dir)
+            if result.snapshots:
+                save_snapshots(result.model, result.snapshots, run_dir / FILES["snapshots"])
         document = record.ended(result.status, **final_document(config, result, versions, dataset))
         if result.status in ("completed", "diverged"):  # only an unfinished run goes on from it
             (run_dir / checkpoint.FILE).unlink(missing_ok=True)
@@ -216,6 +232,7 @@ def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: d
         per_class = answer_figures(figures, config, dataset.preprocessing, result.model,
                                    dataset.x[split], dataset.y[split], split,
                                    (dataset.x["train"], dataset.y["train"], "training rows"))
+        evolution.draw(figures, config, dataset, result)
 
     def page(path: Path) -> None:
         summary: list[str] = []
@@ -270,9 +287,11 @@ def _two_inputs(path: Path, config: RunConfig, prep, model, x, y, label: str) ->
                            f"decision regions ({label})", prep.classes)
 
 
-def write_tensorboard(rows: list[dict[str, float]], logdir: Path) -> None:
+def write_tensorboard(rows: list[dict[str, float]], logdir: Path,
+                      kernels: dict[int, dict[str, np.ndarray]] | None = None) -> None:
     """The per-epoch history as TensorBoard scalars, laid out as Keras' TensorBoard callback
-    does (train/ and validation/, `epoch_<name>`), after training so every engine gets it.
+    does (train/ and validation/, `epoch_<name>`), after training so every engine gets it; the
+    snapshots' `kernels` (epoch -> layer -> weights) as histograms `<layer>/kernel` in train/.
     Imports TensorFlow, which a run has started by then."""
     from mlpctl.runtime import import_tensorflow
 
@@ -287,4 +306,8 @@ def write_tensorboard(rows: list[dict[str, float]], logdir: Path) -> None:
                     if key == "epoch" or is_validation != (split == "validation"):
                         continue
                     tf.summary.scalar(f"epoch_{key.removeprefix('val_')}", value, step=int(row["epoch"]))
+            if split == "train":
+                for epoch, layers in (kernels or {}).items():
+                    for name, values in layers.items():
+                        tf.summary.histogram(f"{name}/kernel", values, step=epoch)
         writer.close()

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlpctl import report, runtime, signals
+from mlpctl import evolution, report, runtime, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset, load_dataset
 from mlpctl.engines import checkpoint, history_columns
@@ -135,7 +135,8 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
                                                           saved.history if saved else ())
         result = trainer.train(config, dataset, logged, _checkpoints(config, run_dir, smoke, saved, data_digest))
         if config.report.tensorboard and not smoke and result.history:
-            report.write_tensorboard(result.history, run_dir / "tensorboard")
+            report.write_tensorboard(result.history, run_dir / "tensorboard",
+                                     evolution.kernels_at(result.model, config, result.snapshots))
         document = report.write_run(record, config, dataset, result, runtime.versions(), columns, smoke=smoke)
     except BaseException as error:
         if record is not None:

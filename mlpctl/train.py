@@ -30,6 +30,7 @@ class TrainResult:
     engine: str
     stopped_early_at: int | None = None
     notes: list[str] = field(default_factory=list)
+    snapshots: dict[int, list] = field(default_factory=dict)  # epoch -> the weights after it (report.snapshots)
 
     @property
     def epochs_run(self) -> int:
@@ -77,7 +78,18 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
         engine=engine,
         stopped_early_at=outcome.stopped_early_at,
         notes=_target_note(config, outcome) + _resume_note(engine, checkpoints) + _streaming_note(streaming),
+        snapshots=_with_last(config, outcome, model, status),
     )
+
+
+def _with_last(config: RunConfig, outcome: engines.Outcome, model, status: str) -> dict[int, list]:
+    """The engine's snapshots, and the weights training ended with where the config asks for
+    them (`last`, what model.keras holds: early stopping may have restored an earlier epoch's),
+    under the last epoch run."""
+    snapshots = dict(outcome.snapshots)
+    if config.report.keeps_last and outcome.history and status != "diverged":
+        snapshots[len(outcome.history)] = model.get_weights()
+    return snapshots
 
 
 def _target_note(config: RunConfig, outcome: engines.Outcome) -> list[str]:

@@ -128,7 +128,8 @@ def test_reduce_on_plateau_reduces_the_rate_in_the_graph_engine():
     result = train("digits", "optimizer.schedule={name: reduce_on_plateau, patience: 0, factor: 0.5, min_delta: 10.0}",
                    "training.epochs=4", "training.early_stopping=null")
     assert result.engine == "graph" and result.notes == []
-    assert list(result.history[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
+    assert list(result.history[0]) == ["epoch", "loss", "data_loss", "accuracy", "val_loss", "val_data_loss", "val_accuracy",
+                                      "learning_rate"]
     rates = [row["learning_rate"] for row in result.history]
     # the rate at the end of each epoch: the first epoch sets the best, then every epoch falls short
     np.testing.assert_allclose(rates, [0.001, 0.0005, 0.00025, 0.000125], rtol=1e-5)
@@ -454,7 +455,7 @@ def test_lbfgs_writes_a_history_row_per_iteration(cli, tmp_path):
     document = json.loads(result.stdout)
     assert result.exit_code == 0 and document["engine"] == "lbfgs" and document["epochs_run"] == 7
     rows = (run_dir_of(result) / "history.csv").read_text().splitlines()
-    assert rows[0] == "epoch,loss,accuracy,auc,val_loss,val_accuracy,val_auc,learning_rate"
+    assert rows[0] == "epoch,loss,data_loss,accuracy,auc,val_loss,val_data_loss,val_accuracy,val_auc,learning_rate"
     losses = [float(row.split(",")[1]) for row in rows[1:]]
     assert losses[-1] < losses[0] and all(row.endswith(",nan") for row in rows[1:])
     assert (run_dir_of(result) / "learning_curves.png").exists()

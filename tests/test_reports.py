@@ -19,8 +19,8 @@ from conftest import CONFIGS, DATA, base_config, run_dir_of
 
 CLASSIFICATION = {"learning_curves", "confusion_matrix"}
 PLOTS = {
-    "xor_cloud": CLASSIFICATION | {"roc_curve", "pr_curve", "decision_boundary"},
-    "digits": CLASSIFICATION,
+    "xor_cloud": CLASSIFICATION | {"roc_curve", "pr_curve", "decision_boundary", "hidden_units"},
+    "digits": CLASSIFICATION | {"first_layer_weights"},
     "regression": {"learning_curves", "predicted_vs_actual", "residuals"},
 }
 

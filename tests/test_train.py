@@ -75,7 +75,8 @@ def test_run_directory_is_complete_and_self_describing(cli, tmp_path):
     assert {"tensorflow", "keras", "mlpctl", "python"} <= set(document["versions"])
     rows = list(csv.DictReader(open(run_dir / "history.csv")))
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3]
-    assert list(rows[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
+    assert list(rows[0]) == ["epoch", "loss", "data_loss", "accuracy", "val_loss", "val_data_loss", "val_accuracy",
+                             "learning_rate"]
     assert float(rows[0]["learning_rate"]) == pytest.approx(0.001)
     assert (run_dir / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     resolved = yaml.safe_load((run_dir / "config.yaml").read_text())

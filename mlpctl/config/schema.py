@@ -125,6 +125,8 @@ class DataConfig(Section):
         return self
 
 
+MAX_SNAPSHOTS = 50  # each is a copy of every weight, and a frame of each picture
+
 REGULARIZERS = ("l1", "l2", "dropout", "gaussian_noise", "batch_norm", "layer_norm", "max_norm")
 
 
@@ -306,6 +308,47 @@ class TrainingConfig(Section):
 class ReportConfig(Section):
     plots: bool = Field(True, description="Write the plots and report.html after training.")
     tensorboard: bool = Field(False, description="Also write TensorBoard logs under the run directory.")
+    snapshots: Union[int, list[Union[int, Literal["last"]]]] | None = Field(
+        None, description="Keep the weights after these epochs (a list; last: the weights training ends with) "
+        "or after this many epochs spread from the first to the last (a number, log-spaced so that the early "
+        "epochs, where most changes, get more), in snapshots.npz; the pictures of the network learning are drawn "
+        "from them (decision regions and hidden units' lines for two inputs, the fitted curve for one, weight "
+        "histograms).",
+    )
+    gradient_norms: bool = Field(
+        False, description="Log each layer's gradient norm per epoch in history.csv (grad_norm_hidden_1 .. "
+        "grad_norm_output: the loss's gradient with respect to the layer's weights, on the first 4,096 training "
+        "rows, without dropout) and plot them: vanishing gradients show as the first layers' norms falling "
+        "far below the last's.",
+    )
+
+    @field_validator("snapshots")
+    @classmethod
+    def _epochs_or_count(cls, value: Any) -> Any:
+        if isinstance(value, int) and not 1 <= value <= MAX_SNAPSHOTS:
+            raise ValueError(f"a count must be between 1 and {MAX_SNAPSHOTS}, got {value}")
+        if isinstance(value, list):
+            if not value or len(value) > MAX_SNAPSHOTS:
+                raise ValueError(f"give between 1 and {MAX_SNAPSHOTS} epochs, got {len(value)}")
+            if any(isinstance(epoch, int) and epoch < 1 for epoch in value):
+                raise ValueError(f"epochs count from 1, got {value}")
+        return value
+
+    def snapshot_epochs(self, epochs: int) -> list[int]:
+        """The epochs (1-based) after which to keep the weights; the end of training is added
+        by `keeps_last`."""
+        if self.snapshots is None:
+            return []
+        if isinstance(self.snapshots, int):
+            count = self.snapshots
+            spread = [epochs ** (step / (count - 1)) for step in range(count)] if count > 1 else [epochs]
+            return sorted({int(round(epoch)) for epoch in spread})
+        return sorted({epochs if epoch == "last" else epoch for epoch in self.snapshots})
+
+    @property
+    def keeps_last(self) -> bool:
+        """Whether the weights training ends with are a snapshot too (early stopping may end it early)."""
+        return isinstance(self.snapshots, int) or (isinstance(self.snapshots, list) and "last" in self.snapshots)
 
 
 class RunConfig(Section):
@@ -403,6 +446,7 @@ class RunConfig(Section):
         if self.data.streaming is True and self.streaming_problems():
             raise ConfigError("data.streaming: " + "; ".join(self.streaming_problems()))
         self._check_early_stopping()
+        self._check_snapshots()
         self._check_optimizer()
         self._check_weights()
         return self
@@ -433,6 +477,8 @@ class RunConfig(Section):
             problems.append("training.engine: graph holds the rows in memory; use auto or fit")
         if self.training.balanced_batches:
             problems.append("training.balanced_batches: drawing by class needs every row at once")
+        if self.report.gradient_norms:
+            problems.append("report.gradient_norms: its rows are held in memory")
         return problems
 
     def _check_target_scale(self) -> None:
@@ -522,6 +568,13 @@ class RunConfig(Section):
                          f"and on mini-batches (batch_size {self.training.batch_size}) the signs flip from batch to "
                          f"batch, so its steps shrink and it is unstable; batch_size: full is what it is for")
         return found
+
+    def _check_snapshots(self) -> None:
+        if isinstance(self.report.snapshots, list):
+            late = [epoch for epoch in self.report.snapshots if epoch != "last" and epoch > self.training.epochs]
+            if late:
+                raise ConfigError(f"report.snapshots: epoch {late[0]} is after the last epoch (training.epochs is "
+                                  f"{self.training.epochs}); use last for the end of training")
 
     def _check_early_stopping(self) -> None:
         stopping = self.training.early_stopping

@@ -7,7 +7,7 @@ imports no TensorFlow: the engine is imported when it is chosen.
 """
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
@@ -19,6 +19,7 @@ class Outcome:
     diverged: bool
     interrupted: bool
     stopped_early_at: int | None
+    snapshots: dict = field(default_factory=dict)  # epoch -> the weights after it (report.snapshots)
 
 
 def choose_engine(config: RunConfig) -> str:
@@ -38,7 +39,19 @@ def logged_columns(config: RunConfig) -> list[str]:
     with a penalty: without one it is the loss), metrics, their val_ twins, learning_rate."""
     names = ["loss", *(["data_loss"] if config.has_weight_penalty else []), *catalog.METRICS[config.scenario]]
     validation = [f"val_{name}" for name in names] if config.data.validation_split > 0 else []
-    return [*names, *validation, "learning_rate"]
+    return [*names, *validation, "learning_rate", *gradient_columns(config)]
+
+
+def gradient_columns(config: RunConfig) -> list[str]:
+    """History columns of the per-layer gradient norms (report.gradient_norms), first layer first."""
+    if not config.report.gradient_norms:
+        return []
+    return [f"grad_norm_{name}" for name in dense_names(len(config.model.layers))]
+
+
+def dense_names(hidden: int) -> list[str]:
+    """The Dense layers' names, as model.build_model names them."""
+    return [*(f"hidden_{index}" for index in range(1, hidden + 1)), "output"]
 
 
 def history_columns(config: RunConfig) -> list[str]:

@@ -16,6 +16,7 @@ from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
 from mlpctl.engines.batches import eval_pipeline, training_pipeline
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
+from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.progress import Progress
 
 
@@ -26,14 +27,15 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     training = training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs,
                                  checkpoints.start_epoch, config.training.balanced_batches)
     return fit(config, model, training, math.ceil(len(x["train"]) / batch),
-               eval_pipeline(*validation) if validation else None, progress, checkpoints)
+               eval_pipeline(*validation) if validation else None, progress, checkpoints,
+               probe_of(config, model, x["train"], y["train"], weights))
 
 
 def fit(config: RunConfig, model, training, steps_per_epoch: int | None, validation, progress: Progress,
-        checkpoints: Checkpoints) -> Outcome:
+        checkpoints: Checkpoints, probe: GradientProbe | None = None) -> Outcome:
     """`model.fit` on `tf.data` pipelines (`steps_per_epoch` None: each pass of `training` is
     an epoch), with the callbacks that make its history, checkpoints and stops ours."""
-    recorder = EpochRecorder(progress, logged_columns(config), config.training.stop_at)
+    recorder = EpochRecorder(progress, logged_columns(config), config.training.stop_at, probe, snapshots_of(config))
     monitors = [*plateau_callback(config), *early_stopping_callback(config)]
     keeper = StateKeeper(monitors, recorder, checkpoints)
     # the recorder after the monitors: it records the rate at the end of the epoch, after any
@@ -57,7 +59,7 @@ def fit(config: RunConfig, model, training, steps_per_epoch: int | None, validat
         )
     except KeyboardInterrupt:
         interrupted = True
-    return Outcome(recorder.rows, recorder.diverged, interrupted, _stopped_at(callbacks))
+    return Outcome(recorder.rows, recorder.diverged, interrupted, _stopped_at(callbacks), recorder.snapshots.taken)
 
 
 def model_variables(model) -> list:
@@ -127,19 +129,24 @@ def _stopped_at(callbacks: list) -> int | None:
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Keeps one history row per epoch (with the learning rate), reports progress, and stops
-    training when the loss stops being a finite number or a stop_at target is reached."""
+    """Keeps one history row per epoch (with the learning rate, and the gradient norms of a
+    `probe`), takes the `snapshots` due, reports progress, and stops training when the loss
+    stops being a finite number or a stop_at target is reached."""
 
-    def __init__(self, progress: Progress, columns: list[str], stop_at=None):
+    def __init__(self, progress: Progress, columns: list[str], stop_at=None, probe: GradientProbe | None = None,
+                 snapshots: Snapshots | None = None):
         super().__init__()
         self.progress = progress
         self.columns = columns  # logged_columns(config): the same order as the other engines
         self.stop_at = stop_at
+        self.probe, self.snapshots = probe, snapshots or Snapshots([])
         self.rows: list[dict[str, float]] = []
         self.diverged = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = {**(logs or {}), "learning_rate": keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)}
+        logs = {**(logs or {}), "learning_rate": keras.ops.convert_to_numpy(self.model.optimizer.learning_rate),
+                **(self.probe.row() if self.probe else {})}
+        self.snapshots.after_epoch(epoch + 1, self.model)
         row = {"epoch": epoch + 1, **{key: float(logs[key]) for key in self.columns}}
         self.rows.append(row)
         self.progress.epoch(epoch + 1, row)

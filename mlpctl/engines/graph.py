@@ -20,6 +20,7 @@ from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
 from mlpctl.engines.batches import class_rows, epoch_order
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
+from mlpctl.engines.watch import Snapshots, probe_of, snapshots_of
 from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.scoring import EVAL_BATCH
 
@@ -37,6 +38,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
         plateau=schedule if schedule.name == "reduce_on_plateau" else None,
         bold_driver=schedule if schedule.name == "bold_driver" else None,
         classes=class_rows(y["train"]) if config.training.balanced_batches else None,
+        snapshots=snapshots_of(config), probe=lambda model: probe_of(config, model, x["train"], y["train"], weights),
     )
     return engine.train(config.training.epochs, progress, checkpoints)
 
@@ -46,9 +48,10 @@ class GraphEngine:
 
     def __init__(self, model, keys, x, y, validation, batch: int, seed: int, weights=None,
                  early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH, classes=None,
-                 bold_driver=None):
+                 bold_driver=None, snapshots: Snapshots | None = None, probe=None):
+        """`probe(model)`: a GradientProbe or None, made once the model's variables exist."""
         self.model = model
-        self.keys = keys  # column names of a history row, learning_rate last
+        self.keys = keys  # column names of a history row: metrics, learning_rate, gradient norms
         self.x, self.y = tf.constant(x), tf.constant(y)
         self.weights = None if weights is None else tf.constant(weights)
         self.stop_at = stop_at  # config.training.stop_at: checked in the graph, like fit's check
@@ -61,6 +64,8 @@ class GraphEngine:
         self.eval_batch = eval_batch
         self.diverged = tf.Variable(False, trainable=False)
         build_variables(model, x, y)  # before the monitors, which copy the weights that restore_best keeps
+        self.snapshots = snapshots or Snapshots([])
+        self.probe = probe(model) if probe else None
         self.stopping = InGraphEarlyStopping(model, early_stopping, keys) if early_stopping else None
         self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
         self.bold_driver = InGraphBoldDriver(model, bold_driver, keys) if bold_driver else None
@@ -86,13 +91,15 @@ class GraphEngine:
         chunk, interrupted = 1, False
         try:
             while len(history) < epochs:
-                size = min(chunk, epochs - len(history), checkpoints.epochs_to_next(len(history)) or epochs)
+                size = min(chunk, epochs - len(history), checkpoints.epochs_to_next(len(history)) or epochs,
+                           self.snapshots.epochs_to_next(len(history)) or epochs)
                 started = time.perf_counter()
                 rows, stop = self._run(tf.constant(len(history), tf.int64), tf.constant(size, tf.int64))
                 elapsed = time.perf_counter() - started
                 for row in rows.numpy().tolist():
                     history.append({"epoch": len(history) + 1, **dict(zip(self.keys, row))})
                     progress.epoch(len(history), history[-1])
+                self.snapshots.after_epoch(len(history), self.model)  # chunks end at the snapshot epochs
                 if bool(stop.numpy()):
                     break
                 if checkpoints.due(len(history)):
@@ -101,7 +108,7 @@ class GraphEngine:
         except KeyboardInterrupt:
             interrupted = True
         stopped_at = self.stopping.on_train_end() if self.stopping else None
-        return Outcome(history, bool(self.diverged.numpy()), interrupted, stopped_at)
+        return Outcome(history, bool(self.diverged.numpy()), interrupted, stopped_at, self.snapshots.taken)
 
     def _run_chunk(self, first_epoch, count):
         """Epochs first_epoch .. first_epoch + count - 1, or until something says stop."""
@@ -114,11 +121,12 @@ class GraphEngine:
             if self.bold_driver:
                 self.bold_driver.before_epoch()
             values = self._epoch(epoch)
+            norms = self.probe.norms() if self.probe else []  # the epoch's end weights, before any undo
             if self.plateau:  # Keras' order: the plateau callback, then early stopping, then the row
                 self.plateau.after_epoch(values)
             if self.bold_driver:
                 self.bold_driver.after_epoch(values)
-            row = tf.stack([*values, tf.cast(self.model.optimizer.learning_rate, tf.float32)])
+            row = tf.stack([*values, tf.cast(self.model.optimizer.learning_rate, tf.float32), *norms])
             return done + 1, self._should_stop(epoch, row), rows.write(tf.cast(done, tf.int32), row)
 
         start = (tf.constant(0, tf.int64), tf.constant(False), tf.TensorArray(tf.float32, size=0, dynamic_size=True))
@@ -179,7 +187,7 @@ def _repeat(times: int, body) -> None:
 
 
 def _is_split(key: str, prefix: str) -> bool:
-    if key == "learning_rate":
+    if key == "learning_rate" or key.startswith("grad_norm_"):
         return False
     return key.startswith("val_") if prefix else not key.startswith("val_")
 

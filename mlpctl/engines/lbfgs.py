@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
+from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.graph import build_variables
 
@@ -20,14 +21,17 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     A resumed run restarts L-BFGS from the checkpointed weights: scipy's curvature pairs are not
     saved, so the iterations after it are not those of an unstopped run (a note says so)."""
     options = config.optimizer
-    engine = LbfgsEngine(model, logged_columns(config), x["train"], y["train"], weights, validation_rows(x, y))
+    engine = LbfgsEngine(model, logged_columns(config), x["train"], y["train"], weights, validation_rows(x, y),
+                         snapshots_of(config), probe_of(config, model, x["train"], y["train"], weights))
     return engine.train(options.max_iterations or config.training.epochs, options.history_size,
                         options.tolerance, progress, checkpoints or Checkpoints(None, None, None))
 
 
 class LbfgsEngine:
-    def __init__(self, model, keys, x, y, weights, validation):
+    def __init__(self, model, keys, x, y, weights, validation, snapshots: Snapshots | None = None,
+                 probe: GradientProbe | None = None):
         self.model, self.keys = model, keys
+        self.snapshots, self.probe = snapshots or Snapshots([]), probe
         self.variables = model.trainable_variables
         self.sizes = [int(np.prod(v.shape)) for v in self.variables]
         self.x, self.y = tf.constant(x), tf.constant(y)
@@ -80,6 +84,8 @@ class LbfgsEngine:
             logged = {name: float(value) for name, value in self._metrics().items()}
             row = {"epoch": len(history) + 1, **{key: logged.get(key, math.nan) for key in self.keys}}
             row["learning_rate"] = math.nan  # L-BFGS has no learning rate: its line search picks steps
+            row.update(self.probe.row() if self.probe else {})
+            self.snapshots.after_epoch(len(history) + 1, self.model)
             history.append(row)
             progress.epoch(len(history), row)
             if checkpoints.due(len(history)):
@@ -99,4 +105,4 @@ class LbfgsEngine:
         except KeyboardInterrupt:
             interrupted = True
         diverged = bool(history) and not math.isfinite(history[-1]["loss"])
-        return Outcome(history, diverged, interrupted, None)
+        return Outcome(history, diverged, interrupted, None, self.snapshots.taken)

@@ -69,6 +69,15 @@ def correlated(n: int = 300, spread: float = 0.05, seed: int = 5) -> pd.DataFram
     return pd.DataFrame({"x1": x1.round(5), "x2": x2.round(5), "y": y.round(5)})
 
 
+def sine(n: int = 80, noise: float = 0.1, seed: int = 6) -> pd.DataFrame:
+    """One input, one target: a period and a half of a sine with noise, for the notes' curve
+    fitting (one hidden layer approximates a smooth function)."""
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-3.0, 3.0, size=n))
+    y = np.sin(1.5 * x) + rng.normal(0.0, noise, size=n)
+    return pd.DataFrame({"x": x.round(4), "y": y.round(4)})
+
+
 def digits() -> pd.DataFrame:
     from sklearn.datasets import load_digits
 
@@ -86,6 +95,7 @@ def main() -> None:
         "regression.csv": regression(),
         "offset.csv": offset(),
         "correlated.csv": correlated(),
+        "sine.csv": sine(),
         "digits.csv": digits(),
     }
     for name, frame in sets.items():

@@ -131,6 +131,7 @@ def fit_evolution(curve_x, curves: list[tuple[str, np.ndarray]], points, feature
         fit_axis(axis, curve_x, curve_y, points, title)
         axis.set_ylim(*limits)
     axes[0].set(xlabel=feature, ylabel=target)
+    axes[0].legend(fontsize=7)
     save(figure, path_png)
     animation = []
     for title, curve_y in curves:
@@ -165,7 +166,7 @@ def gradient_norms(rows: list[dict[str, float]], path: Path) -> None:
     axis.set(xlabel="epoch", ylabel="gradient norm (log scale)",
              title="gradient norm per layer (first 4,096 training rows)")
     axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, title="layer", loc="center left", bbox_to_anchor=(1.0, 0.5))
     save(figure, path)
 
 

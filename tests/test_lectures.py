@@ -45,6 +45,8 @@ CLAIMS = {
     "online_minibatch_batch": ("per pass over the data, mini-batches learn far more than one full-batch step",
                                ["training.batch_size=full"],
                                lambda m, full: m["train"]["loss"] < full["train"]["loss"] / 10 and m["test"]["accuracy"] > 0.9),
+    "sine_fit": ("one hidden layer fits a smooth curve; with none, a line cannot", ["model.layers=[]"],
+                 lambda m, line: m["test"]["r2"] > 0.95 and line["test"]["r2"] < 0.3),
     # on a small fake MNIST made here (the real one needs a download); the real numbers are in the README
     "mnist_one_layer": ("a one-layer network classifies digits", None, lambda m, _: m["test"]["accuracy"] > 0.9),
     "mnist_hidden": ("so does one with a hidden layer", None, lambda m, _: m["test"]["accuracy"] > 0.9),

@@ -20,8 +20,8 @@ from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
 from mlpctl.engines.batches import class_rows, epoch_order
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
-from mlpctl.engines.watch import Snapshots, probe_of, snapshots_of
 from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
+from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.scoring import EVAL_BATCH
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
@@ -38,18 +38,19 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
         plateau=schedule if schedule.name == "reduce_on_plateau" else None,
         bold_driver=schedule if schedule.name == "bold_driver" else None,
         classes=class_rows(y["train"]) if config.training.balanced_batches else None,
-        snapshots=snapshots_of(config), probe=lambda model: probe_of(config, model, x["train"], y["train"], weights),
+        snapshots=snapshots_of(config), probe=probe_of(config, model, x["train"], y["train"], weights),
     )
     return engine.train(config.training.epochs, progress, checkpoints)
 
 
 class GraphEngine:
-    """`early_stopping`, `stop_at` and `plateau` are the config's sections, or None."""
+    """`early_stopping`, `stop_at`, `plateau` and `bold_driver` are the config's sections, or
+    None; `classes` each class's rows (balanced batches); `snapshots` and `probe` what to watch
+    (engines.watch)."""
 
     def __init__(self, model, keys, x, y, validation, batch: int, seed: int, weights=None,
                  early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH, classes=None,
-                 bold_driver=None, snapshots: Snapshots | None = None, probe=None):
-        """`probe(model)`: a GradientProbe or None, made once the model's variables exist."""
+                 bold_driver=None, snapshots: Snapshots | None = None, probe: GradientProbe | None = None):
         self.model = model
         self.keys = keys  # column names of a history row: metrics, learning_rate, gradient norms
         self.x, self.y = tf.constant(x), tf.constant(y)
@@ -65,7 +66,7 @@ class GraphEngine:
         self.diverged = tf.Variable(False, trainable=False)
         build_variables(model, x, y)  # before the monitors, which copy the weights that restore_best keeps
         self.snapshots = snapshots or Snapshots([])
-        self.probe = probe(model) if probe else None
+        self.probe = probe
         self.stopping = InGraphEarlyStopping(model, early_stopping, keys) if early_stopping else None
         self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
         self.bold_driver = InGraphBoldDriver(model, bold_driver, keys) if bold_driver else None

@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
-from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.graph import build_variables
+from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,

@@ -66,7 +66,7 @@ def test_run_directory_is_complete_and_self_describing(cli, tmp_path):
     result, document = train(cli, tmp_path, CONFIGS / "digits.yaml", "--set", "training.epochs=3")
     run_dir = run_dir_of(result)
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("digits-")
-    assert {path.name for path in run_dir.iterdir()} == RUN_FILES
+    assert {path.name for path in run_dir.iterdir()} == RUN_FILES | {"first_layer_weights.png"}  # 8x8 inputs
     assert json.loads((run_dir / "metrics.json").read_text()) == document
     assert document["epochs_run"] == 3 and document["seed"] == 7
     assert document["rows"] == {"train": 1259, "validation": 269, "test": 269}

@@ -232,6 +232,25 @@ def test_a_custom_loss_is_imported_used_and_saved(cli, tmp_path, monkeypatch):
                   "--set", "loss={custom: 'teaching_losses:doubled_mse'}", "--set", "training.epochs=2")
     predicted = cli("predict", run_dir_of(trained), "-i", CONFIGS.parent / "data" / "regression.csv")
     assert predicted.exit_code == 0 and predicted.stdout.startswith("prediction\n")
+    reloaded = keras.saving.load_model(run_dir_of(trained) / "model.keras")  # compiled: the loss imported again
+    assert reloaded.loss.function.__name__ == "doubled_mse"
+
+
+@pytest.mark.parametrize("overrides", [
+    ("model.regularization.l2=0.01",),  # a standardized target's loss, and the data loss metric
+    ("model.regularization.l2=0.01", "loss_reduction=sum", "loss={name: huber, delta: 0.5}"),
+])
+def test_model_keras_loads_compiled_with_plain_keras_and_evaluates_to_the_runs_numbers(tmp_path, overrides):
+    """As the README says: `import mlpctl.model`, then `keras.saving.load_model`, compiled."""
+    config = load_config(CONFIGS / "regression.yaml", [*overrides, "training.epochs=2"])
+    dataset = load_dataset(config)
+    result = trainer.train(config, dataset)
+    result.model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    again = trainer.evaluate(reloaded, {"test": dataset.x["test"]}, {"test": dataset.y["test"]})["test"]
+    for name in ("loss", "data_loss", "mae", "r2"):
+        assert again[name] == pytest.approx(result.metrics["test"][name], rel=1e-5), name
+    assert again["loss"] > again["data_loss"]
 
 
 def test_an_unimportable_custom_loss_stops_before_any_run_directory(cli, tmp_path):

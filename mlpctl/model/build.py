@@ -1,58 +1,16 @@
 """A validated config -> a `keras.Sequential`, and its compilation: the hidden layers as
 configured, the output layer the scenario implies, the loss, metrics and optimizer."""
 
-import importlib
 import math
 
 import keras
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
-from mlpctl.config.schema import CustomLoss, name_and_params
-from mlpctl.errors import ConfigError
+from mlpctl.config.schema import name_and_params
+from mlpctl.model.losses import DataLoss, loss_of
 from mlpctl.model.registries import get
-from mlpctl.model.target import LAYER_NAME, OnStandardScale, TargetScale, target_layer
-
-
-def import_custom(target: str):
-    """`package.module:function` from the user's environment, named explicitly in the config."""
-    module_name, _, attribute = target.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise ConfigError(f"loss.custom: cannot import {target}: {error}") from None
-    if not callable(function):
-        raise ConfigError(f"loss.custom: {target} is not a function")
-    return function
-
-
-REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum"}  # loss_reduction -> Keras' name
-
-
-class FunctionLoss(keras.losses.Loss):
-    """The user's loss function (per-row losses) with the config's reduction."""
-
-    def __init__(self, function, reduction: str, name: str):
-        super().__init__(name=name, reduction=reduction)
-        self.function = function
-
-    def call(self, y_true, y_pred):
-        return self.function(y_true, y_pred)
-
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
-
-
-def loss_of(config: RunConfig, model: keras.Model):
-    """The config's loss: a Keras loss object with its parameters, or the user's own function;
-    on the standard scale when the model ends in a TargetScale."""
-    reduction = REDUCTIONS[config.loss_reduction]
-    if isinstance(config.loss, CustomLoss):
-        loss = FunctionLoss(import_custom(config.loss.custom), reduction, config.loss.custom.rpartition(":")[2])
-    else:
-        loss = get("loss", config.loss, reduction=reduction)
-    target = target_layer(model)
-    return OnStandardScale(loss, target) if target else loss
+from mlpctl.model.target import LAYER_NAME, TargetScale
 
 
 def optimizer_of(config: RunConfig) -> keras.optimizers.Optimizer:
@@ -73,21 +31,6 @@ def metrics_of(scenario: str, one_hot: bool) -> list[keras.metrics.Metric]:
         accuracy = keras.metrics.CategoricalAccuracy if one_hot else keras.metrics.SparseCategoricalAccuracy
         return [accuracy(name="accuracy")]
     return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
-
-
-class DataLoss(keras.metrics.Mean):
-    """The loss without the L1/L2 penalty, averaged over an epoch as Keras averages the loss
-    itself (each batch's value weighted by its rows), so that loss - data_loss is the penalty."""
-
-    def __init__(self, loss, name: str = "data_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.loss = loss
-        self._direction = "down"
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        value = self.loss(y_true, y_pred, sample_weight=sample_weight)
-        rows = keras.ops.cast(keras.ops.shape(y_pred)[0], self.dtype)
-        return super().update_state(value, sample_weight=rows)
 
 
 def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None = None) -> keras.Model:

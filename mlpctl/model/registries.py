@@ -15,7 +15,7 @@ import keras
 from mlpctl import catalog
 from mlpctl.config.schema import name_and_params
 from mlpctl.model.delta_bar_delta import DeltaBarDelta
-from mlpctl.model.layers import Maxout, RReLU, Sin, Sloped, SoftExponential
+from mlpctl.model.layers import PACKAGE, Maxout, RReLU, Sin, Sloped, SoftExponential
 from mlpctl.model.rprop import Rprop
 from mlpctl.model.schedules import PowerInverseTimeDecay
 
@@ -27,11 +27,20 @@ def snake_case(name: str) -> str:
     return to_snake_case(name)
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Huber(keras.losses.Huber):
+    """Keras' Huber loss, saved with its delta: Keras' own get_config leaves delta out, so a
+    saved model would come back compiled with delta 1.0."""
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self._fn_kwargs["delta"]}
+
+
 LOSSES = {snake_case(cls.__name__): cls for cls in (
     keras.losses.BinaryCrossentropy, keras.losses.BinaryFocalCrossentropy, keras.losses.Hinge,
     keras.losses.SquaredHinge, keras.losses.SparseCategoricalCrossentropy, keras.losses.CategoricalCrossentropy,
     keras.losses.CategoricalFocalCrossentropy, keras.losses.MeanSquaredError, keras.losses.MeanAbsoluteError,
-    keras.losses.MeanAbsolutePercentageError, keras.losses.MeanSquaredLogarithmicError, keras.losses.Huber,
+    keras.losses.MeanAbsolutePercentageError, keras.losses.MeanSquaredLogarithmicError, Huber,
     keras.losses.LogCosh, keras.losses.Poisson,
 )}
 

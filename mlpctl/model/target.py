@@ -36,8 +36,7 @@ class TargetScale(keras.layers.Layer):
 
     def standardize(self, values):
         """The inverse: target units -> the standard scale."""
-        values = ops.cast(values, self.compute_dtype)
-        return (values - ops.convert_to_tensor(self.center, values.dtype)) / ops.convert_to_tensor(self.scale, values.dtype)
+        return standardize(values, self.center, self.scale, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -46,20 +45,31 @@ class TargetScale(keras.layers.Layer):
         return {**super().get_config(), "center": self.center, "scale": self.scale}
 
 
-class OnStandardScale(keras.losses.Loss):
-    """`loss` (a Keras loss, or a function of y_true and y_pred) on standardized values; the
-    reduction and sample weights are the wrapped loss's."""
+def standardize(values, center: list[float], scale: list[float], dtype):
+    """(values - center) / scale, per output."""
+    values = ops.cast(values, dtype)
+    return (values - ops.convert_to_tensor(center, values.dtype)) / ops.convert_to_tensor(scale, values.dtype)
 
-    def __init__(self, loss, target: TargetScale):
-        super().__init__(name=getattr(loss, "name", None), reduction=getattr(loss, "reduction", "sum_over_batch_size"))
-        self.loss, self.target = loss, target
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class OnStandardScale(keras.losses.Loss):
+    """`loss` (a Keras loss object, or its serialized config) on values standardized with the
+    TargetScale's `center` and `scale`; the reduction and sample weights are the wrapped loss's."""
+
+    def __init__(self, loss, center: list[float], scale: list[float], name: str | None = None,
+                 reduction: str | None = None):
+        loss = keras.losses.deserialize(loss) if isinstance(loss, dict) else loss
+        super().__init__(name=name or loss.name, reduction=reduction or loss.reduction)
+        self.loss, self.center, self.scale = loss, list(center), list(scale)
 
     def call(self, y_true, y_pred):
-        on_scale = self.loss.call if isinstance(self.loss, keras.losses.Loss) else self.loss
-        return on_scale(self.target.standardize(y_true), self.target.standardize(y_pred))
+        dtype = y_pred.dtype
+        return self.loss.call(standardize(y_true, self.center, self.scale, dtype),
+                              standardize(y_pred, self.center, self.scale, dtype))
 
     def get_config(self):
-        return {"name": self.name}
+        return {"loss": keras.losses.serialize(self.loss), "center": self.center, "scale": self.scale,
+                "name": self.name, "reduction": self.reduction}
 
 
 def target_layer(model: keras.Model) -> TargetScale | None:

@@ -46,7 +46,8 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     targets = loss_targets(config, dataset.y, dataset.preprocessing.classes)
     rows = dataset.rows["train"] if streaming else len(dataset.x["train"])
     engine = "fit" if streaming else engines.choose_engine(config)
-    model = compile_model(build_model(config, dataset.preprocessing), config, train_rows=rows)
+    model = compile_model(build_model(config, dataset.preprocessing), config, train_rows=rows,
+                          steps_per_execution=stream.STEPS_PER_EXECUTION if streaming else None)
     model.optimizer.build(model.trainable_variables)  # its variables exist now, for a checkpoint
     progress.start(config.training.epochs)
     started = time.perf_counter()

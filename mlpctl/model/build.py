@@ -33,15 +33,16 @@ def metrics_of(scenario: str, one_hot: bool) -> list[keras.metrics.Metric]:
     return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.R2Score(name="r2")]
 
 
-def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None = None) -> keras.Model:
-    """Loss and metrics from the config; with `train_rows` (training), the optimizer too and a
-    whole epoch per call into TensorFlow for the fit engine. Without it (predicting, evaluating)
-    no optimizer is built."""
+def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None = None,
+                  steps_per_execution: int | None = None) -> keras.Model:
+    """Loss and metrics from the config; with `train_rows` (training), the optimizer too and
+    `steps_per_execution` steps per call into TensorFlow for the fit engine (default a whole
+    epoch). Without it (predicting, evaluating) no optimizer is built."""
     one_hot = config.loss_name in catalog.ONE_HOT_LOSSES
     training = {}
     if train_rows is not None:
-        training = {"optimizer": optimizer_of(config),
-                    "steps_per_execution": math.ceil(train_rows / config.training.batch_rows(train_rows))}
+        epoch = math.ceil(train_rows / config.training.batch_rows(train_rows))
+        training = {"optimizer": optimizer_of(config), "steps_per_execution": min(steps_per_execution or epoch, epoch)}
     loss = loss_of(config, model)
     metrics = [*([DataLoss(loss)] if config.has_weight_penalty else []), *metrics_of(config.scenario, one_hot)]
     model.compile(loss=loss, metrics=metrics, **training)

@@ -346,3 +346,24 @@ def test_a_header_of_numbers_is_warned_of_and_wrong_names_are_errors(cli, write_
         assert result.exit_code == 3 and f"data.names: {fragment}" in result.stderr, result.stderr
     missing = cli("validate", write_config(base_config(**{"data.header": False})))
     assert missing.exit_code == 2 and "header: false needs names" in missing.stderr
+
+
+def test_transform_in_blocks_gives_the_numbers_of_whole_array_arithmetic():
+    """Preprocessing.transform works TRANSFORM_ROWS rows at a time into float32: bit for bit
+    what filling and normalizing the whole array in float64, then rounding, gives."""
+    import numpy as np
+    import pandas as pd
+
+    from mlpctl.data import Preprocessing
+    from mlpctl.data.preprocessing import TRANSFORM_ROWS
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(1000, 30, size=(2 * TRANSFORM_ROWS + 7, 3))
+    values[rng.random(values.shape) < 0.01] = np.nan
+    frame = pd.DataFrame(values, columns=["a", "b", "c"])
+    prep = Preprocessing(["a", "b", "c"], ["y"], "standard", [1000.5, 999.0, 1001.25], [29.0, 31.5, 30.1], None,
+                         fill=[1000.0, 998.0, 1002.0])
+    whole = (np.where(np.isnan(values), np.asarray(prep.fill), values) - np.asarray(prep.center)) / np.asarray(prep.scale)
+    ours = prep.transform(frame)
+    assert ours.dtype == np.float32 and ours.flags["C_CONTIGUOUS"]
+    assert np.array_equal(ours, whole.astype(np.float32))

@@ -367,15 +367,15 @@ def predict(
     debug: DebugOption = False,
 ) -> None:
     """Predict new rows with a trained run: the same preprocessing and labels as in training."""
-    from mlpctl.predict import open_run, predict_frame, read_input, unseen_categories, write_output
+    from mlpctl.predict import check_input, open_run, predict_file
 
-    frame = read_input(input_, fmt)
+    check_input(input_)
     run = open_run(run_dir, verbose)
-    write_output(predict_frame(run, frame, keep or [], proba), output, fmt)
-    for warning in unseen_categories(frame, run.preprocessing):
+    rows, warnings = predict_file(run, input_, output, keep or [], proba, fmt)
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if output != "-":
-        print(f"wrote {len(frame)} predictions to {output}", file=sys.stderr)
+        print(f"wrote {rows} predictions to {output}", file=sys.stderr)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.errors import ConfigError, DataError, described
 from mlpctl.data.reading import check_float32, check_numeric
-from mlpctl.files import atomic_write, create_run_dir, read_json, safe_name, write_json
+from mlpctl.files import atomic_write, create_run_dir, read_json, replace_atomically, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
 
@@ -85,8 +85,9 @@ def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require
         bad = values.isna() & (frame[column].notna() if prep.fill is not None else True)
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
+            row = frame.index[first] + 1 if isinstance(frame.index, pd.RangeIndex) else first + 1  # in the file
             raise DataError(f"column {column!r}: {int(bad.sum())} missing or non-numeric value(s), "
-                            f"first {frame[column].iloc[first]!r} at row {first + 1}")
+                            f"first {frame[column].iloc[first]!r} at row {row}")
         check_float32(column, values.to_numpy(dtype=np.float64))
 
 
@@ -107,6 +108,12 @@ def encode_known_labels(frame: pd.DataFrame, run: TrainedRun) -> np.ndarray:
                         f"(it knows {', '.join(map(str, run.classes))})")
     codes = np.array([known[plain_value(v)] for v in column], dtype=np.int32)
     return codes.astype(np.float32).reshape(-1, 1) if run.config.scenario == "binary" else codes
+
+
+def check_input(source: str) -> None:
+    """A missing input file is an error before the run's model is opened (TensorFlow's start)."""
+    if source != "-" and not Path(source).is_file():
+        raise DataError(f"--input: file not found: {source}")
 
 
 def read_input(source: str, fmt: str | None = None) -> pd.DataFrame:
@@ -196,24 +203,103 @@ def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: 
         for index, name in enumerate(names):
             result[name] = output[:, index]
         return result
-    result["prediction"] = [run.classes[i] for i in labels_from_scores(output)]
+    labels = np.empty(len(run.classes), dtype=object)
+    labels[:] = run.classes  # the original labels, as Python values: 1, 'yes', True
+    result["prediction"] = pd.Series(labels[labels_from_scores(output)], index=result.index).infer_objects()
     if proba:
         for index, label in enumerate(run.classes):
             result[f"proba_{label}"] = probabilities(output)[:, index]
     return result
 
 
-def unseen_categories(frame: pd.DataFrame, prep: Preprocessing) -> list[str]:
-    """One line per categorical column with values the training rows never had (they are
-    encoded as all zeros, which the model has seen only for an empty cell)."""
-    found = []
+def unseen_categories(frame: pd.DataFrame, prep: Preprocessing, seen: dict | None = None) -> dict[str, list]:
+    """Per categorical column, the values the training rows never had (they are encoded as all
+    zeros, which the model has seen only for an empty cell): [count, first], added to `seen`."""
+    seen = {} if seen is None else seen
     for column, values in (prep.categories or {}).items():
         texts = frame[column].dropna().astype(str)
         unseen = texts[~texts.isin(values)]
         if len(unseen):
-            found.append(f"column {column!r}: {len(unseen)} value(s) the run never saw (first {unseen.iloc[0]!r}), "
-                         f"encoded as all zeros")
-    return found
+            count, first = seen.get(column, [0, unseen.iloc[0]])
+            seen[column] = [count + len(unseen), first]
+    return seen
+
+
+def unseen_warnings(seen: dict[str, list]) -> list[str]:
+    return [f"column {column!r}: {count} value(s) the run never saw (first {first!r}), encoded as all zeros"
+            for column, (count, first) in seen.items()]
+
+
+def predict_file(run: TrainedRun, source: str, destination: str, keep: list[str], proba: bool,
+                 fmt: str | None = None) -> tuple[int, list[str]]:
+    """Predictions for every row of `source` into `destination`: (rows, warnings). A file is
+    read CHUNK_ROWS rows at a time and a file is written as it goes (to a temporary name,
+    renamed at the end), so memory does not grow with the rows; '-' (stdin, stdout) is read or
+    written whole. A bad row anywhere stops it with nothing written."""
+    if destination != "-" and not Path(destination).resolve().parent.is_dir():
+        raise ConfigError(f"--output: folder {Path(destination).parent} does not exist")
+    if source == "-":
+        frame = read_input(source, fmt)
+        write_output(predict_frame(run, frame, keep, proba), destination, fmt)
+        return len(frame), unseen_warnings(unseen_categories(frame, run.preprocessing))
+    seen, rows = {}, 0
+
+    def predictions():
+        nonlocal rows
+        for frame in input_chunks(source, fmt):
+            rows += len(frame)
+            unseen_categories(frame, run.preprocessing, seen)
+            yield predict_frame(run, frame, keep, proba)
+        if rows == 0:  # a header and no rows: the output's header alone
+            yield predict_frame(run, read_input(source, fmt), keep, proba)
+
+    if destination == "-":
+        write_output(pd.concat(list(predictions())), destination, fmt)
+    else:
+        replace_atomically(Path(destination), lambda path: write_parts(predictions(), path),
+                           suffix=".tmp" + Path(destination).suffix)
+    return rows, unseen_warnings(seen)
+
+
+def input_chunks(source: str, fmt: str | None):
+    """The rows of a CSV or Parquet file, CHUNK_ROWS at a time, indexed by their position."""
+    from mlpctl.data.streaming import CHUNK_ROWS
+
+    fmt = fmt or ("parquet" if source.endswith((".parquet", ".pq")) else "csv")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            start = 0
+            for batch in pq.ParquetFile(source).iter_batches(batch_size=CHUNK_ROWS):
+                frame = batch.to_pandas()
+                frame.index = pd.RangeIndex(start, start + len(frame))
+                start += len(frame)
+                yield frame
+        else:
+            yield from pd.read_csv(source, chunksize=CHUNK_ROWS)
+    except Exception as error:  # noqa: BLE001 - any reader failure is the input's problem
+        raise DataError(f"--input: cannot read {source} as {fmt}: {error}") from None
+
+
+def write_parts(parts, path: Path) -> None:
+    """Frames one after another into one CSV or Parquet file (by its name); a file with the
+    header alone where there are none."""
+    parquet, writer, first = path.name.endswith((".parquet", ".pq")), None, True
+    with open(path, "wb") as handle:
+        for part in parts:
+            if parquet:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(part, preserve_index=False, schema=writer.schema if writer else None)
+                writer = writer or pq.ParquetWriter(handle, table.schema)
+                writer.write_table(table)
+            else:
+                handle.write(part.to_csv(index=False, header=first).encode("utf-8"))
+            first = False
+        if writer:
+            writer.close()
 
 
 def output_columns(run: TrainedRun, proba: bool) -> list[str]:

@@ -333,3 +333,31 @@ def test_compare_puts_runs_on_weight_updates_or_seconds_for_a_fair_race(cli, tmp
     result = cli("compare", *runs, "--x", "step", "--output", tmp_path / "steps.png")
     assert result.exit_code == 0, result.stderr
     assert png_size(tmp_path / "steps.png")[0] >= 300
+
+
+def test_predict_reads_a_big_file_a_chunk_at_a_time_with_the_numbers_of_one_read(cli, trained, tmp_path, monkeypatch):
+    """Chunks of 7 rows here (100,000 in use): the same predictions as predicting every row at
+    once, the rows of a later chunk named by their row in the file, and nothing written when one
+    is bad."""
+    import mlpctl.data.streaming as streaming
+    from mlpctl.predict import open_run, predict_frame
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 7)
+    run_dir = trained["xor_cloud"].run_dir
+    rows = pd.read_csv(DATA / "xor_cloud.csv").drop(columns="y")
+    for name in ("out.csv", "out.parquet"):
+        assert cli("predict", run_dir, "-i", DATA / "xor_cloud.csv", "-o", tmp_path / name, "--proba").exit_code == 0
+    whole = predict_frame(open_run(run_dir), rows, [], True)
+    for chunked in (pd.read_csv(tmp_path / "out.csv"), pd.read_parquet(tmp_path / "out.parquet")):
+        assert len(chunked) == len(rows) == 400
+        assert np.allclose(chunked["proba_1"], whole["proba_1"], atol=1e-6)
+        assert (chunked["prediction"].to_numpy() == whole["prediction"].to_numpy()).all()
+    rows["x2"] = rows["x2"].astype(object)
+    rows.loc[123, "x2"] = "abc"
+    rows.to_csv(tmp_path / "bad.csv", index=False)
+    result = cli("predict", run_dir, "-i", tmp_path / "bad.csv", "-o", tmp_path / "bad_out.csv")
+    assert result.exit_code == 3 and "first 'abc' at row 124" in result.stderr
+    assert not (tmp_path / "bad_out.csv").exists() and not list(tmp_path.glob("*.tmp*"))
+    (tmp_path / "empty.csv").write_text("x1,x2\n")
+    assert cli("predict", run_dir, "-i", tmp_path / "empty.csv", "-o", tmp_path / "none.csv").exit_code == 0
+    assert (tmp_path / "none.csv").read_text() == "prediction\n"

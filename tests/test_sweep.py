@@ -131,12 +131,13 @@ def test_sweep_usage_errors_exit_2(cli, tmp_path):
 SHARDED = [CONFIGS / "xor_cloud.yaml", *GRID, "--set", "training.epochs=3", "--set", "report.plots=false"]
 
 
-def mlpctl_process(*args: str):
+def mlpctl_process(*args: str, env: dict | None = None):
+    import os
     import subprocess
     import sys
 
     return subprocess.Popen([sys.executable, "-m", "mlpctl", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
 
 
 @pytest.mark.slow
@@ -181,8 +182,8 @@ def test_a_shard_of_another_plan_is_refused_and_a_merge_before_every_shard_says_
     assert [t["status"] for t in json.loads(merged.stdout)["trials"]] == ["completed", "pending", "pending", "completed"]
 
 
-def sweep_process(*args, timeout: float = 300):
-    process = mlpctl_process("sweep", *args, "--json", "-q")
+def sweep_process(*args, timeout: float = 300, env: dict | None = None):
+    process = mlpctl_process("sweep", *args, "--json", "-q", env=env)
     stdout, stderr = process.communicate(timeout=timeout)
     return process.returncode, json.loads(stdout) if stdout.strip() else None, stderr
 
@@ -207,6 +208,65 @@ def test_trials_as_ray_tasks_give_the_pools_numbers_and_fail_fast_cancels(cli, t
     assert code == 4, stderr  # trial 1 diverged within a few epochs
     assert [t["status"] for t in document["trials"]] == ["diverged", "skipped"]  # trial 2 was cancelled running
     assert time.monotonic() - started < 120  # not its 100,000 epochs
+
+
+@pytest.fixture
+def ray_head():
+    """A Ray head of two CPUs started apart, as on a cluster (`ray start --head`), with token
+    authentication (Ray 2.59+ turns it on for local clusters): yields (address, token env), and
+    ends every process of its session afterwards."""
+    import os
+    import secrets
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    scratch = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    ray = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen([ray, "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+                             "--node-ip-address", "127.0.0.1", "--include-dashboard=false", "--disable-usage-stats",
+                             "--temp-dir", scratch], env={**os.environ, **env}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and head.poll() is None, "the Ray head did not start"
+                time.sleep(0.5)
+        yield f"127.0.0.1:{port}", env
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_sweep_joins_a_ray_head_started_apart_collects_its_runs_and_needs_its_token(cli, tmp_path, ray_head):
+    address, token = ray_head
+    pool, pooled = sweep(cli, tmp_path / "pool", *SHARDED, "--jobs", "2")
+    assert pool.exit_code == 0, pool.stderr
+    code, document, stderr = sweep_process(*SHARDED, "--executor", "ray", "--address", address, "--collect",
+                                           "--output-dir", tmp_path / "cluster", env=token)
+    assert code == 0, stderr
+    assert [t["metrics"] for t in document["trials"]] == [t["metrics"] for t in pooled["trials"]]
+    collected = sweep_dir_of(tmp_path / "cluster")
+    for trial in document["trials"]:  # each run directory came back whole, as a tar.gz from the worker
+        assert (collected / Path(trial["run_dir"]).name / "model.keras").is_file()
+    started = time.monotonic()
+    code, _, stderr = sweep_process(*SHARDED, "--executor", "ray", "--address", address,
+                                    "--output-dir", tmp_path / "refused", env={**token, "RAY_AUTH_TOKEN": "wrong"})
+    assert code == 2 and "RAY_AUTH_TOKEN" in stderr and len(stderr.strip().splitlines()[-1]) < 400
+    assert time.monotonic() - started < 90
 
 
 def test_ray_options_are_checked_before_anything_runs(cli, tmp_path):

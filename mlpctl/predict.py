@@ -16,6 +16,7 @@ from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.errors import ConfigError, DataError, described
 from mlpctl.data.reading import check_float32, check_numeric
+from mlpctl.data.streaming import chunks
 from mlpctl.files import atomic_write, create_run_dir, read_json, replace_atomically, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
@@ -232,10 +233,10 @@ def unseen_warnings(seen: dict[str, list]) -> list[str]:
 
 def predict_file(run: TrainedRun, source: str, destination: str, keep: list[str], proba: bool,
                  fmt: str | None = None) -> tuple[int, list[str]]:
-    """Predictions for every row of `source` into `destination`: (rows, warnings). A file is
-    read CHUNK_ROWS rows at a time and a file is written as it goes (to a temporary name,
-    renamed at the end), so memory does not grow with the rows; '-' (stdin, stdout) is read or
-    written whole. A bad row anywhere stops it with nothing written."""
+    """Predictions for every row of `source` into `destination`: (rows, warnings). A file
+    (its format from its name) is read CHUNK_ROWS rows at a time and a file is written as it
+    goes (to a temporary name, renamed at the end), so memory does not grow with the rows;
+    '-' (stdin, stdout) is read or written whole. A bad row anywhere stops it with nothing written."""
     if destination != "-" and not Path(destination).resolve().parent.is_dir():
         raise ConfigError(f"--output: folder {Path(destination).parent} does not exist")
     if source == "-":
@@ -246,7 +247,7 @@ def predict_file(run: TrainedRun, source: str, destination: str, keep: list[str]
 
     def predictions():
         nonlocal rows
-        for frame in input_chunks(source, fmt):
+        for frame in chunks(Path(source), role="--input"):
             rows += len(frame)
             unseen_categories(frame, run.preprocessing, seen)
             yield predict_frame(run, frame, keep, proba)
@@ -259,27 +260,6 @@ def predict_file(run: TrainedRun, source: str, destination: str, keep: list[str]
         replace_atomically(Path(destination), lambda path: write_parts(predictions(), path),
                            suffix=".tmp" + Path(destination).suffix)
     return rows, unseen_warnings(seen)
-
-
-def input_chunks(source: str, fmt: str | None):
-    """The rows of a CSV or Parquet file, CHUNK_ROWS at a time, indexed by their position."""
-    from mlpctl.data.streaming import CHUNK_ROWS
-
-    fmt = fmt or ("parquet" if source.endswith((".parquet", ".pq")) else "csv")
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            start = 0
-            for batch in pq.ParquetFile(source).iter_batches(batch_size=CHUNK_ROWS):
-                frame = batch.to_pandas()
-                frame.index = pd.RangeIndex(start, start + len(frame))
-                start += len(frame)
-                yield frame
-        else:
-            yield from pd.read_csv(source, chunksize=CHUNK_ROWS)
-    except Exception as error:  # noqa: BLE001 - any reader failure is the input's problem
-        raise DataError(f"--input: cannot read {source} as {fmt}: {error}") from None
 
 
 def write_parts(parts, path: Path) -> None:

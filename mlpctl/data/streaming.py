@@ -30,21 +30,17 @@ SAMPLE_ROWS = 10_000  # rows per split kept in memory for the plots
 SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 
 
-def chunks(path: Path, rows: int = CHUNK_ROWS, names: list[str] | None = None):
+def chunks(path: Path, rows: int | None = None, names: list[str] | None = None, role: str = "data.path"):
     """The file's rows, `rows` at a time, each chunk's index their positions in the file;
-    `names`: the columns of a CSV file without a header line."""
+    `names`: the columns of a CSV file without a header line; `role`: what errors name the
+    file as (data.path, --input)."""
+    rows = rows or CHUNK_ROWS
     if not path.is_file():
+        if role != "data.path":
+            raise DataError(f"{role}: file not found: {path}")
         read_table(path)  # its not-found message
-    start = 0
     if path.suffix.lower() in PARQUET:
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-            frame = batch.to_pandas()
-            frame.index = pd.RangeIndex(start, start + len(frame))
-            frame.attrs["rows_are"] = "row"
-            start += len(frame)
-            yield frame
+        yield from _parquet_chunks(path, rows, role)
         return
     try:
         for frame in pd.read_csv(path, chunksize=rows, **csv_header(names)):
@@ -52,7 +48,23 @@ def chunks(path: Path, rows: int = CHUNK_ROWS, names: list[str] | None = None):
             frame.attrs["first_line"] = 2 if names is None else 1
             yield frame
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"data.path: cannot read {path} as CSV: {error}") from None
+        raise DataError(f"{role}: cannot read {path} as CSV: {error}") from None
+
+
+def _parquet_chunks(path: Path, rows: int, role: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            frame = batch.to_pandas()
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            frame.attrs["rows_are"] = "row"
+            start += len(frame)
+            yield frame
+    except (pa.ArrowException, OSError) as error:
+        raise DataError(f"{role}: cannot read {path} as Parquet: {error}") from None
 
 
 def split_codes(positions: np.ndarray, seed: int, validation: float, test: float) -> np.ndarray:

@@ -35,11 +35,15 @@ PROBLEMS = {
 
 def mnist_shaped(seed: int = 0):
     """60,000 + 10,000 rows of 784 random inputs; the label is a fixed random linear read-out,
-    so there is something to learn and the metric means something."""
+    so there is something to learn and the metric means something. In memory laid out as
+    mlpctl's data stage leaves rows it read from a file (`aligned_empty`)."""
     import numpy as np
 
+    from mlpctl.data.preprocessing import aligned_empty
+
     rng = np.random.default_rng(seed)
-    x = rng.random((70_000, 784), dtype=np.float32)
+    x = aligned_empty((70_000, 784))
+    rng.random(out=x, dtype=np.float32)
     readout = rng.normal(size=(784, 10)).astype(np.float32)
     y = np.argmax((x - 0.5) @ readout, axis=1).astype(np.int32)
     return {"train": x[:60_000], "test": x[60_000:]}, {"train": y[:60_000], "test": y[60_000:]}

@@ -367,3 +367,60 @@ def test_transform_in_blocks_gives_the_numbers_of_whole_array_arithmetic():
     ours = prep.transform(frame)
     assert ours.dtype == np.float32 and ours.flags["C_CONTIGUOUS"]
     assert np.array_equal(ours, whole.astype(np.float32))
+
+
+def test_statistics_a_few_columns_at_a_time_are_the_whole_arrays_numbers():
+    """column_statistics reduces STATISTICS_COLUMNS columns at a time (no float64 copy of every
+    row): bit for bit what NumPy gives on the whole frame's float64 array, filled, for each
+    normalization (a frame's columns lie in memory one after another, so each column's sum is
+    the same whatever columns are beside it)."""
+    import numpy as np
+    import pandas as pd
+
+    from mlpctl.data.preprocessing import STATISTICS_COLUMNS, column_statistics
+
+    rng = np.random.default_rng(1)
+    columns = [f"c{i}" for i in range(2 * STATISTICS_COLUMNS + 5)]
+    values = rng.normal(50, 20, size=(3001, len(columns)))
+    values[rng.random(values.shape) < 0.02] = np.nan
+    fill = np.nanmean(values, axis=0)
+    frame = pd.DataFrame(values, columns=columns)
+    whole = frame.to_numpy(dtype=np.float64)
+    whole = np.where(np.isnan(whole), fill, whole)
+    center, scale = column_statistics(frame, columns, fill, "standard")
+    assert np.array_equal(center, whole.mean(axis=0)) and np.array_equal(scale, whole.std(axis=0))
+    low, span = column_statistics(frame, columns, fill, "minmax")
+    assert np.array_equal(low, whole.min(axis=0)) and np.array_equal(span, whole.max(axis=0) - whole.min(axis=0))
+
+
+def test_model_inputs_reach_tensorflow_without_a_copy():
+    """transform's result starts on a 64-byte boundary, so engines.batches.tensor hands TF the
+    same memory (60,000 MNIST images: 188 MB less, and no 376 MB on the way); an array that is
+    not aligned, or not contiguous, is copied, never shared misaligned (TF would abort)."""
+    import numpy as np
+    import pandas as pd
+
+    from mlpctl.data import Preprocessing
+    from mlpctl.engines.batches import tensor
+
+    frame = pd.DataFrame({"a": np.arange(1000.0), "b": np.ones(1000), "t": ["x", "y"] * 500})
+    prep = Preprocessing(["a", "b", "t"], ["y"], "none", [0.0, 0.0], [1.0, 1.0], None, categories={"t": ["x", "y"]})
+    numeric = Preprocessing(["a", "b"], ["y"], "standard", [0.0, 0.0], [1.0, 1.0], None)
+    for x in (prep.transform(frame), numeric.transform(frame)):
+        assert x.ctypes.data % 64 == 0
+        shared = tensor(x)
+        x[0, 0] = -7.0
+        assert float(shared[0, 0]) == -7.0 and float(tf_sum(shared)) == float(x.sum())
+    misaligned = numeric.transform(frame)[3:]
+    misaligned[:] = 1.0
+    strided = np.ones((1000, 8), np.float32)[:, ::2]
+    for x in (misaligned, strided):
+        copied = tensor(x)
+        x[0, 0] = -7.0
+        assert float(copied[0, 0]) == 1.0 and float(tf_sum(copied[:10])) == 10 * x.shape[1]
+
+
+def tf_sum(tensor):
+    import tensorflow as tf
+
+    return tf.reduce_sum(tensor)

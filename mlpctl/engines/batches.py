@@ -7,6 +7,22 @@ import tensorflow as tf
 from mlpctl.scoring import EVAL_BATCH
 
 
+def tensor(array: np.ndarray) -> tf.Tensor:
+    """`array` as a tensor, sharing its memory when TensorFlow can (a C-contiguous array of
+    numbers on a 64-byte boundary: data.preprocessing.aligned_empty), else a copy.
+
+    `tf.constant` copies, with a temporary second copy on the way: 376 MB for the 188 MB of
+    60,000 MNIST images. DLPack hands the buffer over instead. It is only safe aligned: TF
+    kernels check the alignment and abort the process on a misaligned buffer. Nothing writes
+    to the arrays once training starts, so sharing changes no numbers."""
+    array = np.asarray(array)
+    shareable = (array.size and array.flags.c_contiguous and array.dtype.kind in "fiu"
+                 and array.ctypes.data % 64 == 0)
+    if not shareable:
+        return tf.constant(array)
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+
+
 def epoch_order(seed: int, epoch, rows: int, shuffle: bool, classes: list[np.ndarray] | None = None):
     """The row order of one epoch: a permutation that depends only on (seed, epoch); with
     `classes` (each class's row indices: training.balanced_batches), balanced_order's draw."""
@@ -45,7 +61,7 @@ def training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: i
                       start: int = 0, balanced: bool = False) -> tf.data.Dataset:
     """The batches of epochs start .. epochs - 1, in the order `epoch_order` gives: the graph
     engine's order too. With per-row weights, each batch is (x, y, weight) as Keras expects."""
-    arrays = tuple(tf.constant(a) for a in (x, y, weights) if a is not None)
+    arrays = tuple(tensor(a) for a in (x, y, weights) if a is not None)
     rows, shuffle, classes = len(x), batch < len(x), class_rows(y) if balanced else None
     orders = tf.data.Dataset.range(start, epochs).map(lambda epoch: epoch_order(seed, epoch, rows, shuffle, classes))
     batches = orders.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch))
@@ -54,4 +70,4 @@ def training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: i
 
 def eval_pipeline(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     """Rows in their order, EVAL_BATCH at a time: validation passes and final evaluation."""
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(EVAL_BATCH)
+    return tf.data.Dataset.from_tensor_slices((tensor(x), tensor(y))).batch(EVAL_BATCH)

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
-from mlpctl.engines.batches import class_rows, epoch_order
+from mlpctl.engines.batches import class_rows, epoch_order, tensor
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
@@ -53,10 +53,10 @@ class GraphEngine:
                  bold_driver=None, snapshots: Snapshots | None = None, probe: GradientProbe | None = None):
         self.model = model
         self.keys = keys  # column names of a history row: metrics, learning_rate, gradient norms
-        self.x, self.y = tf.constant(x), tf.constant(y)
-        self.weights = None if weights is None else tf.constant(weights)
+        self.x, self.y = tensor(x), tensor(y)
+        self.weights = None if weights is None else tensor(weights)
         self.stop_at = stop_at  # config.training.stop_at: checked in the graph, like fit's check
-        self.validation = tuple(tf.constant(a) for a in validation) if validation else None
+        self.validation = tuple(tensor(a) for a in validation) if validation else None
         self.rows = len(x)
         self.batch = batch
         self.steps = math.ceil(self.rows / batch)

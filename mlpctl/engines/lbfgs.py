@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, logged_columns, validation_rows
+from mlpctl.engines.batches import tensor
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.graph import build_variables
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
@@ -34,9 +35,9 @@ class LbfgsEngine:
         self.snapshots, self.probe = snapshots or Snapshots([]), probe
         self.variables = model.trainable_variables
         self.sizes = [int(np.prod(v.shape)) for v in self.variables]
-        self.x, self.y = tf.constant(x), tf.constant(y)
-        self.weights = None if weights is None else tf.constant(weights)
-        self.validation = tuple(tf.constant(a) for a in validation) if validation else None
+        self.x, self.y = tensor(x), tensor(y)
+        self.weights = None if weights is None else tensor(weights)
+        self.validation = tuple(tensor(a) for a in validation) if validation else None
         # the metrics' variables exist before `_metrics` is traced, so that its reset_metrics
         # resets them too: each history row is that iteration's value, not a running average
         build_variables(model, x, y)

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from mlpctl.config import RunConfig
 from mlpctl.engines import dense_names
+from mlpctl.engines.batches import tensor
 from mlpctl.scoring import EVAL_BATCH
 
 
@@ -46,8 +47,8 @@ class GradientProbe:
     def __init__(self, model, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None):
         rows = min(len(x), EVAL_BATCH)
         self.model = model
-        self.x, self.y = tf.constant(x[:rows]), tf.constant(y[:rows])
-        self.weights = None if weights is None else tf.constant(weights[:rows])
+        self.x, self.y = tensor(x[:rows]), tensor(y[:rows])
+        self.weights = None if weights is None else tensor(weights[:rows])
         self.kernels = [model.get_layer(name).kernel for name in dense_names(self._hidden(model))]
         self.compiled = tf.function(self.norms, autograph=False)
 

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlpctl import evolution, report, runtime, signals
+from mlpctl import engines, evolution, report, runtime, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset, load_dataset
 from mlpctl.engines import checkpoint, history_columns
@@ -32,11 +32,7 @@ BYTES_PER_WEIGHT = 4 * 4  # float32, kept four times: the weight, its gradient, 
 
 
 def dense_weights(config: RunConfig, dataset: Dataset) -> int:
-    """The Dense layers' weights and biases (what dominates an MLP's size)."""
-    preprocessing = dataset.preprocessing
-    widths = [preprocessing.n_inputs, *(layer.units for layer in config.model.layers),
-              preprocessing.n_outputs(config.scenario)]
-    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+    return engines.dense_weights(config, dataset.preprocessing)
 
 
 def step_work(config: RunConfig, dataset: Dataset) -> int:
@@ -57,8 +53,13 @@ def check_model_fits(config: RunConfig, dataset: Dataset) -> None:
 
 
 def load_trainer(config: RunConfig, dataset: Dataset, verbose: bool = False, cores: int | None = None):
-    """TensorFlow started with the threads this run's steps want, and the train stage."""
-    runtime.start_tensorflow(verbose, runtime.tf_threads(step_work(config, dataset), cores))
+    """TensorFlow started with the threads and kernels (oneDNN or not) this run's steps want,
+    and the train stage. Both are fixed once TF has started: a later run in the same process (a
+    sweep's worker) keeps them, and metrics.json says what they were."""
+    rows, weights = dataset.rows["train"], dense_weights(config, dataset)
+    jit, _ = engines.choose_jit(config, rows, weights)
+    onednn = engines.wants_onednn(jit, weights, config.training.batch_rows(rows))
+    runtime.start_tensorflow(verbose, runtime.tf_threads(step_work(config, dataset), cores), onednn)
     from mlpctl import train as trainer
 
     return trainer

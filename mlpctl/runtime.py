@@ -15,17 +15,35 @@ ONE_THREAD_WORK = 10_000_000  # weights x rows per training step; below it, one 
 TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
-def tensorflow_environment(verbose: bool = False) -> dict[str, str]:
+def tensorflow_environment(verbose: bool = False, onednn: bool = False) -> dict[str, str]:
     """The environment defaults mlpctl sets before TensorFlow is imported; a user's own value wins.
 
-    oneDNN off: its kernels cost more than they give on MLP-sized matrices on CPU (the first call
-    into a training graph is ~0.1 s shorter, small epochs are faster and the MNIST-shaped net is no
-    slower; bench/README.md); TF_ENABLE_ONEDNN_OPTS=1 brings them back. Unless verbose, TF's C++
-    INFO and WARNING lines are hidden."""
-    defaults = {"TF_ENABLE_ONEDNN_OPTS": "0"}
+    oneDNN off unless asked for (`onednn`: XLA on big steps, engines.wants_onednn): its kernels
+    cost more than they give on MLP-sized matrices on CPU otherwise (the first call into a
+    training graph is ~0.1 s shorter, small epochs are faster; bench/README.md);
+    TF_ENABLE_ONEDNN_OPTS=1 brings them back. XLA's compiled programs are kept in a per-user
+    folder (xla_cache_folder), so that the same shapes are not compiled again by a later run.
+    Unless verbose, TF's C++ INFO and WARNING lines are hidden."""
+    defaults = {"TF_ENABLE_ONEDNN_OPTS": "1" if onednn else "0"}
+    cache = xla_cache_folder()
+    if cache:
+        defaults["TF_XLA_FLAGS"] = f"--tf_xla_persistent_cache_directory={cache}"
     if not verbose:
         defaults["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return defaults
+
+
+def xla_cache_folder() -> str | None:
+    """Where XLA keeps compiled training programs between runs: MLPCTL_XLA_CACHE (a folder, or
+    off), else $XDG_CACHE_HOME/mlpctl/xla (~/.cache/mlpctl/xla). TF creates it when it first
+    compiles; each program is a file of a few hundred KB, and the folder may be deleted any time."""
+    chosen = os.environ.get("MLPCTL_XLA_CACHE", "")
+    if chosen.lower() in ("off", "0", "false", "no"):
+        return None
+    if chosen:
+        return chosen
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mlpctl", "xla")
 
 
 @contextlib.contextmanager
@@ -51,9 +69,10 @@ def native_stderr_silenced(enabled: bool = True):
         os.close(devnull)
 
 
-def import_tensorflow(verbose: bool = False):
-    """Import TensorFlow and Keras (the slow part, ~5 s) without starting TF; returns `tensorflow`."""
-    for name, value in tensorflow_environment(verbose).items():
+def import_tensorflow(verbose: bool = False, onednn: bool = False):
+    """Import TensorFlow and Keras (the slow part, ~5 s) without starting TF; returns `tensorflow`.
+    The environment (tensorflow_environment) counts only before the first import."""
+    for name, value in tensorflow_environment(verbose, onednn).items():
         os.environ.setdefault(name, value)
     with native_stderr_silenced(enabled=not verbose):
         import keras  # noqa: F401 - imported here, quietly, so that later imports are silent
@@ -62,7 +81,7 @@ def import_tensorflow(verbose: bool = False):
     return tensorflow
 
 
-def start_tensorflow(verbose: bool = False, threads: int | None = None) -> None:
+def start_tensorflow(verbose: bool = False, threads: int | None = None, onednn: bool = False) -> None:
     """Import TF and touch its devices once, so that its one-time start-up logging happens here,
     where it is silenced, and not in the middle of the progress display. Unless verbose, TF's
     Python-side warnings (e.g. about retracing when one process trains many models) go too.
@@ -70,7 +89,7 @@ def start_tensorflow(verbose: bool = False, threads: int | None = None) -> None:
     `threads` caps TF's thread pools before they exist; once TF has started (an earlier run in
     this process) they stay as they are. They change the speed; the numbers were bit-identical
     across thread counts on every problem in bench/."""
-    tf = import_tensorflow(verbose)
+    tf = import_tensorflow(verbose, onednn)
     with native_stderr_silenced(enabled=not verbose):
         if threads:
             try:

@@ -31,6 +31,7 @@ class TrainResult:
     stopped_early_at: int | None = None
     notes: list[str] = field(default_factory=list)
     snapshots: dict[int, list] = field(default_factory=dict)  # epoch -> the weights after it (report.snapshots)
+    jit: dict = field(default_factory=dict)  # {"on": whether XLA compiled the training, "reason": why}
 
     @property
     def epochs_run(self) -> int:
@@ -46,6 +47,7 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     targets = loss_targets(config, dataset.y, dataset.preprocessing.classes)
     rows = dataset.rows["train"] if streaming else len(dataset.x["train"])
     engine = "fit" if streaming else engines.choose_engine(config)
+    jit, jit_reason = engines.choose_jit(config, rows, engines.dense_weights(config, dataset.preprocessing))
     model = compile_model(build_model(config, dataset.preprocessing), config, train_rows=rows,
                           steps_per_execution=stream.STEPS_PER_EXECUTION if streaming else None)
     model.optimizer.build(model.trainable_variables)  # its variables exist now, for a checkpoint
@@ -57,7 +59,8 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
                                  checkpoints or Checkpoints(None, None, None))
         else:
             outcome = engines.runner(engine)(config, model, dataset.x, targets, dataset.weights,
-                                             config.training.batch_rows(rows), progress, checkpoints)
+                                             config.training.batch_rows(rows), progress, checkpoints,
+                                             **({"jit": jit} if engine == "graph" else {}))
     finally:
         progress.finish()
     duration = time.perf_counter() - started
@@ -78,8 +81,10 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
         duration_s=duration,
         engine=engine,
         stopped_early_at=outcome.stopped_early_at,
-        notes=_target_note(config, outcome) + _resume_note(engine, checkpoints) + _streaming_note(streaming),
+        notes=(_target_note(config, outcome) + _resume_note(engine, checkpoints) + _streaming_note(streaming)
+               + outcome.notes),
         snapshots=_with_last(config, outcome, model, status),
+        jit={"on": outcome.compiled, "reason": jit_reason},
     )
 
 

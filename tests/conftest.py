@@ -2,6 +2,7 @@
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from typer.testing import CliRunner
 from mlpctl.cli import app
 from mlpctl.runtime import tensorflow_environment
 
+# XLA's compile cache (training.jit) of this test session in a folder of its own, not the user's.
+os.environ.setdefault("MLPCTL_XLA_CACHE", tempfile.mkdtemp(prefix="mlpctl-xla-"))
 # TensorFlow as `mlpctl train` has it, for the tests that import the train stage directly:
 # runtime.import_tensorflow sets these before TF is imported, and TF reads them only then.
 os.environ.update({name: value for name, value in tensorflow_environment().items() if name not in os.environ})

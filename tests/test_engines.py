@@ -123,3 +123,67 @@ def test_balanced_batches_hold_every_class_equally_and_are_drawn_again_each_epoc
 def test_balanced_batches_give_the_same_run_in_both_engines():
     assert_same_run(*both_engines("digits", "training.balanced_batches=true", "training.epochs=4",
                                   "training.early_stopping=null", "training.batch_size=50"))
+
+
+def test_xla_compiled_chunks_train_the_same_run_as_the_plain_graph():
+    """training.jit: on compiles whole chunks of epochs with XLA; its fused arithmetic may round
+    differently, and nothing else changes: the same batches, the same early stop, the same
+    metrics to float32 rounding (xor_cloud: shuffled mini-batches, AUC, a validation split)."""
+    runs = {}
+    for jit in ("off", "on"):
+        config = load_config(CONFIGS / "xor_cloud.yaml", ["training.epochs=30", f"training.jit={jit}",
+                                                         "training.early_stopping={monitor: val_loss, patience: 3}"])
+        runs[jit] = trainer.train(config, load_dataset(config))
+    plain, compiled = runs["off"], runs["on"]
+    assert compiled.jit == {"on": True, "reason": "training.jit: on"} and plain.jit["on"] is False
+    assert compiled.epochs_run == plain.epochs_run and compiled.stopped_early_at == plain.stopped_early_at
+    for ours, theirs in zip(compiled.history, plain.history):
+        assert list(ours) == list(theirs)
+        np.testing.assert_allclose(list(ours.values()), list(theirs.values()), rtol=2e-4, atol=1e-5)
+    for ours, theirs in zip(compiled.model.get_weights(), plain.model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
+
+
+def test_a_chunk_xla_cannot_compile_runs_without_it_and_says_so(monkeypatch):
+    """An op without an XLA kernel (here the old shuffle, StatelessShuffle) fails the compile
+    before anything runs: the run goes on uncompiled, with a note, and metrics.json says so."""
+    import tensorflow as tf
+
+    import mlpctl.engines.graph as graph
+
+    def uncompilable(seed, epoch, rows, shuffle, classes=None):
+        pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+        return tf.random.experimental.stateless_shuffle(tf.range(rows, dtype=tf.int64), seed=pair)
+
+    monkeypatch.setattr(graph, "epoch_order", uncompilable)
+    config = load_config(CONFIGS / "digits.yaml", ["training.epochs=3", "training.jit=on"])
+    result = trainer.train(config, load_dataset(config))
+    assert result.status == "completed" and result.epochs_run == 3 and result.jit["on"] is False
+    assert any("XLA could not compile this run, so it ran without XLA" in note and "StatelessShuffle" in note
+               for note in result.notes), result.notes
+    assert result.metrics["test"]["accuracy"] > 0.5
+
+
+def test_auto_compiles_with_xla_where_the_steps_pay_for_the_compile():
+    """The choice from the configured steps and the step's size, and its reason: XOR's 20,000
+    full-batch epochs (the issue's case), not digits' 100 epochs of 40 steps; an MNIST-shaped
+    step (235k weights x 128 rows) from 2,000 steps; L-BFGS and fit never; `jit: on` as YAML
+    writes it (a boolean)."""
+    from mlpctl import engines
+
+    def choice(name, *overrides, rows=None, weights=None):
+        config = load_config(CONFIGS / f"{name}.yaml", list(overrides))
+        return engines.choose_jit(config, rows, weights)
+
+    assert choice("xor", "training.epochs=20000", rows=4, weights=17)[0]
+    assert not choice("xor", "training.epochs=2000", rows=4, weights=17)[0]
+    on, reason = choice("digits", "training.epochs=100", rows=1257, weights=6570)
+    assert not on and reason == ("training.jit auto: 4,000 steps of 210,240 weights x rows, fewer than the 20,000 "
+                                 "that pay for XLA's compile")
+    assert not choice("digits", "training.epochs=4", "training.batch_size=128", rows=60_000, weights=235_146)[0]
+    assert choice("digits", "training.epochs=5", "training.batch_size=128", rows=60_000, weights=235_146)[0]
+    assert choice("xor", "training.epochs=20000", "optimizer={name: lbfgs}", rows=4, weights=17) == (
+        False, "XLA is for the graph engine only")
+    assert choice("xor", "training.engine=fit", "training.epochs=20000", rows=4, weights=17)[0] is False
+    assert choice("xor", "training.jit=true", "training.epochs=2", rows=4, weights=17) == (True, "training.jit: on")
+    assert choice("xor", "training.jit=false", "training.epochs=20000", rows=4, weights=17) == (False, "training.jit: off")

@@ -283,6 +283,12 @@ class TrainingConfig(Section):
         description="graph: many epochs per call into TensorFlow (fast on small data); "
         "fit: Keras' model.fit; auto: graph whenever it supports the config.",
     )
+    jit: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="on: the graph engine's chunks of epochs compiled by XLA (a compile of about a second, "
+        "then far less per epoch on small steps; cached between runs, see the README); off: not; auto: on for "
+        "long runs of small steps, where it pays (bench/README.md).",
+    )
 
     @field_validator("class_weight", mode="before")
     @classmethod
@@ -292,6 +298,12 @@ class TrainingConfig(Section):
                 for weight in value.values()):
             raise ValueError(f"weights must be positive finite numbers, got {value}")
         return value
+
+    @field_validator("jit", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        """YAML reads a bare on/off as true/false."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @field_validator("batch_size", mode="before")
     @classmethod

@@ -7,10 +7,17 @@ imports no TensorFlow: the engine is imported when it is chosen.
 """
 
 import importlib
+import math
 from dataclasses import dataclass, field
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
+from mlpctl.runtime import ONE_THREAD_WORK
+
+# training.jit: auto compiles the graph engine's chunks with XLA from this many training steps
+# on: XLA's compile (1-3 s) costs more than it saves below (bench/README.md, "XLA").
+XLA_SMALL_STEPS = 20_000  # steps under ONE_THREAD_WORK weights x rows: XLA saves ~0.1 ms each
+XLA_BIG_STEPS = 2_000  # bigger steps: it saves ~0.7 ms each (MNIST-shaped net, batch 128)
 
 
 @dataclass
@@ -20,6 +27,8 @@ class Outcome:
     interrupted: bool
     stopped_early_at: int | None
     snapshots: dict = field(default_factory=dict)  # epoch -> the weights after it (report.snapshots)
+    notes: list[str] = field(default_factory=list)  # for metrics.json's notes
+    compiled: bool = False  # whether XLA compiled the training (training.jit)
 
 
 def choose_engine(config: RunConfig) -> str:
@@ -27,6 +36,37 @@ def choose_engine(config: RunConfig) -> str:
     if config.optimizer.name == "lbfgs":
         return "lbfgs"
     return "graph" if config.training.engine == "auto" else config.training.engine
+
+
+def choose_jit(config: RunConfig, rows: int, weights: int) -> tuple[bool, str]:
+    """Whether the graph engine compiles its chunks with XLA, and why (metrics.json): `rows`
+    training rows, `weights` the network's (dense_weights). Under auto, when the configured
+    steps are enough to pay for the compile: XLA removes TensorFlow's per-op cost, which is
+    most of a small step and a good part of a big one."""
+    if choose_engine(config) != "graph":
+        return False, "XLA is for the graph engine only"
+    if config.training.jit != "auto":
+        return config.training.jit == "on", f"training.jit: {config.training.jit}"
+    batch = config.training.batch_rows(rows)
+    steps, work = config.training.epochs * math.ceil(rows / batch), weights * batch
+    needed = XLA_BIG_STEPS if work >= ONE_THREAD_WORK else XLA_SMALL_STEPS
+    size = f"{steps:,} steps of {work:,} weights x rows"
+    if steps >= needed:
+        return True, f"training.jit auto: {size}, at least the {needed:,} that pay for XLA's compile"
+    return False, f"training.jit auto: {size}, fewer than the {needed:,} that pay for XLA's compile"
+
+
+def wants_onednn(jit: bool, weights: int, batch: int) -> bool:
+    """oneDNN's kernels: with XLA on big steps only, where they made the MNIST-shaped step 1.1-1.5x
+    faster; without XLA, or on small steps, they were slower (bench/README.md)."""
+    return jit and weights * batch >= ONE_THREAD_WORK
+
+
+def dense_weights(config: RunConfig, preprocessing) -> int:
+    """The Dense layers' weights and biases (what dominates an MLP's size)."""
+    widths = [preprocessing.n_inputs, *(layer.units for layer in config.model.layers),
+              preprocessing.n_outputs(config.scenario)]
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
 
 
 def runner(engine: str):

@@ -29,10 +29,17 @@ def epoch_order(seed: int, epoch, rows: int, shuffle: bool, classes: list[np.nda
     pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
     if classes is not None:
         return balanced_order(pair, rows, classes)
-    indices = tf.range(rows, dtype=tf.int64)
     if not shuffle:
-        return indices
-    return tf.random.experimental.stateless_shuffle(indices, seed=pair)
+        return tf.range(rows, dtype=tf.int64)
+    return permutation(rows, pair)
+
+
+def permutation(size: int, pair):
+    """A permutation of 0 .. size - 1 that depends only on `pair`: the order of random 64-bit
+    keys. Not `stateless_shuffle`, which XLA cannot compile (training.jit); every engine and
+    setting uses this one, so they draw the same batches."""
+    keys = tf.random.stateless_uniform([size], seed=pair, minval=None, maxval=None, dtype=tf.int64)
+    return tf.cast(tf.argsort(keys, stable=True), tf.int64)
 
 
 def balanced_order(pair, rows: int, classes: list[np.ndarray]):
@@ -44,9 +51,9 @@ def balanced_order(pair, rows: int, classes: list[np.ndarray]):
     per_class = -(-rows // len(classes))
     draws = []
     for code, members in enumerate(classes):
-        pool = tf.constant(np.tile(members.astype(np.int64), -(-per_class // len(members))))
+        pool = np.tile(members.astype(np.int64), -(-per_class // len(members)))
         seed = tf.random.experimental.stateless_fold_in(pair, code)
-        draws.append(tf.random.experimental.stateless_shuffle(pool, seed=seed)[:per_class])
+        draws.append(tf.gather(tf.constant(pool), permutation(len(pool), seed))[:per_class])
     return tf.reshape(tf.transpose(tf.stack(draws)), [-1])[:rows]
 
 

@@ -29,7 +29,7 @@ MAX_CHUNK = 100_000
 
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,
-        checkpoints: Checkpoints | None = None) -> Outcome:
+        checkpoints: Checkpoints | None = None, jit: bool = False) -> Outcome:
     schedule = config.optimizer.schedule
     engine = GraphEngine(
         model, logged_columns(config), x["train"], y["train"],
@@ -39,6 +39,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
         bold_driver=schedule if schedule.name == "bold_driver" else None,
         classes=class_rows(y["train"]) if config.training.balanced_batches else None,
         snapshots=snapshots_of(config), probe=probe_of(config, model, x["train"], y["train"], weights),
+        jit=jit,
     )
     return engine.train(config.training.epochs, progress, checkpoints)
 
@@ -50,7 +51,8 @@ class GraphEngine:
 
     def __init__(self, model, keys, x, y, validation, batch: int, seed: int, weights=None,
                  early_stopping=None, stop_at=None, plateau=None, eval_batch: int = EVAL_BATCH, classes=None,
-                 bold_driver=None, snapshots: Snapshots | None = None, probe: GradientProbe | None = None):
+                 bold_driver=None, snapshots: Snapshots | None = None, probe: GradientProbe | None = None,
+                 jit: bool = False):
         self.model = model
         self.keys = keys  # column names of a history row: metrics, learning_rate, gradient norms
         self.x, self.y = tensor(x), tensor(y)
@@ -70,7 +72,9 @@ class GraphEngine:
         self.stopping = InGraphEarlyStopping(model, early_stopping, keys) if early_stopping else None
         self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
         self.bold_driver = InGraphBoldDriver(model, bold_driver, keys) if bold_driver else None
-        self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
+        self.jit = jit  # the whole chunk compiled by XLA (training.jit)
+        self.compiled, self.notes = False, []
+        self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False, jit_compile=jit or None)
 
     def state_variables(self) -> list:
         """Everything a checkpoint needs to go on exactly: the model's and optimizer's
@@ -95,9 +99,9 @@ class GraphEngine:
                 size = min(chunk, epochs - len(history), checkpoints.epochs_to_next(len(history)) or epochs,
                            self.snapshots.epochs_to_next(len(history)) or epochs)
                 started = time.perf_counter()
-                rows, stop = self._run(tf.constant(len(history), tf.int64), tf.constant(size, tf.int64))
+                rows, done, stop = self._call(len(history), size)
                 elapsed = time.perf_counter() - started
-                for row in rows.numpy().tolist():
+                for row in rows.numpy()[: int(done)].tolist():
                     history.append({"epoch": len(history) + 1, **dict(zip(self.keys, row))})
                     progress.epoch(len(history), history[-1])
                 self.snapshots.after_epoch(len(history), self.model)  # chunks end at the snapshot epochs
@@ -109,7 +113,26 @@ class GraphEngine:
         except KeyboardInterrupt:
             interrupted = True
         stopped_at = self.stopping.on_train_end() if self.stopping else None
-        return Outcome(history, bool(self.diverged.numpy()), interrupted, stopped_at, self.snapshots.taken)
+        return Outcome(history, bool(self.diverged.numpy()), interrupted, stopped_at, self.snapshots.taken,
+                       notes=self.notes, compiled=self.jit)
+
+    def _call(self, first_epoch: int, count: int):
+        """One chunk. When XLA cannot compile it (an op without an XLA kernel, in a component
+        of the config), the first call fails before running anything: the run goes on without
+        XLA and says so."""
+        arguments = (tf.constant(first_epoch, tf.int64), tf.constant(count, tf.int64))
+        if not self.jit or self.compiled:
+            return self._run(*arguments)
+        try:
+            result = self._run(*arguments)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
+            reason = str(error).strip().splitlines()[0][:300]
+            self.notes.append(f"training.jit: XLA could not compile this run, so it ran without XLA ({reason})")
+            self.jit = False
+            self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
+            return self._run(*arguments)
+        self.compiled = True
+        return result
 
     def _run_chunk(self, first_epoch, count):
         """Epochs first_epoch .. first_epoch + count - 1, or until something says stop."""
@@ -130,31 +153,34 @@ class GraphEngine:
             row = tf.stack([*values, tf.cast(self.model.optimizer.learning_rate, tf.float32), *norms])
             return done + 1, self._should_stop(epoch, row), rows.write(tf.cast(done, tf.int32), row)
 
-        start = (tf.constant(0, tf.int64), tf.constant(False), tf.TensorArray(tf.float32, size=0, dynamic_size=True))
-        _, stop, rows = tf.while_loop(more, one_epoch, start)
-        return rows.stack(), stop
+        # XLA needs a history of fixed size: MAX_CHUNK rows, the first `done` of them written
+        size = MAX_CHUNK if self.jit else 0
+        start = (tf.constant(0, tf.int64), tf.constant(False), tf.TensorArray(tf.float32, size=size, dynamic_size=not self.jit,
+                                                                              element_shape=[len(self.keys)]))
+        done, stop, rows = tf.while_loop(more, one_epoch, start)
+        return rows.stack(), done, stop
 
     def _epoch(self, epoch):
         """One epoch as `fit` does it: reset metrics, train on every batch, read the training
         metrics, then a fresh validation pass. Returns the row's values but the learning rate."""
         self.model.reset_metrics()
         order = epoch_order(self.seed, epoch, self.rows, shuffle=self.batch < self.rows, classes=self.classes)
-        def train_on_batch(step):
-            indices = order[step * self.batch : (step + 1) * self.batch]
-            batch = (self.x, self.y) if self.weights is None else (self.x, self.y, self.weights)
+        batch = (self.x, self.y) if self.weights is None else (self.x, self.y, self.weights)
+
+        def train_on(start, size: int):
+            indices = tf.slice(order, [start], [size])
             self.model.train_step(tuple(tf.gather(part, indices) for part in batch))
 
-        _repeat(self.steps, train_on_batch)
+        _batches(self.rows, self.batch, train_on)
         values = self._metric_values(prefix="")
         if self.validation is not None:
             self.model.reset_metrics()
             x_val, y_val = self.validation
 
-            def test_on_batch(step):
-                start, end = step * self.eval_batch, (step + 1) * self.eval_batch
-                self.model.test_step((x_val[start:end], y_val[start:end]))
+            def test_on(start, size: int):
+                self.model.test_step((_rows(x_val, start, size), _rows(y_val, start, size)))
 
-            _repeat(math.ceil(len(x_val) / self.eval_batch), test_on_batch)
+            _batches(len(x_val), self.eval_batch, test_on)
             values += self._metric_values(prefix="val_")
         return values
 
@@ -174,17 +200,28 @@ class GraphEngine:
         return tf.logical_or(diverged, stop)
 
 
-def _repeat(times: int, body) -> None:
-    """body(0) .. body(times - 1) in the graph; no loop at all when times is 1 (full batch)."""
-    if times == 1:
-        body(tf.constant(0, tf.int64))
-        return
+def _batches(rows: int, batch: int, body) -> None:
+    """body(start, size) for each batch of `rows` in the graph: the full batches in a loop
+    (none when there is one: full batch), then the last, smaller one. Every slice has a size
+    known when tracing, which XLA needs (training.jit): a loop over slices of changing size ran
+    each step ~100x slower compiled."""
+    full, rest = divmod(rows, batch)
+    if full == 1:
+        body(tf.constant(0, tf.int64), batch)
+    elif full > 1:
+        def step(index):
+            body(index * batch, batch)
+            return (index + 1,)
 
-    def step(index):
-        body(index)
-        return (index + 1,)
+        tf.while_loop(lambda index: index < full, step, (tf.constant(0, tf.int64),))
+    if rest:
+        body(tf.constant(full * batch, tf.int64), rest)
 
-    tf.while_loop(lambda index: index < times, step, (tf.constant(0, tf.int64),))
+
+def _rows(tensor, start, size: int):
+    """`size` rows of `tensor` from `start`."""
+    rank = len(tensor.shape)
+    return tf.slice(tensor, tf.stack([start, *[tf.constant(0, tf.int64)] * (rank - 1)]), [size] + [-1] * (rank - 1))
 
 
 def _is_split(key: str, prefix: str) -> bool:

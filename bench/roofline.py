@@ -1,9 +1,10 @@
 """How close training gets to the machine: float32 matrix-product speed (the roofline) against
 the samples per second of mlpctl and of Keras, for a grid of net widths and batch sizes.
 
-One training sample of an MLP with W weights costs about 6 W floating-point operations (2 W
-forward, 4 W backward), so the machine's matmul GFLOP/s / (6 W) is the most samples per second
-it could train. Each (tool, net, batch) runs in a fresh process, since TensorFlow reads its
+One training sample of an MLP with W weights costs 6 W - 2 K floating-point operations, K the
+first layer's kernel: 2 W forward, 2 W for the weights' gradients, and 2 W for the gradients of
+each layer's inputs, which the first layer does not need. The machine's matmul GFLOP/s divided
+by that is the most samples per second it could train. Each (tool, net, batch) runs in a fresh process, since TensorFlow reads its
 settings (oneDNN) once per process:
 - mlpctl: `training.jit: auto` on a long run (1,000 epochs configured, stopped after a few
   seconds), so what `auto` picks for a real training job; and `jit: off`, the plain graph
@@ -42,6 +43,10 @@ QUICK = {"nets": ["64x2", "mnist 256-128", "1024x2"], "batches": (32, 512)}
 def weights(layers: list[int]) -> int:
     widths = [INPUTS, *layers, CLASSES]
     return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+
+
+def flops_per_sample(layers: list[int]) -> int:
+    return 6 * weights(layers) - 2 * INPUTS * layers[0]
 
 
 def matmul_gflops(size: int = 2048, repeats: int = 10) -> dict:
@@ -167,7 +172,7 @@ def report(gflops: dict, rows: list[dict]) -> str:
         f"float32 matmul (NumPy, 2048x2048): {gflops['numpy']:.0f} GFLOP/s, the roofline below. "
         f"{ROWS:,} random rows of {INPUTS} inputs, {CLASSES} classes, Adam; samples per second over "
         f"whole epochs after the first, one run each. % = of the roofline "
-        f"(GFLOP/s / (6 x weights)).",
+        f"(GFLOP/s / FLOPs per sample, 6 x weights - 2 x the first layer's kernel).",
         "",
         "| net | weights | batch | roofline samples/s | " + " | ".join(TOOLS) + " | mlpctl settings |",
         "|---|---|---|---|" + "---|" * len(TOOLS) + "---|",
@@ -189,9 +194,14 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="three nets, two batch sizes")
     parser.add_argument("--write", type=Path, help="also put the table in this file (its roofline section)")
+    parser.add_argument("--table-from", type=Path, help="only make the table again, from the output of a run")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    if args.table_from:
+        rows, gflops = table_rows(args.table_from)
+        finish(report(gflops, rows), args.write)
         return
     nets, batches = (QUICK["nets"], QUICK["batches"]) if args.quick else (list(NETS), BATCHES)
     gflops = matmul_gflops()
@@ -199,14 +209,27 @@ def main() -> None:
     for net in nets:
         for batch in batches:
             count = weights(NETS[net])
-            row = {"net": net, "weights": count, "batch": batch, "roof": gflops["numpy"] * 1e9 / (6 * count)}
+            row = {"net": net, "weights": count, "batch": batch,
+                   "roof": gflops["numpy"] * 1e9 / flops_per_sample(NETS[net])}
             row.update({tool: measure(tool, net, batch) for tool in TOOLS})
-            print(json.dumps(row), flush=True)
+            print(json.dumps({**row, "gflops": gflops["numpy"]}), flush=True)
             rows.append(row)
-    text = report(gflops, rows)
+    finish(report(gflops, rows), args.write)
+
+
+def finish(text: str, write: Path | None) -> None:
     print(text)
-    if args.write:
-        replace_section(args.write, "roofline", "## Training speed against the roofline (bench/roofline.py)\n\n" + text)
+    if write:
+        replace_section(write, "roofline", "## Training speed against the roofline (bench/roofline.py)\n\n" + text)
+
+
+def table_rows(log: Path) -> tuple[list[dict], dict]:
+    """The rows a run printed (its JSON lines), the roofline counted again from the GFLOP/s."""
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    gflops = rows[0].get("gflops") or rows[0]["roof"] * 6 * rows[0]["weights"] / 1e9  # runs before "gflops"
+    for row in rows:
+        row["roof"] = gflops * 1e9 / flops_per_sample(NETS[row["net"]])
+    return rows, {"numpy": gflops}
 
 
 if __name__ == "__main__":

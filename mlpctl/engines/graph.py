@@ -11,7 +11,6 @@ objects as `fit`, and visits batches in the same order as the fit engine (`epoch
 two engines compute the same thing; tests hold them to it.
 """
 
-import math
 import time
 
 import tensorflow as tf
@@ -61,7 +60,6 @@ class GraphEngine:
         self.validation = tuple(tensor(a) for a in validation) if validation else None
         self.rows = len(x)
         self.batch = batch
-        self.steps = math.ceil(self.rows / batch)
         self.seed = seed
         self.classes = classes  # each class's rows, for balanced batches
         self.eval_batch = eval_batch
@@ -154,9 +152,9 @@ class GraphEngine:
             return done + 1, self._should_stop(epoch, row), rows.write(tf.cast(done, tf.int32), row)
 
         # XLA needs a history of fixed size: MAX_CHUNK rows, the first `done` of them written
-        size = MAX_CHUNK if self.jit else 0
-        start = (tf.constant(0, tf.int64), tf.constant(False), tf.TensorArray(tf.float32, size=size, dynamic_size=not self.jit,
-                                                                              element_shape=[len(self.keys)]))
+        rows = tf.TensorArray(tf.float32, size=MAX_CHUNK if self.jit else 0, dynamic_size=not self.jit,
+                              element_shape=[len(self.keys)])
+        start = (tf.constant(0, tf.int64), tf.constant(False), rows)
         done, stop, rows = tf.while_loop(more, one_epoch, start)
         return rows.stack(), done, stop
 

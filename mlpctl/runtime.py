@@ -11,6 +11,7 @@ import os
 import platform
 import sys
 
+_NATIVE_LOGS = {"shown": False}  # start_tensorflow's verbose, for native_logs_hidden
 ONE_THREAD_WORK = 10_000_000  # weights x rows per training step; below it, one TF thread is fastest
 TF_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
@@ -34,16 +35,37 @@ def tensorflow_environment(verbose: bool = False, onednn: bool = False) -> dict[
 
 
 def xla_cache_folder() -> str | None:
-    """Where XLA keeps compiled training programs between runs: MLPCTL_XLA_CACHE (a folder, or
-    off), else $XDG_CACHE_HOME/mlpctl/xla (~/.cache/mlpctl/xla). TF creates it when it first
-    compiles; each program is a file of a few hundred KB, and the folder may be deleted any time."""
+    """Where XLA keeps compiled training programs between runs: a folder per kind of machine in
+    MLPCTL_XLA_CACHE (a folder, or off), else in $XDG_CACHE_HOME/mlpctl/xla (~/.cache/mlpctl/xla).
+    TF creates it when it first compiles; each program is a file of a few hundred KB, and the
+    folder may be deleted any time.
+
+    Per machine because a program is machine code for the CPU that compiled it: a home folder
+    shared by cluster nodes of different CPUs would hand one node another's code (XLA warns that
+    it could die of an illegal instruction)."""
     chosen = os.environ.get("MLPCTL_XLA_CACHE", "")
     if chosen.lower() in ("off", "0", "false", "no"):
         return None
-    if chosen:
-        return chosen
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mlpctl", "xla")
+    return os.path.join(chosen or os.path.join(base, "mlpctl", "xla"), machine_kind())
+
+
+def machine_kind() -> str:
+    """A short name for this CPU and TensorFlow: the architecture, and a digest of the CPU's
+    instruction-set flags and TF's version."""
+    import hashlib
+    from importlib import metadata
+
+    flags = ""
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line for line in cpuinfo if line.startswith(("flags", "Features"))), "")
+    try:
+        tensorflow = metadata.version("tensorflow")
+    except metadata.PackageNotFoundError:
+        tensorflow = "none"
+    digest = hashlib.sha256(f"{flags}|{platform.processor()}|{tensorflow}".encode()).hexdigest()[:12]
+    return f"{platform.machine() or 'cpu'}-{digest}"
 
 
 @contextlib.contextmanager
@@ -69,6 +91,13 @@ def native_stderr_silenced(enabled: bool = True):
         os.close(devnull)
 
 
+def native_logs_hidden():
+    """native_stderr_silenced unless TF was started verbose: around calls where TF's C++ side
+    logs without asking Python, such as XLA loading a program from its cache (E-lines about
+    text-format parsing and CPU features, on every run that finds one)."""
+    return native_stderr_silenced(enabled=not _NATIVE_LOGS["shown"])
+
+
 def import_tensorflow(verbose: bool = False, onednn: bool = False):
     """Import TensorFlow and Keras (the slow part, ~5 s) without starting TF; returns `tensorflow`.
     The environment (tensorflow_environment) counts only before the first import."""
@@ -90,6 +119,7 @@ def start_tensorflow(verbose: bool = False, threads: int | None = None, onednn: 
     this process) they stay as they are. They change the speed; the numbers were bit-identical
     across thread counts on every problem in bench/."""
     tf = import_tensorflow(verbose, onednn)
+    _NATIVE_LOGS["shown"] = verbose
     with native_stderr_silenced(enabled=not verbose):
         if threads:
             try:

@@ -21,6 +21,7 @@ from mlpctl.engines.batches import class_rows, epoch_order, tensor
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
+from mlpctl.runtime import native_logs_hidden
 from mlpctl.scoring import EVAL_BATCH
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
@@ -122,7 +123,8 @@ class GraphEngine:
         if not self.jit or self.compiled:
             return self._run(*arguments)
         try:
-            result = self._run(*arguments)
+            with native_logs_hidden():  # XLA's compile, or its load from the cache, logs in C++
+                result = self._run(*arguments)
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
             reason = str(error).strip().splitlines()[0][:300]
             self.notes.append(f"training.jit: XLA could not compile this run, so it ran without XLA ({reason})")

@@ -69,7 +69,14 @@ def test_xla_programs_are_kept_between_runs_unless_turned_off(tmp_path):
     second = mlpctl(*train, env={**clean, "MLPCTL_XLA_CACHE": str(cache)})
     assert second.returncode == 0 and second.stderr == "", second.stderr
     assert {path: path.stat().st_mtime_ns for path in cache.rglob("*") if path.is_file()} == programs
+    damaged = next(iter(programs))
+    damaged.write_bytes(damaged.read_bytes()[:1000])  # as a full disk may leave it
+    fallback = mlpctl(*train, "--json", env={**clean, "MLPCTL_XLA_CACHE": str(cache)})
+    assert fallback.returncode == 0, fallback.stderr
+    notes = json.loads(fallback.stdout)["notes"]
+    assert any("could not compile this run or load it from its cache" in note and "safe to delete" in note
+               for note in notes), notes
     off = mlpctl(*train, env={**clean, "MLPCTL_XLA_CACHE": "off", "XDG_CACHE_HOME": str(home)})
     assert off.returncode == 0 and not (home / "mlpctl").exists()  # (matplotlib keeps its font list there)
     metrics = [json.loads(path.read_text()) for path in sorted((tmp_path / "runs").glob("xor-*/metrics.json"))]
-    assert [m["jit"]["on"] for m in metrics] == [True, True, True]
+    assert [m["jit"]["on"] for m in metrics] == [True, True, False, True]

@@ -21,7 +21,7 @@ from mlpctl.engines.batches import class_rows, epoch_order, tensor
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
-from mlpctl.runtime import native_logs_hidden
+from mlpctl.runtime import native_logs_hidden, xla_cache_folder
 from mlpctl.scoring import EVAL_BATCH
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
@@ -117,17 +117,22 @@ class GraphEngine:
 
     def _call(self, first_epoch: int, count: int):
         """One chunk. When XLA cannot compile it (an op without an XLA kernel, in a component
-        of the config), the first call fails before running anything: the run goes on without
-        XLA and says so."""
+        of the config) or cannot load it from its cache (a damaged file), the first call fails
+        before running anything: the run goes on without XLA and says so."""
         arguments = (tf.constant(first_epoch, tf.int64), tf.constant(count, tf.int64))
         if not self.jit or self.compiled:
             return self._run(*arguments)
         try:
             with native_logs_hidden():  # XLA's compile, or its load from the cache, logs in C++
                 result = self._run(*arguments)
-        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
-            reason = str(error).strip().splitlines()[0][:300]
-            self.notes.append(f"training.jit: XLA could not compile this run, so it ran without XLA ({reason})")
+        except tf.errors.ResourceExhaustedError:
+            raise
+        except tf.errors.OpError as error:
+            reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
+            cache = xla_cache_folder()
+            self.notes.append(f"training.jit: XLA could not compile this run or load it from its cache "
+                              f"({reason}), so it ran without XLA"
+                              + (f"; the cache ({cache}) is safe to delete" if cache else ""))
             self.jit = False
             self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False)
             return self._run(*arguments)

@@ -285,9 +285,9 @@ class TrainingConfig(Section):
     )
     jit: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="on: the graph engine's chunks of epochs compiled by XLA (a compile of about a second, "
-        "then far less per epoch on small steps; cached between runs, see the README); off: not; auto: on for "
-        "long runs of small steps, where it pays (bench/README.md).",
+        description="on: the graph engine's chunks of epochs compiled by XLA (a compile of 1-3 s, then "
+        "less per step; cached between runs, see the README); off: not; auto: on when the configured steps pay "
+        "for the compile (20,000 steps under 10 million weights x rows, 2,000 bigger ones; bench/README.md).",
     )
 
     @field_validator("class_weight", mode="before")

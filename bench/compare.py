@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import replace_section  # noqa: E402
+from results import publish  # noqa: E402
 TOOLS = ("mlpctl", "keras", "sklearn")
 
 # name -> (the net and training, shared by the three tools)
@@ -224,9 +224,7 @@ def main() -> None:
     os.environ["MLPCTL_XLA_CACHE"] = tempfile.mkdtemp(prefix="mlpctl-bench-xla-")
     rows = [measure(tool, name) for name in args.problems for tool in PROBLEMS[name].get("tools", TOOLS)]
     text = report(rows, cli_start_seconds())
-    print(text)
-    if args.write:
-        replace_section(args.write, "compare", text)
+    publish(text, args.write, "compare")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from results import publish  # noqa: E402
+
 from streaming import generate  # noqa: E402 - the same generated file as bench/streaming.py
 
 
@@ -105,9 +107,7 @@ def main() -> None:
                          f"{speed['keras_32']:,.0f} | {speed['keras_4096']:,.0f} |")
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(text, args.write)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from results import publish  # bench/ is this script's folder, first on sys.path
+
 SETS = {"iris": "accuracy", "breast_cancer": "accuracy", "diabetes": "r2"}
 
 
@@ -92,9 +94,7 @@ def main() -> None:
             lines.append(f"| {name} | {rows} | {metric} | {document['metrics']['test'][metric]:.3f} | "
                          f"{document['epochs_run']} | {shown} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(text, args.write)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Sections of one results file, each written by its own benchmark without touching the others'."""
+"""Where a benchmark's table goes: printed, and written to the file given (`--write`), whole or as
+its own section of a file that several benchmarks share."""
 
 from pathlib import Path
 
@@ -15,3 +16,12 @@ def replace_section(path: Path, name: str, text: str) -> None:
     else:
         new = old + ("\n" if old and not old.endswith("\n\n") else "") + block
     path.write_text(new)
+
+
+def publish(text: str, path: Path | None, section: str | None = None) -> None:
+    """Print `text`; with a `path`, write it there (into `section` of it when given)."""
+    print(text)
+    if path and section:
+        replace_section(path, section, text)
+    elif path:
+        path.write_text(text)

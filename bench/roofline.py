@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import replace_section  # noqa: E402
+from results import publish  # noqa: E402
 
 INPUTS, CLASSES, ROWS, SECONDS = 784, 10, 16_384, 4.0
 NETS = {"64x2": [64, 64], "256x2": [256, 256], "1024x2": [1024, 1024], "256x3": [256, 256, 256],
@@ -218,9 +218,7 @@ def main() -> None:
 
 
 def finish(text: str, write: Path | None) -> None:
-    print(text)
-    if write:
-        replace_section(write, "roofline", "## Training speed against the roofline (bench/roofline.py)\n\n" + text)
+    publish("## Training speed against the roofline (bench/roofline.py)\n\n" + text, write, "roofline")
 
 
 def table_rows(log: Path) -> tuple[list[dict], dict]:

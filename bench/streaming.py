@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from results import publish  # bench/ is this script's folder, first on sys.path
+
 
 def generate(folder: Path, rows: int) -> dict[str, Path]:
     import pandas as pd
@@ -84,9 +86,7 @@ def main() -> None:
                              f"{measured['total_s']:.1f} | {measured['accuracy']:.3f} |")
                 print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(text, args.write)
 
 
 if __name__ == "__main__":

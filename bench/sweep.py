@@ -14,6 +14,9 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from results import publish  # noqa: E402
 CONFIG = ROOT / "configs" / "digits.yaml"
 RATES = ["0.003", "0.001"]
 UNITS = ["16", "32", "64", "128"]
@@ -52,9 +55,7 @@ def main() -> None:
         f"Measured {date.today()} on {platform.machine()}, {os.cpu_count()} cores: digits.yaml, 20 epochs, "
         f"grid learning_rate {RATES} x first layer units {UNITS}.", "",
         "| how | wall seconds |", "|---|---|", *[f"| {how} | {seconds:.1f} |" for how, seconds in rows], ""])
-    print(text)
-    if args.write:
-        args.write.write_text(text)
+    publish(text, args.write)
 
 
 if __name__ == "__main__":

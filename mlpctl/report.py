@@ -185,6 +185,8 @@ def write_report(record: RunRecord, config: RunConfig, dataset, result) -> list[
         return []
     try:
         problems = write_figures(record.run_dir, config, dataset, result, record.document)
+        if result.status != "interrupted":
+            signals.check()
     except KeyboardInterrupt as stop:
         problems = [f"plots and report.html were not finished: stopped by {signals.signal_of(stop)}"]
         record.write(notes=[*record.document["notes"], *problems])

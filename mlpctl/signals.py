@@ -4,7 +4,8 @@
 While `stop_signals_handled()` is active both raise `Stopped` (a KeyboardInterrupt, so every
 place that already lets Ctrl-C end training cleanly handles SIGTERM the same way), which names
 the signal. `deferred()` holds a stop back while a run's essential files are written, so that a
-second Ctrl-C cannot cut them in half. Nothing changes at import.
+second Ctrl-C cannot cut them in half. `check()` raises a stop that was lost (see there).
+Nothing changes at import.
 """
 
 import contextlib
@@ -38,6 +39,19 @@ def signal_of(error: BaseException) -> str:
     return getattr(error, "signal_name", None) or _State.received or "SIGINT"
 
 
+def check() -> None:
+    """Raise the stop signal that arrived, if one did. For the places where a run that has not
+    been stopped goes on: the training loops between steps, the wrap-up of a run that was not
+    interrupted (a run that caught its stop must not be stopped by it twice).
+
+    A signal's handler runs wherever Python happens to be, and an exception raised inside a
+    finalizer (`__del__`: TensorFlow's garbage collection of traced functions runs them at any
+    moment) is printed as "Exception ignored" and lost. Without this, such a SIGTERM let the run
+    go on to its last epoch and exit 0."""
+    if _State.received and not _State.deferring:
+        raise Stopped(_State.received)
+
+
 def _on_stop(signum, frame) -> None:
     name = signal.Signals(signum).name
     _State.received = _State.received or name
@@ -55,6 +69,7 @@ def stop_signals_handled():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _State.received = _State.pending = None  # a stop belongs to the command it stopped
     previous = {number: signal.signal(number, _on_stop) for number in STOP_SIGNALS}
     try:
         yield

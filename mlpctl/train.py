@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mlpctl import catalog, engines, scoring
+from mlpctl import catalog, engines, scoring, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset
 from mlpctl.engines.batches import eval_pipeline
@@ -70,6 +70,8 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     if outcome.history:  # an interrupted run too is evaluated on the weights it stopped with
         try:
             metrics = stream.evaluate(config, model, dataset) if streaming else evaluate(model, dataset.x, targets)
+            if not outcome.interrupted:
+                signals.check()
         except KeyboardInterrupt:  # stopped (again) while evaluating: the history and the model are kept
             outcome.interrupted = True
     status = "interrupted" if outcome.interrupted else "diverged" if outcome.diverged else "completed"

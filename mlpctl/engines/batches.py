@@ -14,9 +14,10 @@ def tensor(array: np.ndarray) -> tf.Tensor:
     `tf.constant` copies, with a temporary second copy on the way: 376 MB for the 188 MB of
     60,000 MNIST images. DLPack hands the buffer over instead. It is only safe aligned: TF
     kernels check the alignment and abort the process on a misaligned buffer. Nothing writes
-    to the arrays once training starts, so sharing changes no numbers."""
+    to the arrays once training starts, so sharing changes no numbers. A read-only array (pandas'
+    copy-on-write hands those out) is copied: TF's DLPack refuses it."""
     array = np.asarray(array)
-    shareable = (array.size and array.flags.c_contiguous and array.dtype.kind in "fiu"
+    shareable = (array.size and array.flags.c_contiguous and array.flags.writeable and array.dtype.kind in "fiu"
                  and array.ctypes.data % 64 == 0)
     if not shareable:
         return tf.constant(array)

@@ -18,6 +18,7 @@ from mlpctl.engines.batches import eval_pipeline, training_pipeline
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.progress import Progress
+from mlpctl.signals import check as check_stop_signal
 
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress: Progress,
@@ -150,6 +151,7 @@ class EpochRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{key: float(logs[key]) for key in self.columns}}
         self.rows.append(row)
         self.progress.epoch(epoch + 1, row)
+        check_stop_signal()
         if not math.isfinite(row.get("loss", 0.0)):
             self.diverged = True
             self.model.stop_training = True

@@ -22,6 +22,7 @@ from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.runtime import native_logs_hidden, xla_cache_folder
+from mlpctl.signals import check as check_stop_signal
 from mlpctl.scoring import EVAL_BATCH
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
@@ -104,6 +105,7 @@ class GraphEngine:
                     history.append({"epoch": len(history) + 1, **dict(zip(self.keys, row))})
                     progress.epoch(len(history), history[-1])
                 self.snapshots.after_epoch(len(history), self.model)  # chunks end at the snapshot epochs
+                check_stop_signal()
                 if bool(stop.numpy()):
                     break
                 if checkpoints.due(len(history)):

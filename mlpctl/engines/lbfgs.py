@@ -14,6 +14,7 @@ from mlpctl.engines.batches import tensor
 from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.graph import build_variables
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
+from mlpctl.signals import check as check_stop_signal
 
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,
@@ -89,6 +90,7 @@ class LbfgsEngine:
             self.snapshots.after_epoch(len(history) + 1, self.model)
             history.append(row)
             progress.epoch(len(history), row)
+            check_stop_signal()
             if checkpoints.due(len(history)):
                 checkpoints.save(len(history), history, values(self.model.variables))
             if not math.isfinite(row["loss"]):

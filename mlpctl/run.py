@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlpctl import engines, evolution, report, runtime, signals
 from mlpctl.config import RunConfig
-from mlpctl.data import Dataset, load_dataset
+from mlpctl.data import Dataset, load_dataset, spilled
 from mlpctl.engines import checkpoint, history_columns
 from mlpctl.engines.checkpoint import Saved
 from mlpctl.errors import ConfigError, DataError, MlpctlError, status_of_error
@@ -134,7 +134,8 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
         trainer = load_trainer(config, dataset, verbose, cores)
         logged = progress if smoke else report.HistoryLog(run_dir / report.FILES["history"], columns, progress,
                                                           saved.history if saved else ())
-        result = trainer.train(config, dataset, logged, _checkpoints(config, run_dir, smoke, saved, data_digest))
+        with spilled(dataset, run_dir):
+            result = trainer.train(config, dataset, logged, _checkpoints(config, run_dir, smoke, saved, data_digest))
         if config.report.tensorboard and not smoke and result.history:
             report.write_tensorboard(result.history, run_dir / "tensorboard",
                                      evolution.kernels_at(result.model, config, result.snapshots))

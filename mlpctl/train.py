@@ -111,8 +111,9 @@ def _target_note(config: RunConfig, outcome: engines.Outcome) -> list[str]:
 
 
 def _streaming_note(streaming: bool) -> list[str]:
-    return ["streamed from the data file a chunk at a time (data.streaming): rows shuffled within chunks; "
-            "plots on the first rows of each split"] if streaming else []
+    return ["streamed (data.streaming): the rows read a chunk at a time and spilled, transformed, to float32 "
+            "files in the run directory's .rows folder (removed at the end); rows shuffled within files of about "
+            "100,000 rows; plots on the first rows of each split"] if streaming else []
 
 
 def _resume_note(engine: str, checkpoints: Checkpoints | None) -> list[str]:

@@ -245,6 +245,20 @@ def test_a_full_disk_is_exit_2_with_one_line_and_no_temporary_files(tmp_path):
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "output_error"
 
 
+@pytest.mark.slow
+def test_a_full_disk_while_spilling_a_streamed_runs_rows_is_exit_2_and_leaves_no_rows(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "digits.yaml"), "-o", str(tmp_path), "-q",
+         "--set", "data.streaming=true"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_small_files_only)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2, stderr
+    assert stderr.startswith("error: cannot write ") and "/.rows/train-000000.f32: File too large" in stderr, stderr
+    run_dir = the_run_dir(tmp_path)
+    assert not (run_dir / ".rows").exists()
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "output_error"
+
+
 # --- sweeps -----------------------------------------------------------------------------------
 
 def start_sweep(tmp_path, *args) -> subprocess.Popen:
@@ -337,12 +351,14 @@ def weights_of(run_dir: Path) -> list:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine, epochs, every", [("graph", 3000, 50), ("fit", 100, 10)])
+@pytest.mark.parametrize("engine, epochs, every", [("graph", 3000, 50), ("fit", 100, 10), ("streamed", 100, 10)])
 def test_a_run_killed_mid_training_resumes_to_bitwise_the_same_weights_and_history(cli, tmp_path, engine, epochs, every):
     """Mini-batches, dropout, early stopping with restore_best and a plateau schedule: all of
-    their state crosses the checkpoint."""
-    settings = (*RESUMABLE, "--set", f"training.engine={engine}", "--set", f"training.epochs={epochs}",
-                "--set", f"training.checkpoint.every_epochs={every}")
+    their state crosses the checkpoint. A streamed run spills its rows again (the killed run's
+    are left in its directory) and draws the epochs' orders it would have drawn."""
+    chosen = ("data.streaming=true", "training.engine=fit") if engine == "streamed" else (f"training.engine={engine}",)
+    settings = (*RESUMABLE, *(arg for setting in chosen for arg in ("--set", setting)),
+                "--set", f"training.epochs={epochs}", "--set", f"training.checkpoint.every_epochs={every}")
     reference = run_dir_of(cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path / "ref", "--json", *settings))
     process = subprocess.Popen(
         [sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "xor_cloud.yaml"), "-o", str(tmp_path / "cut"), "-q",
@@ -360,6 +376,7 @@ def test_a_run_killed_mid_training_resumes_to_bitwise_the_same_weights_and_histo
     ours, theirs = weights_of(run_dir), weights_of(reference)
     assert len(ours) == len(theirs) and all((a == b).all() for a, b in zip(ours, theirs))
     assert not (run_dir / "checkpoint.npz").exists()  # a finished run needs none
+    assert not (run_dir / ".rows").exists()  # nor its spilled rows
 
 
 def test_resume_refuses_what_it_cannot_go_on_with(cli, tmp_path, write_config):

@@ -1,5 +1,5 @@
-"""data.streaming: the rows stay in the file; pass one's statistics, every row checked, training
-that reads the file again for each pass."""
+"""data.streaming: the rows stay in the file; pass one's statistics, every row checked, a second
+pass that spills the transformed rows to float32 files, training and evaluation that read those."""
 
 import json
 
@@ -55,6 +55,57 @@ def test_pass_one_gives_the_in_memory_statistics_of_the_same_rows(write_config, 
     np.testing.assert_array_equal(y.ravel(), train["y"].to_numpy(dtype=np.float32))
 
 
+def spilled_rows(spill, split: str) -> np.ndarray:
+    return np.concatenate([np.fromfile(path, np.float32).reshape(-1, spill.width) for path, _ in spill.files[split]])
+
+
+def test_the_spill_holds_each_splits_rows_transformed_as_in_memory(write_config, tmp_path, small_chunks):
+    """Inputs, class codes and row weights (class_weight), in the file's order; files of whole
+    batches, so that only a file's last batch is short."""
+    config = load_config(write_config(base_config(**{
+        "scenario": "multiclass", "data.path": str(DATA / "digits.csv"), "data.target": "digit", "data.streaming": True,
+        "training.class_weight": "balanced", "training.batch_size": 16})))
+    dataset = load_dataset(config)
+    spill = dataset.spill(tmp_path / "rows", 16)
+    frame = pd.read_csv(DATA / "digits.csv")
+    codes = streaming.split_codes(np.arange(len(frame)), config.seed, 0.15, 0.15)
+    assert spill.width == 64 + 1 + 1 and set(spill.files) == {"train", "validation", "test"}
+    for split, code in streaming.SPLIT_CODES.items():
+        rows, part = spilled_rows(spill, split), frame[codes == code]
+        labels = part["digit"].to_numpy()
+        np.testing.assert_allclose(rows[:, :64], dataset.preprocessing.transform(part), rtol=1e-6, atol=1e-6)
+        assert np.array_equal(rows[:, 64], labels) and np.array_equal(rows[:, 65], dataset.class_weight[labels])
+        sizes = [count for _, count in spill.files[split]]
+        assert sum(sizes) == dataset.rows[split] and set(sizes[:-1]) == {32}  # 2 batches near CHUNK_ROWS (37)
+    assert spill.steps("train", 16) == sum(-(-count // 16) for _, count in spill.files["train"])
+
+
+def test_an_epoch_of_streamed_batches_is_a_shuffle_of_the_training_rows_drawn_from_seed_and_epoch(
+        write_config, tmp_path, small_chunks):
+    """Each row once per epoch; the same order for the same (seed, epoch), so a resumed run
+    draws what it would have drawn; another order the next epoch."""
+
+    from mlpctl.engines import stream
+
+    config = load_config(write_config(base_config(**{"data.streaming": True, "training.batch_size": 16})))
+    dataset = load_dataset(config)
+    spill = dataset.spill(tmp_path / "rows", 16)
+    steps = spill.steps("train", 16)
+
+    def epochs(first: int, count: int) -> list[np.ndarray]:
+        batches = list(stream.pipeline(config, dataset, "train", 16, first).take(steps * count).as_numpy_iterator())
+        assert all(len(x) == len(y) <= 16 for x, y in batches)
+        return [np.concatenate([x for x, _ in batches[k * steps:(k + 1) * steps]]) for k in range(count)]
+
+    file_order = spilled_rows(spill, "train")[:, :2]
+    zeroth, first = epochs(0, 2)
+    for epoch in (zeroth, first):
+        assert len(epoch) == dataset.rows["train"]
+        assert np.array_equal(np.sort(epoch, axis=0), np.sort(file_order, axis=0))
+    assert not np.array_equal(zeroth, file_order) and not np.array_equal(zeroth, first)
+    assert np.array_equal(epochs(1, 1)[0], first)
+
+
 def test_splits_are_stable_and_near_their_fractions():
     codes = streaming.split_codes(np.arange(100_000), 7, 0.15, 0.15)
     shares = np.bincount(codes, minlength=3) / len(codes)
@@ -95,7 +146,9 @@ def test_a_streamed_run_learns_and_its_model_predicts(cli, write_config, tmp_pat
     assert trained.exit_code == 0, trained.stderr
     document = json.loads(trained.stdout)
     assert document["metrics"]["test"]["accuracy"] > 0.9 and document["epochs_run"] > 1
-    assert any("streamed from the data file" in note for note in document["notes"])
+    assert any("spilled, transformed, to float32 files" in note for note in document["notes"])
+    run_dir_files = {path.name for path in (tmp_path / "runs").glob("*/*")}
+    assert ".rows" not in run_dir_files and "model.keras" in run_dir_files
     assert sum(document["rows"].values()) == 1797
     run_dir = tmp_path / "runs" / document["run_dir"].rsplit("/", 1)[1]
     assert (run_dir / "confusion_matrix.png").exists()

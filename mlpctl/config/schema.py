@@ -78,8 +78,9 @@ class DataConfig(Section):
 
     streaming: Union[bool, Literal["auto"]] = Field(
         "auto", description="Read the data file a chunk at a time, for files bigger than memory: every row is "
-        "checked and the statistics gathered in a first pass, then each pass of training reads the file again. "
-        "auto: on for files over 1 GB. Splits come from a hash of each row's position (not stratified); PCA, "
+        "checked and the statistics gathered in a first pass, then a second pass writes the transformed rows as "
+        "float32 files into the run directory (.rows, removed when the run ends) that training and evaluation "
+        "read. auto: on for files over 1 GB. Splits come from a hash of each row's position (not stratified); PCA, "
         "L-BFGS, full batches, the graph engine and median or most_frequent filling need every row at once "
         "and are refused.",
     )

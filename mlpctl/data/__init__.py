@@ -17,11 +17,11 @@ from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing,
 from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
                                  handle_missing, header_warnings, label_warnings, plain_value, read_table)
 from mlpctl.data.splits import class_weights, split_indices, training_weights
-from mlpctl.data.streaming import StreamingDataset, load_streaming
+from mlpctl.data.streaming import StreamingDataset, load_streaming, spilled
 from mlpctl.errors import DataError
 
 __all__ = ["Dataset", "Preprocessing", "StreamingDataset", "class_weights", "load_dataset", "plain_value",
-           "read_table", "split_indices", "streams"]
+           "read_table", "spilled", "split_indices", "streams"]
 
 
 @dataclass

@@ -3,13 +3,15 @@
 Pass one (`scan`) checks every row as the in-memory reader does and gathers the training rows'
 statistics into the same `Preprocessing`: counts, means and variances merged chunk by chunk
 (Chan et al.'s parallel update, in float64), minima and maxima, categories, classes and their
-counts. Every later pass (`StreamingDataset.batches`) transforms a chunk at a time, for training,
-validation and evaluation. A row's split comes from a hash of its position in the file and the
-seed, so splits are stable without holding the rows; they are not stratified.
+counts. The next pass (`StreamingDataset.spill`) transforms a chunk at a time and writes the rows
+as float32 files (data/spill.py) that training, validation and evaluation read. A row's split
+comes from a hash of its position in the file and the seed, so splits are stable without holding
+the rows; they are not stratified.
 
 What needs all the rows at once is refused under streaming (config.schema says which).
 """
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ import pandas as pd
 
 from mlpctl.config import RunConfig
 from mlpctl.data.preprocessing import Preprocessing
+from mlpctl.data.spill import SPILL_FOLDER, Spill, remove_spill, write_spill
 from mlpctl.data.reading import (PARQUET, categorical_columns, check_numeric, count_warnings, csv_header,
                                  feature_columns, handle_missing, has_fractions, header_warnings, label_codes,
                                  ordered_classes, plain_value, read_table)
@@ -57,7 +60,9 @@ def _parquet_chunks(path: Path, rows: int, role: str):
 
     start = 0
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+        # pre_buffer=False: pyarrow's pre-buffering otherwise keeps the whole file's column chunks (peak 440 MB
+        # for a 240 MB file, 225 MB without)
+        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=rows):
             frame = batch.to_pandas()
             frame.index = pd.RangeIndex(start, start + len(frame))
             frame.attrs["rows_are"] = "row"
@@ -126,7 +131,6 @@ class Scan:
     labels: Counter = field(default_factory=Counter)  # every row's label, classification
     train_labels: Counter = field(default_factory=Counter)
     rows: Counter = field(default_factory=Counter)
-    chunk_rows: dict[str, list[int]] = field(default_factory=lambda: {split: [] for split in SPLIT_CODES})
     fractional: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -154,7 +158,6 @@ def scan(config: RunConfig) -> Scan:
         train = frame[codes == 0]
         for split, code in SPLIT_CODES.items():
             found.rows[split] += int((codes == code).sum())
-            found.chunk_rows[split].append(int((codes == code).sum()))
         found.inputs.add(train[found.numeric].to_numpy(dtype=np.float64))
         for column in found.categorical:
             found.categories.setdefault(column, set()).update(train[column].dropna().astype(str))
@@ -214,8 +217,9 @@ def _classes(config: RunConfig, found: Scan) -> tuple[list | None, list[str]]:
 
 @dataclass
 class StreamingDataset:
-    """A Dataset whose rows stay in the file: `batches` reads them again for each pass. `x`
-    and `y` hold the first SAMPLE_ROWS rows of each split, for the plots."""
+    """A Dataset whose rows stay in the file until `spill` writes them, transformed, for the
+    engine to read (data/spill.py). `x` and `y` hold the first SAMPLE_ROWS rows of each split,
+    for the plots."""
 
     config: RunConfig
     preprocessing: Preprocessing
@@ -224,46 +228,55 @@ class StreamingDataset:
     y: dict[str, np.ndarray]
     warnings: list[str]
     class_weight: np.ndarray | None
-    limit: int | None = None  # --smoke: at most this many rows of each split per pass
-    chunk_rows: dict[str, list[int]] = field(default_factory=dict)  # rows of each split in each chunk
+    limit: int | None = None  # --smoke: at most this many rows of each split
+    spilled: Spill | None = None
     weights = None  # per-row weights are made chunk by chunk
     streaming = True
 
-    def steps(self, split: str, batch: int) -> int:
-        """Batches in one pass over the split: a chunk's last batch may be short."""
-        steps, left = 0, self.limit
-        for count in self.chunk_rows[split]:
-            if left is not None:
-                count, left = min(count, left), left - min(count, left)
-            steps += -(-count // batch)
-        return steps
+    @property
+    def weighted(self) -> bool:
+        return bool(self.config.data.sample_weight) or self.class_weight is not None
 
-    def batches(self, split: str, batch: int | None, epoch: int | None = None):
-        """(x, y[, weight]) of one pass over the split, `batch` rows at a time (None: a chunk's
-        rows of the split at a time). With `epoch`
-        (training), each chunk's rows are shuffled, seeded by (seed, epoch): a shuffle within
-        chunks of CHUNK_ROWS rows, not across the file."""
-        config, code, left = self.config, SPLIT_CODES[split], self.limit
+    def batches(self, split: str, batch: int | None):
+        """(x, y) of one pass over the split in the file's order, `batch` rows at a time
+        (None: a chunk's rows of the split at a time)."""
+        for _, frame in self._frames((split,)):
+            x, y, _ = self._arrays(frame)
+            size = batch or len(x)
+            for start in range(0, len(x), size):
+                yield x[start:start + size], y[start:start + size]
+
+    def spill(self, folder: Path, batch: int) -> Spill:
+        """One more pass over the file: every split's rows, transformed, into float32 files
+        under `folder`, of a whole number of training batches (`batch` rows) near CHUNK_ROWS rows,
+        so that only a file's last batch can be short."""
+        file_rows = batch * max(1, round(CHUNK_ROWS / batch))
+        parts = ((split, *self._arrays(frame)) for split, frame in self._frames(tuple(self.rows)))
+        outputs = 1 if self.config.scenario == "multiclass" else self.preprocessing.n_outputs(self.config.scenario)
+        self.spilled = write_spill(parts, folder, self.preprocessing.n_inputs, outputs, self.weighted, self.rows,
+                                   file_rows)
+        return self.spilled
+
+    def _frames(self, splits: tuple[str, ...]):
+        """(split, rows of that split) for each chunk of the file, in its order; --smoke's
+        limit counted per split."""
+        config = self.config
+        left = dict.fromkeys(splits, self.limit)
         for frame in chunks(Path(config.data.path), names=config.data.names):
-            if left is not None and left <= 0:
+            if self.limit is not None and all(left[split] <= 0 for split in splits):
                 return
             frame = handle_missing(frame, self.preprocessing.features,
                                    self.preprocessing.targets + _weight_column(config), config.data.missing,
                                    allow_empty=True)
-            frame = frame[split_codes(frame.index.to_numpy(), config.seed, config.data.validation_split,
-                                      config.data.test_split) == code]
-            if left is not None:
-                frame, left = frame.iloc[:left], left - min(left, len(frame))
-            if frame.empty:
-                continue
-            if epoch is not None:
-                order = np.random.default_rng([config.seed, epoch, int(frame.index[0])]).permutation(len(frame))
-                frame = frame.iloc[order]
-            x, y, weights = self._arrays(frame)
-            size = batch or len(x)
-            for start in range(0, len(x), size):
-                part = slice(start, start + size)
-                yield (x[part], y[part]) if weights is None else (x[part], y[part], weights[part])
+            codes = split_codes(frame.index.to_numpy(), config.seed, config.data.validation_split,
+                                config.data.test_split)
+            for split in splits:
+                part = frame[codes == SPLIT_CODES[split]]
+                if self.limit is not None:
+                    part = part.iloc[:max(left[split], 0)]
+                    left[split] -= len(part)
+                if not part.empty:
+                    yield split, part
 
     def _arrays(self, frame: pd.DataFrame):
         prep, config = self.preprocessing, self.config
@@ -273,6 +286,21 @@ class StreamingDataset:
         else:
             y = label_codes(frame[prep.targets[0]], prep.classes, config.scenario)
         return x, y, row_weights(config, frame, y, self.class_weight)
+
+
+@contextlib.contextmanager
+def spilled(dataset, run_dir: Path):
+    """A streamed dataset's rows spilled into the run directory (SPILL_FOLDER) while inside,
+    removed after however the block ends; a dataset in memory is left as it is."""
+    if not getattr(dataset, "streaming", False):
+        yield
+        return
+    folder = run_dir / SPILL_FOLDER
+    try:
+        dataset.spill(folder, dataset.config.training.batch_rows(dataset.rows["train"]))
+        yield
+    finally:
+        remove_spill(folder)
 
 
 def _weight_column(config: RunConfig) -> list[str]:
@@ -290,7 +318,7 @@ def load_streaming(config: RunConfig, max_rows: int | None = None) -> StreamingD
                                 for label, count in found.train_labels.items()]) if found.train_labels else np.zeros(0, int)
         weight = class_weights(config.training.class_weight, codes, prep.classes)
     rows = {split: min(found.rows[split], max_rows or found.rows[split]) for split in SPLIT_CODES if found.rows[split]}
-    dataset = StreamingDataset(config, prep, rows, {}, {}, warnings, weight, max_rows, found.chunk_rows)
+    dataset = StreamingDataset(config, prep, rows, {}, {}, warnings, weight, max_rows)
     for split in dataset.rows:  # the plots' rows: the first SAMPLE_ROWS of each split
         dataset.x[split], dataset.y[split] = first_rows(dataset.batches(split, SAMPLE_ROWS), SAMPLE_ROWS)
     return dataset

@@ -150,6 +150,7 @@ def final_document(config: RunConfig, result, versions: dict, dataset) -> dict:
         **({"positive_class": dataset.preprocessing.classes[1]} if config.scenario == "binary" else {}),
         "engine": result.engine,
         "jit": result.jit,
+        **({"distribute": result.distribute} if result.distribute else {}),
         "notes": [*dataset.warnings, *result.notes],
         "stopped_early_at": result.stopped_early_at,
         "duration_s": round(result.duration_s, 3),

@@ -59,7 +59,9 @@ def load_trainer(config: RunConfig, dataset: Dataset, verbose: bool = False, cor
     rows, weights = dataset.rows["train"], dense_weights(config, dataset)
     jit, _ = engines.choose_jit(config, rows, weights)
     onednn = engines.wants_onednn(jit, weights, config.training.batch_rows(rows))
-    runtime.start_tensorflow(verbose, runtime.tf_threads(step_work(config, dataset), cores), onednn)
+    mirrored = config.training.distribute == "mirrored"
+    runtime.start_tensorflow(verbose, runtime.tf_threads(step_work(config, dataset), cores), onednn,
+                             cpu_devices=(config.training.replicas or 2) if mirrored else None)
     from mlpctl import train as trainer
 
     return trainer

@@ -110,26 +110,42 @@ def import_tensorflow(verbose: bool = False, onednn: bool = False):
     return tensorflow
 
 
-def start_tensorflow(verbose: bool = False, threads: int | None = None, onednn: bool = False) -> None:
+def start_tensorflow(verbose: bool = False, threads: int | None = None, onednn: bool = False,
+                     cpu_devices: int | None = None) -> None:
     """Import TF and touch its devices once, so that its one-time start-up logging happens here,
     where it is silenced, and not in the middle of the progress display. Unless verbose, TF's
     Python-side warnings (e.g. about retracing when one process trains many models) go too.
 
     `threads` caps TF's thread pools before they exist; once TF has started (an earlier run in
     this process) they stay as they are. They change the speed; the numbers were bit-identical
-    across thread counts on every problem in bench/."""
+    across thread counts on every problem in bench/. `cpu_devices`: split the CPU into this many
+    logical devices where there is no GPU (training.distribute: mirrored), likewise only before
+    TF has started."""
     tf = import_tensorflow(verbose, onednn)
     _NATIVE_LOGS["shown"] = verbose
     with native_stderr_silenced(enabled=not verbose):
-        if threads:
-            try:
+        try:
+            if threads:
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 tf.config.threading.set_inter_op_parallelism_threads(threads)
-            except RuntimeError:  # "cannot be modified after initialization"
-                pass
+            if cpu_devices and not tf.config.list_physical_devices("GPU"):
+                tf.config.set_logical_device_configuration(
+                    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
+        except RuntimeError:  # "cannot be modified after initialization"
+            pass
         tf.config.list_logical_devices()
     if not verbose:
         tf.get_logger().setLevel("ERROR")
+
+
+def mirrored_strategy():
+    """tf.distribute.MirroredStrategy over every GPU, else over the CPU's logical devices
+    (start_tensorflow's `cpu_devices`)."""
+    import tensorflow as tf
+
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    with native_logs_hidden():
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
 
 
 def tf_threads(step_work: int, cores: int | None = None) -> int | None:

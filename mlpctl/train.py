@@ -3,6 +3,7 @@
 Imports TensorFlow: commands load it after `runtime.start_tensorflow`, never at start-up.
 """
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ from mlpctl.data import Dataset
 from mlpctl.engines.batches import eval_pipeline
 from mlpctl.engines import stream
 from mlpctl.engines.checkpoint import Checkpoints
+from mlpctl.errors import ConfigError
 from mlpctl.model import build_model, compile_model
 from mlpctl.progress import Progress
-from mlpctl.runtime import seed_everything
+from mlpctl.runtime import mirrored_strategy, seed_everything
 
 
 @dataclass
@@ -32,6 +34,7 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
     snapshots: dict[int, list] = field(default_factory=dict)  # epoch -> the weights after it (report.snapshots)
     jit: dict = field(default_factory=dict)  # {"on": whether XLA compiled the training, "reason": why}
+    distribute: dict | None = None  # {"strategy": "mirrored", "replicas": devices}, training.distribute
 
     @property
     def epochs_run(self) -> int:
@@ -48,9 +51,13 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
     rows = dataset.rows["train"] if streaming else len(dataset.x["train"])
     engine = "fit" if streaming else engines.choose_engine(config)
     jit, jit_reason = engines.choose_jit(config, rows, engines.dense_weights(config, dataset.preprocessing))
-    model = compile_model(build_model(config, dataset.preprocessing), config, train_rows=rows,
-                          steps_per_execution=stream.STEPS_PER_EXECUTION if streaming else None)
-    model.optimizer.build(model.trainable_variables)  # its variables exist now, for a checkpoint
+    strategy = mirrored_strategy() if config.training.distribute == "mirrored" else None
+    if strategy:
+        _check_batch_splits(config.training.batch_rows(rows), strategy.num_replicas_in_sync)
+    with strategy.scope() if strategy else contextlib.nullcontext():  # mirrored: variables on every device
+        model = compile_model(build_model(config, dataset.preprocessing), config, train_rows=rows,
+                              steps_per_execution=_steps_per_execution(streaming, strategy))
+        model.optimizer.build(model.trainable_variables)  # its variables exist now, for a checkpoint
     progress.start(config.training.epochs)
     started = time.perf_counter()
     try:
@@ -87,7 +94,25 @@ def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
                + outcome.notes),
         snapshots=_with_last(config, outcome, model, status),
         jit={"on": outcome.compiled, "reason": jit_reason},
+        distribute=strategy and {"strategy": "mirrored", "replicas": strategy.num_replicas_in_sync},
     )
+
+
+def _check_batch_splits(batch: int, replicas: int) -> None:
+    """Keras reduces the first training batch across the replicas to learn its shapes, which
+    fails unless it splits evenly (engines.batches.even_batch)."""
+    if batch % replicas:
+        raise ConfigError(f"training.batch_size: a batch of {batch} rows does not split evenly over the {replicas} "
+                          f"devices of training.distribute: mirrored; use a multiple of {replicas}")
+
+
+def _steps_per_execution(streaming: bool, strategy) -> int | None:
+    """The fit engine's steps per call into TensorFlow: a whole epoch (None), streaming's own,
+    or one under a tf.distribute strategy (Keras 3's multi-step function fails there: "You must
+    feed a value for placeholder tensor", with plain Keras models too)."""
+    if strategy is not None:
+        return 1
+    return stream.STEPS_PER_EXECUTION if streaming else None
 
 
 def _with_last(config: RunConfig, outcome: engines.Outcome, model, status: str) -> dict[int, list]:
@@ -132,7 +157,7 @@ def evaluate(model: keras.Model, x: dict, y: dict) -> dict[str, dict[str, float 
     """Final metrics per split, in inference mode (no dropout). Non-finite values become None."""
     metrics = {}
     for split in x:
-        values = model.evaluate(eval_pipeline(x[split], y[split]), verbose=0, return_dict=True)
+        values = model.evaluate(eval_pipeline(x[split], y[split], model), verbose=0, return_dict=True)
         metrics[split] = engines.with_data_loss({name: _finite_or_none(value) for name, value in values.items()})
     return metrics
 

@@ -291,6 +291,18 @@ class TrainingConfig(Section):
         "for the compile (20,000 steps under 10 million weights x rows, 2,000 bigger ones; bench/README.md).",
     )
 
+    distribute: Literal["none", "mirrored"] = Field(
+        "none",
+        description="Experimental. mirrored: one model trained on several devices of this machine "
+        "(tf.distribute.MirroredStrategy): every GPU, or training.replicas logical CPU devices where there is none "
+        "(to try it out: not faster on a CPU). The batch is the global batch, split between the devices; "
+        "batch-norm statistics are synchronised. Runs in the fit engine, one step per call into TensorFlow. Not "
+        "across machines: Keras 3 does not work with MultiWorkerMirroredStrategy.",
+    )
+    replicas: int | None = Field(
+        None, ge=2, description="With distribute: mirrored on a machine without a GPU: this many logical CPU "
+        "devices (default 2). Where there are GPUs, every GPU is used and this is not.")
+
     @field_validator("class_weight", mode="before")
     @classmethod
     def _positive_weights(cls, value: Any) -> Any:
@@ -462,7 +474,27 @@ class RunConfig(Section):
         self._check_snapshots()
         self._check_optimizer()
         self._check_weights()
+        self._check_distribute()
         return self
+
+    def _check_distribute(self) -> None:
+        training = self.training
+        if training.replicas is not None and training.distribute != "mirrored":
+            raise ConfigError("training.replicas: counts the devices of training.distribute: mirrored; "
+                              "set that too, or leave replicas out")
+        if training.distribute != "mirrored":
+            return
+        problems = []
+        if training.engine == "graph":
+            problems.append("training.engine must be auto or fit (it runs in Keras' fit)")
+        if self.optimizer.name in ("lbfgs", "rprop", "delta_bar_delta"):
+            problems.append(f"optimizer.name: {self.optimizer.name} is not mirrored (its steps are our own code)")
+        if self.optimizer.schedule.name == "bold_driver":
+            problems.append("optimizer.schedule: bold_driver runs in the graph engine only")
+        if self.report.gradient_norms:
+            problems.append("report.gradient_norms: measured on one device only")
+        if problems:
+            raise ConfigError("training.distribute: mirrored: " + "; ".join(problems))
 
     def _check_output(self) -> None:
         """The output activation fits the scenario, and the loss fits the output (catalog.OUTPUTS)."""
@@ -492,6 +524,8 @@ class RunConfig(Section):
             problems.append("training.balanced_batches: drawing by class needs every row at once")
         if self.report.gradient_norms:
             problems.append("report.gradient_norms: its rows are held in memory")
+        if self.training.distribute == "mirrored":
+            problems.append("training.distribute: mirrored is for rows in memory")
         return problems
 
     def _check_target_scale(self) -> None:

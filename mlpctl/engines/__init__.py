@@ -32,10 +32,13 @@ class Outcome:
 
 
 def choose_engine(config: RunConfig) -> str:
-    """lbfgs for the lbfgs optimizer; otherwise the config's engine, where auto means graph."""
+    """lbfgs for the lbfgs optimizer; otherwise the config's engine, where auto means graph
+    (fit for training.distribute: mirrored, which Keras' fit does)."""
     if config.optimizer.name == "lbfgs":
         return "lbfgs"
-    return "graph" if config.training.engine == "auto" else config.training.engine
+    if config.training.engine == "auto":
+        return "fit" if config.training.distribute == "mirrored" else "graph"
+    return config.training.engine
 
 
 def choose_jit(config: RunConfig, rows: int, weights: int) -> tuple[bool, str]:

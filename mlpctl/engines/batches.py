@@ -76,6 +76,20 @@ def training_pipeline(x: np.ndarray, y: np.ndarray, weights, batch: int, seed: i
     return batches.map(lambda indices: tuple(tf.gather(a, indices) for a in arrays)).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_pipeline(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
-    """Rows in their order, EVAL_BATCH at a time: validation passes and final evaluation."""
-    return tf.data.Dataset.from_tensor_slices((tensor(x), tensor(y))).batch(EVAL_BATCH)
+def eval_pipeline(x: np.ndarray, y: np.ndarray, model=None) -> tf.data.Dataset:
+    """Rows in their order, EVAL_BATCH at a time (or fewer, for a `model` made under a
+    tf.distribute strategy: even_batch): validation passes and final evaluation."""
+    replicas = model.distribute_strategy.num_replicas_in_sync if model is not None else 1
+    return tf.data.Dataset.from_tensor_slices((tensor(x), tensor(y))).batch(even_batch(len(x), replicas))
+
+
+def even_batch(rows: int, replicas: int) -> int:
+    """EVAL_BATCH, or with several replicas (training.distribute) the most rows up to it that
+    split evenly over them. Keras reduces the first batch of every evaluation across the
+    replicas to learn its shapes (trainer._maybe_symbolic_build), which fails when their shares
+    differ (AddN of [135, 64] and [134, 64]: 269 validation rows of digits on 2 devices); later
+    batches may be uneven, down to a replica with no rows."""
+    if replicas == 1:
+        return EVAL_BATCH
+    batch = min(EVAL_BATCH, rows)
+    return max(replicas, batch - batch % replicas)

@@ -28,7 +28,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     training = training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs,
                                  checkpoints.start_epoch, config.training.balanced_batches)
     return fit(config, model, training, math.ceil(len(x["train"]) / batch),
-               eval_pipeline(*validation) if validation else None, progress, checkpoints,
+               eval_pipeline(*validation, model) if validation else None, progress, checkpoints,
                probe_of(config, model, x["train"], y["train"], weights))
 
 

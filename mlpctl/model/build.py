@@ -59,12 +59,14 @@ def dense_units(layer) -> int:
     return layer.units * params.get("pieces", catalog.MAXOUT_PIECES) if name == "maxout" else layer.units
 
 
-def after_layer(layer, defaults, index: int) -> list[keras.layers.Layer]:
+def after_layer(layer, defaults, index: int, synchronized: bool = False) -> list[keras.layers.Layer]:
     """What follows a hidden layer (after its activation), in this order: batch norm, layer
-    norm, Gaussian noise, dropout."""
+    norm, Gaussian noise, dropout. `synchronized` (training.distribute: mirrored): batch norm's
+    statistics over the global batch, not each device's share (the replicas' moving statistics
+    would drift apart, and the saved model keeps one copy)."""
     extras = []
     if layer.setting("batch_norm", defaults):
-        extras.append(keras.layers.BatchNormalization(name=f"batch_norm_{index}"))
+        extras.append(keras.layers.BatchNormalization(name=f"batch_norm_{index}", synchronized=synchronized))
     if layer.setting("layer_norm", defaults):
         extras.append(keras.layers.LayerNormalization(name=f"layer_norm_{index}"))
     if layer.setting("gaussian_noise", defaults):
@@ -97,7 +99,7 @@ def build_model(config: RunConfig, preprocessing) -> keras.Sequential:
         )
         if separate:
             model.add(activation)
-        for extra in after_layer(layer, defaults, index):
+        for extra in after_layer(layer, defaults, index, synchronized=config.training.distribute == "mirrored"):
             model.add(extra)
     output = config.model.output
     model.add(

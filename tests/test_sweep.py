@@ -275,6 +275,17 @@ def test_ray_options_are_checked_before_anything_runs(cli, tmp_path):
     refused = cli("sweep", CONFIGS / "xor.yaml", "--executor", "ray", "--address", "127.0.0.1:9", "-o", tmp_path)
     assert refused.exit_code == 2 and "no Ray head answered" in refused.stderr
     assert not any(tmp_path.iterdir())  # no sweep directory for a sweep that could not start
+    import http.server
+    import threading
+
+    web = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:  # a port that answers, but not as Ray: ray.init itself retried for minutes
+        other = cli("sweep", CONFIGS / "xor.yaml", "--executor", "ray", "--address", f"127.0.0.1:{web.server_port}",
+                    "-o", tmp_path)
+    finally:
+        web.shutdown()
+    assert other.exit_code == 2 and "something answered, but not a Ray head" in other.stderr, other.stderr
     stray = cli("sweep", CONFIGS / "xor.yaml", "--gpus-per-trial", "0.5")
     assert stray.exit_code == 2 and "are for --executor ray" in stray.stderr
 

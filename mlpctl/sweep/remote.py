@@ -65,16 +65,35 @@ def connect(ray, settings: RaySettings) -> bool:
     return settings.address is None
 
 
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS
+
+
 def probe(address: str) -> None:
-    """`host:port` (or `ray://host:port`) answers a TCP connection within CONNECT_SECONDS."""
+    """`host:port` (or `ray://host:port`) answers within CONNECT_SECONDS as a Ray head does:
+    its GCS is a gRPC server, which answers HTTP/2's connection preface with a SETTINGS frame.
+    A port that accepts the connection but speaks something else (a web server, a database)
+    would keep ray.init retrying for minutes. Not checked with RAY_USE_TLS (the head expects TLS
+    first)."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+        connection = socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS)
     except ValueError:
         raise ConfigError(f"--address {address}: expected auto or HOST:PORT, e.g. 10.0.0.5:6379") from None
     except OSError as error:
         raise ConfigError(f"--address {address}: no Ray head answered ({error.strerror or error}); check the address "
                           f"and that the head node is up and reachable") from None
+    if address.startswith("ray://") or os.environ.get("RAY_USE_TLS", "0") not in ("0", ""):
+        connection.close()
+        return
+    with connection:
+        try:
+            connection.sendall(HTTP2_PREFACE)
+            answer = connection.recv(9)
+        except OSError:
+            answer = b""
+    if len(answer) < 4 or answer[3] != 4:  # a frame header whose type is SETTINGS
+        raise ConfigError(f"--address {address}: something answered, but not a Ray head (its GCS port, 6379 by "
+                          f"default, speaks gRPC); check the port")
 
 
 def run_in_ray(tasks: list, run_trial, settings: RaySettings, sweep_dir: Path):

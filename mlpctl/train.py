@@ -13,6 +13,8 @@ import keras
 from mlpctl import catalog, engines, scoring, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset
+from mlpctl.data.spill import SPILL_FOLDER
+from mlpctl.data.streaming import CHUNK_ROWS
 from mlpctl.engines.batches import eval_pipeline
 from mlpctl.engines import stream
 from mlpctl.engines.checkpoint import Checkpoints
@@ -136,9 +138,9 @@ def _target_note(config: RunConfig, outcome: engines.Outcome) -> list[str]:
 
 
 def _streaming_note(streaming: bool) -> list[str]:
-    return ["streamed (data.streaming): the rows read a chunk at a time and spilled, transformed, to float32 "
-            "files in the run directory's .rows folder (removed at the end); rows shuffled within files of about "
-            "100,000 rows; plots on the first rows of each split"] if streaming else []
+    return [f"streamed (data.streaming): the rows read a chunk at a time and spilled, transformed, to float32 "
+            f"files in the run directory's {SPILL_FOLDER} folder (removed at the end); rows shuffled within files of "
+            f"about {CHUNK_ROWS:,} rows; plots on the first rows of each split"] if streaming else []
 
 
 def _resume_note(engine: str, checkpoints: Checkpoints | None) -> list[str]:

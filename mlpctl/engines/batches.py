@@ -27,12 +27,17 @@ def tensor(array: np.ndarray) -> tf.Tensor:
 def epoch_order(seed: int, epoch, rows: int, shuffle: bool, classes: list[np.ndarray] | None = None):
     """The row order of one epoch: a permutation that depends only on (seed, epoch); with
     `classes` (each class's row indices: training.balanced_batches), balanced_order's draw."""
-    pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    pair = epoch_seed(seed, epoch)
     if classes is not None:
         return balanced_order(pair, rows, classes)
     if not shuffle:
         return tf.range(rows, dtype=tf.int64)
     return permutation(rows, pair)
+
+
+def epoch_seed(seed: int, epoch):
+    """The stateless random seed of one epoch's draws: (seed, epoch) as int64, in every engine."""
+    return tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
 
 
 def permutation(size: int, pair):

@@ -14,7 +14,7 @@ import tensorflow as tf
 from mlpctl import catalog
 from mlpctl.config import RunConfig
 from mlpctl.engines import Outcome, with_data_loss
-from mlpctl.engines.batches import permutation
+from mlpctl.engines.batches import epoch_seed, permutation
 from mlpctl.engines.checkpoint import Checkpoints
 from mlpctl.engines.fit import fit
 from mlpctl.progress import Progress
@@ -53,7 +53,7 @@ def read(path, width: int):
 
 
 def shuffled_epoch(paths, width: int, seed: int, epoch) -> tf.data.Dataset:
-    pair = tf.stack([tf.constant(seed, tf.int64), epoch])
+    pair = epoch_seed(seed, epoch)
     order = permutation(tf.size(paths), pair)
 
     def rows_shuffled(index, path):

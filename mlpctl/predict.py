@@ -34,7 +34,8 @@ class TrainedRun:
 
 
 def load_run(run_dir: Path, load_model) -> TrainedRun:
-    """`load_model(path)` loads the model (passed in, so that reading the rest needs no TF)."""
+    """`load_model(path, config, preprocessing)` loads the model (passed in, so that reading the
+    rest needs no TF); the config and preprocessing are read and checked first."""
     _check_ended(run_dir)
     for name in ("config.yaml", "preprocessing.json", "model.keras"):
         if not (run_dir / name).is_file():
@@ -46,7 +47,9 @@ def load_run(run_dir: Path, load_model) -> TrainedRun:
     except (TypeError, ValueError) as error:
         raise DataError(f"{run_dir / 'preprocessing.json'}: not what mlpctl wrote ({error})") from None
     try:
-        model = load_model(run_dir / "model.keras")
+        model = load_model(run_dir / "model.keras", config, preprocessing)
+    except DataError as error:
+        raise DataError(f"{run_dir / 'model.keras'}: not this run's model: {error}") from None
     except Exception as error:  # noqa: BLE001 - a damaged file fails in many ways inside Keras
         raise DataError(f"{run_dir / 'model.keras'}: cannot be loaded ({described(error)})") from None
     return TrainedRun(run_dir, config, preprocessing, model)
@@ -135,14 +138,15 @@ def read_input(source: str, fmt: str | None = None) -> pd.DataFrame:
 
 
 def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
-    """The run with its model loaded but not compiled: predicting needs no loss, and a run
-    directory's config never makes mlpctl import code (a custom loss module) to use it."""
+    """The run with its network rebuilt from its own config.yaml and preprocessing.json and
+    only the weights read from model.keras (`model.saved`): nothing a run directory's files
+    name is imported or run, and the model is not compiled (predicting needs no loss)."""
     runtime.start_tensorflow(verbose)
-    import keras
+    from mlpctl.engines import dense_weights
+    from mlpctl.model.saved import rebuild_trained
 
-    import mlpctl.model  # noqa: F401 - registers our layers, which model.keras may name
-
-    return load_run(run_dir, lambda path: keras.saving.load_model(path, compile=False))
+    return load_run(run_dir, lambda path, config, prep: rebuild_trained(path, config, prep,
+                                                                         dense_weights(config, prep)))
 
 
 def _compile_for_evaluation(run: TrainedRun) -> list[str]:

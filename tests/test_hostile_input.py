@@ -183,6 +183,149 @@ def test_predict_and_evaluate_never_import_the_runs_custom_loss(cli, tmp_path, m
     assert not marker.exists() and "someones_loss" not in sys.modules
 
 
+# --- model files from someone else --------------------------------------------------------------
+
+def rewrite_member(archive: Path, member: str, change) -> None:
+    """`change(bytes) -> bytes` applied to one member of a zip archive, in place."""
+    import zipfile
+
+    copy = archive.with_suffix(".new")
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, change(data) if item.filename == member else data)
+    copy.replace(archive)
+
+
+def edit_saved_config(run_dir: Path, edit) -> None:
+    def change(data: bytes) -> bytes:
+        document = json.loads(data)
+        edit(document["config"]["layers"])
+        return json.dumps(document).encode()
+
+    rewrite_member(run_dir / "model.keras", "config.json", change)
+
+
+PLANTED_LOSS = {"module": "mlpctl.model.custom", "class_name": "FunctionLoss", "config": {"target": "planted:go"},
+                "registered_name": "mlpctl>FunctionLoss"}
+
+
+@pytest.fixture
+def planted(tmp_path, monkeypatch):
+    """A module `planted` on the path that leaves a marker file when imported: what a crafted
+    model file would make run (a helpers.py lying in the run directory does the same)."""
+    marker = tmp_path / "planted-ran"
+    (tmp_path / "planted.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef go(a, b):\n    return a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield marker
+    sys.modules.pop("planted", None)
+
+
+def plant_in_regularizer(layers: list) -> None:
+    layers[1]["config"]["kernel_regularizer"] = PLANTED_LOSS
+
+
+def test_a_model_file_that_names_code_runs_none_of_it(cli, xor_run, tmp_path, planted):
+    run_dir = a_copy(xor_run, tmp_path)
+    edit_saved_config(run_dir, plant_in_regularizer)
+    for args in (("predict", run_dir, "-i", DATA / "xor_cloud.csv", "-o", tmp_path / "p.csv"),
+                 ("evaluate", run_dir, "--data", DATA / "xor_cloud.csv")):
+        result = cli(*args)
+        assert result.exit_code == 3 and "mlpctl>FunctionLoss" in one_error_line(result)
+        assert str(run_dir / "model.keras") in result.stderr
+    assert not planted.exists() and "planted" not in sys.modules and not (tmp_path / "p.csv").exists()
+
+
+def test_keras_own_loader_imports_no_loss_the_file_names(xor_run, tmp_path, planted):
+    """`import mlpctl.model`, then keras.saving.load_model, as the README shows: our registered
+    objects rebuild nothing a file names that no config run here named."""
+    import keras
+
+    import mlpctl.model  # noqa: F401 - registers our objects, FunctionLoss among them
+
+    run_dir = a_copy(xor_run, tmp_path)
+    edit_saved_config(run_dir, plant_in_regularizer)
+    with pytest.raises(Exception, match="planted:go"):
+        keras.saving.load_model(run_dir / "model.keras")
+    assert not planted.exists() and "planted" not in sys.modules
+
+
+@pytest.mark.parametrize("spec", [
+    PLANTED_LOSS,
+    {"module": "builtins", "class_name": "eval", "config": {}, "registered_name": None},
+    {"module": "keras.layers", "class_name": "Lambda", "config": {}, "registered_name": None},
+    {"module": "keras.losses", "class_name": "MeanSquaredError", "config": None, "registered_name": None},
+], ids=["untrusted-custom-loss", "a-builtin", "a-keras-layer", "no-config"])
+def test_a_loss_nested_in_ours_rebuilds_only_as_a_loss_mlpctl_builds(spec, planted):
+    from mlpctl.model.losses import DataLoss
+    from mlpctl.model.target import OnStandardScale
+
+    for wrapper in (lambda: OnStandardScale(spec, [0.0], [1.0]), lambda: DataLoss(spec)):
+        with pytest.raises(ValueError):
+            wrapper()
+    assert not planted.exists() and "planted" not in sys.modules
+
+
+def test_a_saved_huber_loss_rebuilds_with_its_delta():
+    import keras
+
+    from mlpctl.model.registries import LOSSES
+    from mlpctl.model.target import OnStandardScale
+
+    wrapped = OnStandardScale(keras.losses.serialize(LOSSES["huber"](delta=2.5)), [0.0], [1.0])
+    assert wrapped.loss.get_config()["delta"] == 2.5
+
+
+def test_an_architecture_edited_in_the_model_file_is_refused_before_it_is_built(cli, xor_run, tmp_path):
+    """10^8 units in model.keras would be gigabytes once built: the file's config is compared
+    with config.yaml's network, which alone is built."""
+    run_dir = a_copy(xor_run, tmp_path)
+
+    def widen(layers: list) -> None:
+        layers[1]["config"]["units"] = 10**8
+
+    edit_saved_config(run_dir, widen)
+    result = cli("predict", run_dir, "-i", DATA / "xor_cloud.csv")
+    assert result.exit_code == 3 and "layers differ from config.yaml" in one_error_line(result)
+    assert "100000000" in result.stderr
+
+
+def test_weights_not_stored_in_the_file_are_refused_before_they_are_read(cli, xor_run, tmp_path):
+    """A dataset declared huge but never written reads back as gigabytes of fill values."""
+    import io
+
+    import h5py
+
+    run_dir = a_copy(xor_run, tmp_path)
+
+    def hollow(data: bytes) -> bytes:
+        buffer = io.BytesIO(data)
+        with h5py.File(buffer, "r+") as store:
+            name = next(f"layers/{layer}/vars/0" for layer in store["layers"] if "vars" in store["layers"][layer]
+                        and "0" in store["layers"][layer]["vars"])
+            del store[name]
+            store.create_dataset(name, shape=(10**6, 10**4), dtype="float32")
+        return buffer.getvalue()
+
+    rewrite_member(run_dir / "model.keras", "model.weights.h5", hollow)
+    result = cli("predict", run_dir, "-i", DATA / "xor_cloud.csv")
+    assert result.exit_code == 3 and "not stored in full" in one_error_line(result)
+
+
+def test_predict_gives_the_numbers_of_the_model_keras_saved(xor_run):
+    """Rebuilt from config.yaml with the file's weights: the same outputs as Keras' own loader."""
+    import keras
+    import numpy as np
+
+    from mlpctl.predict import open_run
+
+    run = open_run(xor_run)
+    frame = pd.read_csv(DATA / "xor_cloud.csv")
+    x = run.preprocessing.transform(frame)
+    saved = keras.saving.load_model(xor_run / "model.keras", compile=False)
+    assert np.array_equal(run.model.predict(x, verbose=0), saved.predict(x, verbose=0))
+
+
 # --- init --------------------------------------------------------------------------------------
 
 def test_init_with_a_non_ascii_file_name_and_a_missing_output_folder(cli, tmp_path):

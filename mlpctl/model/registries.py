@@ -14,6 +14,7 @@ import keras
 
 from mlpctl import catalog
 from mlpctl.config.schema import name_and_params
+from mlpctl.model.custom import FunctionLoss
 from mlpctl.model.delta_bar_delta import DeltaBarDelta
 from mlpctl.model.layers import PACKAGE, Maxout, RReLU, Sin, Sloped, SoftExponential
 from mlpctl.model.rprop import Rprop
@@ -43,6 +44,23 @@ LOSSES = {snake_case(cls.__name__): cls for cls in (
     keras.losses.MeanAbsolutePercentageError, keras.losses.MeanSquaredLogarithmicError, Huber,
     keras.losses.LogCosh, keras.losses.Poisson,
 )}
+
+# The loss classes a saved model may name inside one of ours (OnStandardScale, DataLoss).
+SAVED_LOSSES = (*LOSSES.values(), FunctionLoss)
+
+
+def rebuild(spec: dict, allowed) -> object:
+    """A Keras object from its serialized form in a saved model, as one of the `allowed` classes.
+
+    The class is looked up by the name Keras saved (`MeanSquaredError`, `mlpctl>Huber`) among
+    `allowed` alone, and the spec's `module` is never imported: a model file picks among what
+    mlpctl builds, never what Python runs. Anything else is a ValueError naming it."""
+    classes = {keras.saving.get_registered_name(cls): cls for cls in allowed}
+    name = spec.get("registered_name") or spec.get("class_name")
+    if name not in classes or not isinstance(spec.get("config"), dict):
+        raise ValueError(f"the model names {name!r} where mlpctl saves one of {', '.join(sorted(classes))}")
+    return classes[name].from_config(dict(spec["config"]))
+
 
 INITIALIZERS = {snake_case(cls.__name__): cls for cls in (
     keras.initializers.GlorotUniform, keras.initializers.GlorotNormal, keras.initializers.HeUniform,

@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from mlpctl.model.layers import PACKAGE
+from mlpctl.model.registries import SAVED_LOSSES, rebuild
 
 LAYER_NAME = "target_scale"
 
@@ -58,7 +59,7 @@ class OnStandardScale(keras.losses.Loss):
 
     def __init__(self, loss, center: list[float], scale: list[float], name: str | None = None,
                  reduction: str | None = None):
-        loss = keras.losses.deserialize(loss) if isinstance(loss, dict) else loss
+        loss = rebuild(loss, SAVED_LOSSES) if isinstance(loss, dict) else loss
         super().__init__(name=name or loss.name, reduction=reduction or loss.reduction)
         self.loss, self.center, self.scale = loss, list(center), list(scale)
 

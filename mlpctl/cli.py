@@ -393,6 +393,8 @@ def compare(
     from mlpctl.console import make_console
 
     comparison = comparing.collect(runs, metric)
+    for line in comparison.unreadable:
+        print(f"warning: left out, unreadable: {line}", file=sys.stderr)
     if output is None and not json_output:
         output = Path("comparison.png")
     if output is not None:
@@ -438,11 +440,10 @@ def show(
 
 def _print_run_status(run_dir: Path) -> None:
     """`run: killed after 120 epoch(s) (pid 4242 on host)`, and the like, on stderr."""
-    from mlpctl.files import read_json
-    from mlpctl.runstate import describe
+    from mlpctl.runstate import describe, read_record
 
     try:
-        document = read_json(run_dir / "metrics.json")
+        document = read_record(run_dir / "metrics.json")
     except FileNotFoundError:
         return
     print(f"run: {describe(document)}", file=sys.stderr)

@@ -5,19 +5,19 @@ no TensorFlow and works on sweep directories too (their trials are ordinary runs
 """
 
 import csv
+import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlpctl import catalog, plots, runstate
 from mlpctl.config import format_value
+from mlpctl.config.loading import read_yaml
 from mlpctl.config.metric import check_split, default_metric
 from mlpctl.errors import ConfigError, DataError
-from mlpctl.files import read_json
+from mlpctl.files import JSON_BYTES, read_json, read_regular
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Comparison:
     runs: list[RunFacts]
     differing: list[str]
     metric: str
+    unreadable: list[str] = field(default_factory=list)  # one line per run left out: which file, why
 
     @property
     def mode(self) -> str:
@@ -54,6 +55,7 @@ class Comparison:
             "mode": self.mode,
             "best": str(best.run_dir) if best else None,
             "differing_keys": self.differing,
+            "unreadable": self.unreadable,
             "runs": [{"run_dir": str(run.run_dir), "status": runstate.status_of(run.metrics),
                       "epochs_run": run.metrics.get("epochs_run"),
                       "config": {key: run.config.get(key) for key in self.differing},
@@ -116,25 +118,23 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def read_run(run_dir: Path) -> RunFacts:
-    """A run's own files; one that is damaged or hand-edited is a DataError naming it."""
+    """A run's own files, each read bounded (a run directory may come from someone else); one
+    that is damaged or hand-edited is a DataError naming it."""
     try:
-        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise DataError(f"{run_dir / 'config.yaml'}: cannot be read ({type(error).__name__})") from None
-    if not isinstance(config, dict):
-        raise DataError(f"{run_dir / 'config.yaml'}: not a config mapping")
-    metrics = read_json(run_dir / "metrics.json")
+        config = read_yaml(run_dir / "config.yaml")
+    except ConfigError as error:  # the loader's words, for a file that is data here
+        raise DataError(str(error)) from None
+    metrics = runstate.read_record(run_dir / "metrics.json")
     return RunFacts(run_dir, flatten(config), metrics, read_history(run_dir / "history.csv"))
 
 
 def read_history(path: Path) -> list[dict[str, float]]:
     """history.csv's rows as numbers. A last row cut short (a run killed while writing it) is
     left out; any other row that is not numbers is a DataError naming the file and line."""
-    if not path.is_file():
+    if not path.exists():
         return []
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(io.StringIO(read_regular(path, JSON_BYTES).decode("utf-8"), newline="")))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: cannot be read ({error})") from None
     history = []
@@ -148,8 +148,22 @@ def read_history(path: Path) -> list[dict[str, float]]:
     return history
 
 
+def read_runs(paths: list[Path]) -> tuple[list[RunFacts], list[str]]:
+    """The runs that can be read, and one line for each that cannot (which file, why); when none
+    can, the first one's DataError."""
+    runs, unreadable = [], []
+    for path in paths:
+        try:
+            runs.append(read_run(path))
+        except DataError as error:
+            if not runs and len(unreadable) == len(paths) - 1:
+                raise
+            unreadable.append(str(error))
+    return runs, unreadable
+
+
 def collect(paths: list[Path], metric: str | None) -> Comparison:
-    runs = [read_run(path) for path in expand(paths)]
+    runs, unreadable = read_runs(expand(paths))
     keys = list(dict.fromkeys(key for run in runs for key in run.config))
     differing = [key for key in keys if len({json.dumps(run.config.get(key), sort_keys=True) for run in runs}) > 1]
     if metric is None:
@@ -158,7 +172,7 @@ def collect(paths: list[Path], metric: str | None) -> Comparison:
     have = sorted({f"{split}.{name}" for run in runs for split, values in _final_metrics(run).items() for name in values})
     if have and all(run.value(metric) is None for run in runs):  # (runs still going, or killed, have none yet)
         raise ConfigError(f"--metric {metric}: no run has it (they have {', '.join(have)})")
-    return Comparison(runs, differing, metric)
+    return Comparison(runs, differing, metric, unreadable)
 
 
 def _final_metrics(run: RunFacts) -> dict:

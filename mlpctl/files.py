@@ -8,12 +8,14 @@ mix. Nothing here reads or changes process state (the umask included) at import.
 import json
 import os
 import secrets
+import stat
 from datetime import datetime
 from pathlib import Path
 
-from mlpctl.errors import DataError, OutputError
+from mlpctl.errors import DataError, MlpctlError, OutputError
 
 NEW_FILE_MODE = 0o666  # as open() asks for it; the kernel takes the umask off
+JSON_BYTES = 256 * 2**20  # metrics.json is kilobytes; a 100,000-trial sweep.json tens of MB
 
 
 def safe_name(text: str, default: str) -> str:
@@ -90,14 +92,36 @@ def write_json(path: Path, document: dict) -> None:
     atomic_write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
-def read_json(path: Path) -> dict:
-    """A JSON document mlpctl wrote (metrics.json, sweep.json, ...). One that is damaged or was
-    edited into something else is a DataError naming the file; a missing one is FileNotFoundError."""
+def read_regular(path: Path, limit: int, error: type[MlpctlError] = DataError) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else is `error` naming it.
+
+    A device (/dev/zero, or a link to it) would be read until memory runs out and a FIFO would
+    hang, so the file is opened without blocking and refused unless it is a regular file; the
+    read stops one byte past `limit`. A missing file is FileNotFoundError, for the caller to word."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+    except OSError as failure:
+        raise error(f"{path}: cannot be read ({failure.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error(f"{path}: not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise error(f"{path}: over {limit:,} bytes, too big for what mlpctl writes or reads here")
+    return data
+
+
+def read_json(path: Path, limit: int = JSON_BYTES) -> dict:
+    """A JSON document mlpctl wrote (metrics.json, sweep.json, ...). One that is damaged or was
+    edited into something else, or is not a regular file, is a DataError naming the file; a
+    missing one is FileNotFoundError."""
+    try:
+        document = json.loads(read_regular(path, limit).decode("utf-8"))
+    except (FileNotFoundError, DataError):
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise DataError(f"{path}: cannot be read as JSON ({error})") from None
     if not isinstance(document, dict):
         raise DataError(f"{path}: expected a JSON object, got {type(document).__name__}")

@@ -14,10 +14,11 @@ import pandas as pd
 from mlpctl import report, runstate, runtime
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
+from mlpctl.data.preprocessing import read_saved
 from mlpctl.errors import ConfigError, DataError, described
 from mlpctl.data.reading import check_float32, check_numeric
 from mlpctl.data.streaming import chunks
-from mlpctl.files import atomic_write, create_run_dir, read_json, replace_atomically, safe_name, write_json
+from mlpctl.files import JSON_BYTES, atomic_write, create_run_dir, read_regular, replace_atomically, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
 
@@ -41,11 +42,11 @@ def load_run(run_dir: Path, load_model) -> TrainedRun:
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a usable run directory (no {name})")
     config = load_config(run_dir / "config.yaml")
+    path = run_dir / "preprocessing.json"
     try:
-        preprocessing = Preprocessing(**read_json(run_dir / "preprocessing.json"))
-        preprocessing.n_outputs(config.scenario)
-    except (TypeError, ValueError) as error:
-        raise DataError(f"{run_dir / 'preprocessing.json'}: not what mlpctl wrote ({error})") from None
+        preprocessing = read_saved(read_regular(path, JSON_BYTES), config.scenario)
+    except DataError as error:
+        raise DataError(f"{path}: not what mlpctl wrote: {str(error).removeprefix(f'{path}: ')}") from None
     try:
         model = load_model(run_dir / "model.keras", config, preprocessing)
     except DataError as error:
@@ -58,7 +59,7 @@ def load_run(run_dir: Path, load_model) -> TrainedRun:
 def _check_ended(run_dir: Path) -> None:
     """A run that is still training, or was killed, has no model yet: say so, not "no model.keras"."""
     try:
-        document = read_json(run_dir / "metrics.json")
+        document = runstate.read_record(run_dir / "metrics.json")
     except (FileNotFoundError, DataError):
         return  # the files themselves are checked next
     if runstate.status_of(document) in ("running", "killed"):

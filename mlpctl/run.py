@@ -11,8 +11,7 @@ from mlpctl.data import Dataset, load_dataset, spilled
 from mlpctl.engines import checkpoint, history_columns
 from mlpctl.engines.checkpoint import Saved
 from mlpctl.errors import ConfigError, DataError, MlpctlError, status_of_error
-from mlpctl.files import read_json
-from mlpctl.runstate import status_of
+from mlpctl.runstate import read_record, status_of
 from mlpctl.files import create_run_dir
 from mlpctl.progress import Progress
 
@@ -92,7 +91,7 @@ def make_smoke(config: RunConfig) -> RunConfig:
 def resumable(run_dir: Path) -> Saved:
     """The checkpoint an interrupted or killed run goes on from; anything else is refused."""
     try:
-        document = read_json(run_dir / report.FILES["metrics"])
+        document = read_record(run_dir / report.FILES["metrics"])
     except FileNotFoundError:
         raise ConfigError(f"--resume: {run_dir} is not a run directory (no metrics.json)") from None
     state = status_of(document)

@@ -1,9 +1,48 @@
 """Who runs a run directory, and whether it still does: the pid, host and start time a running
-run records in metrics.json, and how a reader tells `running` from `killed`."""
+run records in metrics.json, and how a reader tells `running` from `killed`; and metrics.json read
+back with the types its readers rely on (`read_record`)."""
 
 import os
 import socket
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlpctl.errors import DataError
+from mlpctl.files import read_json
+
+PID_LIMIT = 2**31  # pids are C ints; a bigger one cannot be asked about
+Count = Annotated[int, Field(ge=0)]
+
+
+class Record(BaseModel):
+    """The fields of metrics.json that readers (show, compare, predict, resume) use, typed as
+    mlpctl writes them; the rest is kept as it is."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+    status: str = "unknown"
+    epochs_run: Count | None = None
+    pid: Annotated[int, Field(gt=0, lt=PID_LIMIT)] | None = None
+    pid_started: Count | None = None
+    host: str | None = None
+    duration_s: Annotated[float, Field(ge=0)] | None = None
+    rows: dict[str, Count] | None = None
+    metrics: dict[str, dict[str, float | None]] | None = None
+    notes: list[str] = []
+
+
+def read_record(path: Path) -> dict:
+    """metrics.json as written; a field of the wrong type is a DataError naming the file and the
+    field (a missing file is FileNotFoundError)."""
+    document = read_json(path)
+    try:
+        Record.model_validate(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise DataError(f"{path}: {where}: {first['msg'].lower()}, not {first['input']!r}"[:300]) from None
+    return document
 
 
 def _process_start(pid: int) -> int | None:

@@ -326,6 +326,109 @@ def test_predict_gives_the_numbers_of_the_model_keras_saved(xor_run):
     assert np.array_equal(run.model.predict(x, verbose=0), saved.predict(x, verbose=0))
 
 
+# --- run files edited, damaged or not files at all -----------------------------------------------
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda p: p.update(center=p["center"][:1]), "center: 1 value(s) for 2 numeric feature(s)"),
+    (lambda p: p.update(scale=["1.0", 1.0]), "scale.0: input should be a valid number"),
+    (lambda p: p.pop("center"), "center: field required"),
+    (lambda p: p.update(extra=1), "extra: unexpected keyword argument"),
+    (lambda p: p.update(classes=[0]), "classes: a binary run has two"),
+    (lambda p: p.update(features=["x1", "x1"]), "each named once"),
+    (lambda p: p.update(fill=[0.0]), "fill: 1 value(s) for 2"),
+], ids=["short-center", "text-number", "missing-key", "added-key", "one-class", "feature-twice", "short-fill"])
+def test_a_hand_edited_preprocessing_json_is_a_data_error_naming_the_field(cli, xor_run, tmp_path, edit, field):
+    run_dir = a_copy(xor_run, tmp_path)
+    path = run_dir / "preprocessing.json"
+    document = json.loads(path.read_text())
+    edit(document)
+    path.write_text(json.dumps(document))
+    result = cli("predict", run_dir, "-i", DATA / "xor_cloud.csv")
+    line = one_error_line(result)
+    assert result.exit_code == 3 and str(path) in line and field in line.lower(), line
+
+
+def with_metrics(run_dir: Path, **changes) -> Path:
+    path = run_dir / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    return run_dir
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"status": 5}, "status"),
+    ({"epochs_run": "abc"}, "epochs_run"),
+    ({"status": "running", "host": __import__("socket").gethostname(), "pid": 2**70}, "pid"),
+    ({"rows": [1, 2]}, "rows"),
+    ({"metrics": {"train": {"loss": "low"}}}, "metrics.train.loss"),
+], ids=["status", "epochs", "huge-pid", "rows", "metric-text"])
+def test_compare_lists_a_run_with_a_mistyped_metrics_json_and_compares_the_others(cli, xor_run, tmp_path,
+                                                                                    changes, field):
+    good, bad = a_copy(xor_run, tmp_path / "good"), with_metrics(a_copy(xor_run, tmp_path / "bad"), **changes)
+    result = cli("compare", good, bad, "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [run["run_dir"] for run in document["runs"]] == [str(good)]
+    assert len(document["unreadable"]) == 1 and str(bad / "metrics.json") in document["unreadable"][0]
+    assert f"{field}:" in document["unreadable"][0] and "warning: left out, unreadable" in result.stderr
+    alone = cli("compare", bad, "--json")
+    assert alone.exit_code == 3 and str(bad / "metrics.json") in one_error_line(alone)
+
+
+def test_show_resume_and_predict_refuse_a_pid_too_big_for_c(cli, xor_run, tmp_path):
+    run_dir = with_metrics(a_copy(xor_run, tmp_path), status="running", host=__import__("socket").gethostname(),
+                           pid=2**70)
+    for args in (("show", run_dir), ("train", "--resume", run_dir)):
+        result = cli(*args)
+        assert result.exit_code == 3 and "pid" in one_error_line(result), result.stderr
+
+
+def test_compare_reads_a_runs_config_yaml_with_the_bounded_loader(cli, xor_run, tmp_path):
+    good, bad = a_copy(xor_run, tmp_path / "good"), a_copy(xor_run, tmp_path / "bad")
+    (bad / "config.yaml").write_text(LAUGHS)
+    result = cli("compare", good, bad, "--json")
+    assert result.exit_code == 0 and "expands to more than" in json.loads(result.stdout)["unreadable"][0]
+    alone = cli("compare", bad, "--json")
+    assert alone.exit_code == 3 and "expands to more than" in one_error_line(alone)
+
+
+@pytest.fixture(params=["dev-zero", "link-to-dev-zero", "fifo"])
+def not_a_file(request, tmp_path):
+    """What a path may name that is no regular file: read whole, each would never end."""
+    import os
+
+    def make(path: Path) -> Path:
+        path.unlink(missing_ok=True)
+        if request.param == "fifo":
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero")
+        return path
+
+    return make if request.param != "dev-zero" else (lambda path: Path("/dev/zero"))
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused(cli, tmp_path, not_a_file):
+    path = not_a_file(tmp_path / "run.yaml")
+    result = cli("validate", path)
+    assert result.exit_code == 2 and "not a regular file" in one_error_line(result)
+
+
+@pytest.mark.parametrize("file, command, fragment", [
+    ("metrics.json", "compare", "not a run directory"), ("config.yaml", "compare", "not a run directory"),
+    ("history.csv", "compare", "not a regular file"), ("preprocessing.json", "predict", "no preprocessing.json"),
+    ("metrics.json", "show", "not a regular file"), ("config.yaml", "show", "not a regular file")])
+def test_a_run_file_that_is_not_a_regular_file_is_refused(cli, xor_run, tmp_path, file, command, fragment):
+    import os
+
+    run_dir = a_copy(xor_run, tmp_path)
+    (run_dir / file).unlink()
+    os.mkfifo(run_dir / file)
+    args = {"compare": ("compare", run_dir, "--json"), "predict": ("predict", run_dir, "-i", DATA / "xor_cloud.csv"),
+            "show": ("show", run_dir)}[command]
+    result = cli(*args)
+    assert result.exit_code in (2, 3) and fragment in one_error_line(result), result.stderr
+
+
 # --- init --------------------------------------------------------------------------------------
 
 def test_init_with_a_non_ascii_file_name_and_a_missing_output_folder(cli, tmp_path):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from mlpctl.config.schema import RunConfig
 from mlpctl.config.suggest import did_you_mean, unknown_name
 from mlpctl.errors import ConfigError
+from mlpctl.files import read_regular
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
@@ -68,7 +69,7 @@ def read_yaml(path: Path) -> dict:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: {path.stat().st_size} bytes is too big for a config file "
                               f"(at most {MAX_CONFIG_BYTES})")
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_CONFIG_BYTES, ConfigError).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError as exc:

@@ -3,9 +3,12 @@ saved with the run as preprocessing.json), and how it is fitted on the training 
 normalization, PCA and the categories of text columns."""
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only from Python 3.12
 
 from mlpctl.errors import DataError
 
@@ -14,19 +17,32 @@ STATISTICS_COLUMNS = 64  # columns per block of column_statistics
 ALIGNMENT = 64  # bytes; TensorFlow uses a NumPy array's memory as its own only when so aligned
 
 
+# As read back from a run directory (`read_saved`): the types as written, nothing else.
+AS_WRITTEN = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+@with_config(AS_WRITTEN)
+class PCA(TypedDict):
+    mean: list[float]  # per numeric feature
+    components: list[list[float]]  # k x numeric features
+    scale: list[float] | None  # per component (whitening), or none
+    explained_variance: float
+
+
 @dataclass
 class Preprocessing:
     """What turns raw rows into model inputs and model outputs back into labels."""
 
+    __pydantic_config__ = AS_WRITTEN
     features: list[str]
     targets: list[str]
-    normalize: str
+    normalize: Literal["standard", "minmax", "none"]
     center: list[float]
     scale: list[float]
     classes: list | None = None  # original labels, index = encoded class
     fill: list[float] | None = None  # per numeric feature, for empty cells (data.missing)
     categories: dict[str, list[str]] | None = None  # categorical feature -> its one-hot columns
-    pca: dict | None = None  # {"mean", "components": k x numeric, "scale": per component or None, ...}
+    pca: PCA | None = None
     target_center: list[float] | None = None  # per target, when the network learns it standardized
     target_scale: list[float] | None = None
 
@@ -85,6 +101,61 @@ class Preprocessing:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def inconsistency(self, scenario: str) -> str | None:
+        """What does not fit together (lengths, the scenario's classes), or None."""
+        numeric, targets = len(self.numeric), len(self.targets)
+        lengths = {"center": len(self.center), "scale": len(self.scale),
+                   "fill": numeric if self.fill is None else len(self.fill)}
+        if self.pca:
+            lengths |= {"pca.mean": len(self.pca["mean"]),
+                        **{f"pca.components.{i}": len(row) for i, row in enumerate(self.pca["components"])}}
+        wrong = next((name for name, length in lengths.items() if length != numeric), None)
+        if wrong:
+            return f"{wrong}: {lengths[wrong]} value(s) for {numeric} numeric feature(s)"
+        for name, values in (("target_center", self.target_center), ("target_scale", self.target_scale)):
+            if values is not None and len(values) != targets:
+                return f"{name}: {len(values)} value(s) for {targets} target(s)"
+        if (self.target_center is None) != (self.target_scale is None):
+            return "target_center and target_scale: one without the other"
+        if self.pca and not self.pca["components"] or self.pca and self.pca["scale"] is not None \
+                and len(self.pca["scale"]) != len(self.pca["components"]):
+            return "pca: a scale per component, and at least one component"
+        if any(value == 0 for value in [*self.scale, *(self.target_scale or []), *((self.pca or {}).get("scale") or [])]):
+            return "a scale of 0 (mlpctl writes 1 for a constant column)"
+        if len(set(self.features)) != len(self.features) or not self.features or targets == 0:
+            return "features and targets: each named once, at least one of each"
+        unknown = [column for column in self.categories or {} if column not in self.features]
+        if unknown:
+            return f"categories: {unknown[0]!r} is not a feature"
+        return classes_inconsistency(self.classes, scenario)
+
+
+def classes_inconsistency(classes: list | None, scenario: str) -> str | None:
+    """A classification run's labels: two (binary) or more, each once; none for regression."""
+    if scenario == "regression":
+        return None if classes is None else "classes: a regression run has none"
+    if classes is None or len(classes) < 2 or (scenario == "binary" and len(classes) != 2):
+        return f"classes: a {scenario} run has {'two' if scenario == 'binary' else 'two or more'}"
+    if any(not isinstance(label, (str, int, float)) for label in classes) or len(set(map(repr, classes))) != len(classes):
+        return "classes: labels are numbers or text, each once"
+    return None
+
+
+def read_saved(text: bytes, scenario: str) -> Preprocessing:
+    """preprocessing.json as mlpctl wrote it: every field of its type (a number where a number
+    goes, no key missing or added) and every length agreeing with the features. Raises
+    DataError naming the field."""
+    try:
+        prep = TypeAdapter(Preprocessing).validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "the file"
+        raise DataError(f"{where}: {first['msg'][:1].lower()}{first['msg'][1:]}") from None
+    problem = prep.inconsistency(scenario)
+    if problem:
+        raise DataError(problem)
+    return prep
 
 
 def aligned_empty(shape: tuple[int, int]) -> np.ndarray:

@@ -496,5 +496,23 @@ def _root(
     """
 
 
+def standard_streams_open() -> None:
+    """Standard input, output and error on /dev/null where the process was started without them
+    (`2>&-`, as daemons and some job runners do). Python sets such a stream to None, and the
+    first message would fail the run; worse, the next file opened would take the free descriptor
+    and get TensorFlow's own log lines written into it. Messages to a missing stream are dropped."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False, encoding="utf-8", errors="replace"))
+
+
 def main() -> None:
+    standard_streams_open()
     app()

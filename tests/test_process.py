@@ -80,3 +80,21 @@ def test_xla_programs_are_kept_between_runs_unless_turned_off(tmp_path):
     assert off.returncode == 0 and not (home / "mlpctl").exists()  # (matplotlib keeps its font list there)
     metrics = [json.loads(path.read_text()) for path in sorted((tmp_path / "runs").glob("xor-*/metrics.json"))]
     assert [m["jit"]["on"] for m in metrics] == [True, True, False, True]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("closed", [(2,), (0, 1, 2)], ids=["stderr", "every-stream"])
+def test_training_needs_no_usable_standard_streams(tmp_path, closed):
+    """`2>&-`, as daemons and some job runners start a process: Python sets sys.stderr to None
+    (every run failed, exit 1), and a closed descriptor would be taken by the next file opened."""
+    def close_streams():
+        for fd in closed:
+            os.close(fd)
+
+    result = subprocess.run([sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "xor.yaml"), "-o",
+                             str(tmp_path), "--set", "report.plots=false"], cwd=ROOT, timeout=120,
+                            preexec_fn=close_streams, stdout=subprocess.DEVNULL if 1 not in closed else None)
+    assert result.returncode == 0
+    [run_dir] = [path for path in tmp_path.iterdir() if not path.is_symlink()]
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+    assert (run_dir / "model.keras").is_file()

@@ -4,6 +4,7 @@ Stages are imported inside the commands so that `mlpctl --help` and `mlpctl vali
 and never load TensorFlow (or pandas).
 """
 
+import contextlib
 import functools
 import json
 import os
@@ -75,8 +76,9 @@ def guarded(command):
 def _fail(error: BaseException, message: str, code: ExitCode, debug: bool) -> None:
     if debug:
         traceback.print_exception(error)
-    for line in message.splitlines():
-        print(f"error: {line}", file=sys.stderr)
+    with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) takes stderr with it
+        for line in message.splitlines():
+            print(f"error: {line}", file=sys.stderr)
     raise typer.Exit(int(code))
 
 
@@ -370,8 +372,9 @@ def predict(
     from mlpctl.predict import check_input, open_run, predict_file
 
     check_input(input_)
-    run = open_run(run_dir, verbose)
-    rows, warnings = predict_file(run, input_, output, keep or [], proba, fmt)
+    with stop_signals_handled():  # a stop removes the output's temporary file and says so
+        run = open_run(run_dir, verbose)
+        rows, warnings = predict_file(run, input_, output, keep or [], proba, fmt)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if output != "-":
@@ -492,7 +495,8 @@ def _root(
     """Train multilayer perceptrons from a YAML file.
 
     Exit codes: 0 completed, 1 internal error (a bug), 2 usage, config or unwritable output,
-    3 data error, 4 training diverged, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+    3 data error, 4 training diverged, 129 hung up (SIGHUP), 130 interrupted (Ctrl-C),
+    143 terminated (SIGTERM).
     """
 
 

@@ -9,6 +9,7 @@ class ExitCode(IntEnum):
     CONFIG = 2  # usage or config error
     DATA = 3
     DIVERGED = 4
+    HANGUP = 129  # SIGHUP: the terminal closed, an ssh connection dropped
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
     TERMINATED = 143  # SIGTERM: timeout, Slurm, Kubernetes, a CI cancel
 
@@ -45,11 +46,14 @@ class OutputError(MlpctlError):
     exit_code = ExitCode.CONFIG
 
 
+BY_SIGNAL = {"SIGTERM": ExitCode.TERMINATED, "SIGHUP": ExitCode.HANGUP}  # a stop by any other: INTERRUPTED
+
+
 def exit_code_of(status: str, signal_name: str | None = None) -> ExitCode:
     """The exit code that reports a run or trial that ended with `status`; an interrupted one
     says by which signal."""
-    if status == "interrupted" and signal_name == "SIGTERM":
-        return ExitCode.TERMINATED
+    if status == "interrupted" and signal_name in BY_SIGNAL:
+        return BY_SIGNAL[signal_name]
     return EXIT_BY_STATUS.get(status, ExitCode.INTERNAL)
 
 

@@ -1,7 +1,8 @@
-"""Ctrl-C and SIGTERM, as one kind of stop.
+"""Ctrl-C, SIGTERM and SIGHUP, as one kind of stop.
 
-`timeout`, Slurm, Kubernetes and CI cancel a job with SIGTERM; a person presses Ctrl-C (SIGINT).
-While `stop_signals_handled()` is active both raise `Stopped` (a KeyboardInterrupt, so every
+`timeout`, Slurm, Kubernetes and CI cancel a job with SIGTERM; a person presses Ctrl-C (SIGINT);
+a closed terminal or a dropped ssh connection sends SIGHUP.
+While `stop_signals_handled()` is active each raises `Stopped` (a KeyboardInterrupt, so every
 place that already lets Ctrl-C end training cleanly handles SIGTERM the same way), which names
 the signal. `deferred()` holds a stop back while a run's essential files are written, so that a
 second Ctrl-C cannot cut them in half. `check()` raises a stop that was lost (see there).
@@ -12,11 +13,11 @@ import contextlib
 import signal
 import threading
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Stopped(KeyboardInterrupt):
-    """A stop signal arrived; `signal_name` says which (SIGINT or SIGTERM)."""
+    """A stop signal arrived; `signal_name` says which (SIGINT, SIGTERM or SIGHUP)."""
 
     def __init__(self, signal_name: str = "SIGINT"):
         super().__init__(signal_name)
@@ -63,7 +64,7 @@ def _on_stop(signum, frame) -> None:
 
 @contextlib.contextmanager
 def stop_signals_handled():
-    """SIGINT and SIGTERM raise Stopped in the main thread while inside; the previous handlers
+    """SIGINT, SIGTERM and SIGHUP raise Stopped in the main thread while inside; the previous handlers
     come back after. Elsewhere than the main thread this does nothing (Python allows handlers
     only there)."""
     if threading.current_thread() is not threading.main_thread():

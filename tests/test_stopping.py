@@ -413,3 +413,38 @@ def test_resume_refuses_a_data_file_that_changed(cli, tmp_path, write_config, mo
     data.write_text(data.read_text().replace("\n1", "\n0", 1))
     result = cli("train", "--resume", run_dir)
     assert result.exit_code == 3 and "changed since the run started" in result.stderr
+
+
+@pytest.mark.slow
+def test_sighup_ends_training_like_sigterm_with_its_own_exit_code(tmp_path):
+    """A closed terminal or a dropped ssh connection: the run was killed at once, nothing kept."""
+    process = start_training(tmp_path, *LONG)
+    wait_for(process, "epoch ")
+    process.send_signal(signal.SIGHUP)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 129, stderr
+    document = json.loads(stdout)
+    assert document["status"] == "interrupted" and document["signal"] == "SIGHUP"
+    assert (the_run_dir(tmp_path) / "model.keras").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_a_stop_while_predict_writes_its_output_leaves_no_temporary_file(tmp_path, stop, code):
+    trained = subprocess.run([sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "xor.yaml"), "-o",
+                              str(tmp_path / "runs"), "--json", "--set", "report.plots=false"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run_dir = Path(json.loads(trained.stdout)["run_dir"])
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x1,x2\n" + "0,1\n1,1\n" * 1_000_000)
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "mlpctl", "predict", str(run_dir), "-i", str(rows), "-o",
+                                str(out / "p.csv")], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not any(out.iterdir()) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)  # until the temporary output exists: the writing has begun
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert list(out.iterdir()) == [], "a partial output was left behind"

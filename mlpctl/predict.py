@@ -17,7 +17,7 @@ from mlpctl.data import Preprocessing, plain_value
 from mlpctl.data.preprocessing import read_saved
 from mlpctl.errors import ConfigError, DataError, described
 from mlpctl.data.reading import check_float32, check_numeric
-from mlpctl.data.streaming import chunks
+from mlpctl.data.streaming import as_written, chunks, with_text
 from mlpctl.files import JSON_BYTES, atomic_write, create_run_dir, read_regular, replace_atomically, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
@@ -115,23 +115,50 @@ def encode_known_labels(frame: pd.DataFrame, run: TrainedRun) -> np.ndarray:
     return codes.astype(np.float32).reshape(-1, 1) if run.config.scenario == "binary" else codes
 
 
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def file_format(name: str, fmt: str | None, option: str) -> str:
+    """The format of an input or output: its file name's, where the name says (`.csv`,
+    `.parquet`, `.pq`), else `--format`, else CSV. A `--format` that contradicts the name is a
+    ConfigError (it wrote Parquet bytes into `preds.csv`)."""
+    named = FORMATS.get(Path(name).suffix.lower()) if name != "-" else None
+    if named and fmt and fmt != named:
+        raise ConfigError(f"--format {fmt}: {option} {name} is named as a {named} file; "
+                          f"drop --format or rename the file")
+    return named or fmt or "csv"
+
+
+def check_formats(source: str, destination: str, fmt: str | None) -> None:
+    """Both names agree with --format (`file_format`), before any work."""
+    file_format(source, fmt, "--input")
+    file_format(destination, fmt, "--output")
+
+
 def check_input(source: str) -> None:
     """A missing input file is an error before the run's model is opened (TensorFlow's start)."""
     if source != "-" and not Path(source).is_file():
         raise DataError(f"--input: file not found: {source}")
 
 
-def read_input(source: str, fmt: str | None = None) -> pd.DataFrame:
-    """A CSV or Parquet file, or '-' for CSV (or --format parquet) on stdin."""
+def read_input(source: str, fmt: str | None = None, text_columns: list[str] = ()) -> pd.DataFrame:
+    """A CSV or Parquet file, or '-' for CSV (or --format parquet) on stdin; `text_columns`
+    of a CSV as the text they hold (`as_written`)."""
+    import io
     import sys
 
-    fmt = fmt or ("parquet" if source.endswith((".parquet", ".pq")) else "csv")
+    fmt = file_format(source, fmt, "--input")
     try:
-        if source == "-":
-            return pd.read_parquet(sys.stdin.buffer) if fmt == "parquet" else pd.read_csv(sys.stdin)
-        if not Path(source).is_file():
+        if source != "-" and not Path(source).is_file():
             raise DataError(f"--input: file not found: {source}")
-        return pd.read_parquet(source) if fmt == "parquet" else pd.read_csv(source)
+        if fmt == "parquet":
+            return pd.read_parquet(sys.stdin.buffer if source == "-" else source)
+        if source == "-":
+            text = sys.stdin.read()
+            frame = pd.read_csv(io.StringIO(text))
+            return with_text(frame, as_written(io.StringIO(text), text_columns)) if text_columns else frame
+        frame = pd.read_csv(source)
+        return with_text(frame, as_written(source, text_columns)) if text_columns else frame
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - any reader failure is the input's problem
@@ -244,33 +271,36 @@ def predict_file(run: TrainedRun, source: str, destination: str, keep: list[str]
     '-' (stdin, stdout) is read or written whole. A bad row anywhere stops it with nothing written."""
     if destination != "-" and not Path(destination).resolve().parent.is_dir():
         raise ConfigError(f"--output: folder {Path(destination).parent} does not exist")
+    check_formats(source, destination, fmt)
     if source == "-":
-        frame = read_input(source, fmt)
+        frame = read_input(source, fmt, keep)
         write_output(predict_frame(run, frame, keep, proba), destination, fmt)
         return len(frame), unseen_warnings(unseen_categories(frame, run.preprocessing))
     seen, rows = {}, 0
 
     def predictions():
         nonlocal rows
-        for frame in chunks(Path(source), role="--input"):
+        for frame in chunks(Path(source), role="--input", text_columns=keep,
+                            parquet=file_format(source, fmt, "--input") == "parquet"):
             rows += len(frame)
             unseen_categories(frame, run.preprocessing, seen)
             yield predict_frame(run, frame, keep, proba)
         if rows == 0:  # a header and no rows: the output's header alone
-            yield predict_frame(run, read_input(source, fmt), keep, proba)
+            yield predict_frame(run, read_input(source, fmt, keep), keep, proba)
 
     if destination == "-":
         write_output(pd.concat(list(predictions())), destination, fmt)
     else:
-        replace_atomically(Path(destination), lambda path: write_parts(predictions(), path),
+        parquet = file_format(destination, fmt, "--output") == "parquet"
+        replace_atomically(Path(destination), lambda path: write_parts(predictions(), path, parquet),
                            suffix=".tmp" + Path(destination).suffix)
     return rows, unseen_warnings(seen)
 
 
-def write_parts(parts, path: Path) -> None:
-    """Frames one after another into one CSV or Parquet file (by its name); a file with the
-    header alone where there are none."""
-    parquet, writer, first = path.name.endswith((".parquet", ".pq")), None, True
+def write_parts(parts, path: Path, parquet: bool) -> None:
+    """Frames one after another into one CSV or Parquet file; a file with the header alone
+    where there are none."""
+    writer, first = None, True
     with open(path, "wb") as handle:
         for part in parts:
             if parquet:
@@ -299,7 +329,7 @@ def write_output(frame: pd.DataFrame, destination: str, fmt: str | None = None) 
     """CSV or Parquet, to a file (atomically: all or nothing) or '-' for stdout."""
     import sys
 
-    fmt = fmt or ("parquet" if destination.endswith((".parquet", ".pq")) else "csv")
+    fmt = file_format(destination, fmt, "--output")
     if fmt == "parquet":
         buffer = __import__("io").BytesIO()
         frame.to_parquet(buffer, index=False)

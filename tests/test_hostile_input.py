@@ -145,6 +145,48 @@ def test_predict_refuses_what_it_would_misread_and_copes_with_no_rows(cli, xor_r
     assert result.exit_code == 0 and result.stdout.strip() == "prediction,proba_0,proba_1"
 
 
+IDS = "id,x1,x2\n00042,0,1\n12345678901234567,1,1\nNA,0,0\n,1,0\n\"a,b\",1,1\n"
+
+
+@pytest.mark.parametrize("through", ["file", "stdin"])
+def test_predict_keeps_a_kept_column_as_the_text_it_was(xor_run, tmp_path, through):
+    """00042 stayed 42, a 17-digit id went through a float (two ids could collide), NA became empty."""
+    from typer.testing import CliRunner
+
+    from mlpctl.cli import app
+
+    source = tmp_path / "ids.csv"
+    source.write_text(IDS)
+    args = ["predict", str(xor_run), "-i", str(source) if through == "file" else "-", "--keep", "id"]
+    result = CliRunner().invoke(app, args, input=IDS if through == "stdin" else None)
+    assert result.exit_code == 0, result.stderr
+    kept = [line.rpartition(",")[0] for line in result.stdout.splitlines()]
+    assert kept == ["id", "00042", "12345678901234567", "NA", "", '"a,b"']
+
+
+@pytest.mark.parametrize("args", [
+    ("-i", "-", "--format", "parquet", "-o", "{tmp}/preds.csv"),
+    ("-i", "{data}", "--format", "parquet", "-o", "{tmp}/preds.parquet"),
+    ("-i", "{data}", "--format", "csv", "-o", "{tmp}/preds.pq"),
+], ids=["stdin-parquet-to-csv-name", "csv-input-as-parquet", "csv-to-parquet-name"])
+def test_a_format_that_contradicts_a_file_name_is_refused(cli, xor_run, tmp_path, args):
+    args = [arg.format(tmp=tmp_path, data=DATA / "xor_cloud.csv") for arg in args]
+    result = cli("predict", xor_run, *args)
+    assert result.exit_code == 2 and "is named as a" in one_error_line(result)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_format_names_the_format_of_a_file_whose_name_does_not(cli, xor_run, tmp_path):
+    result = cli("predict", xor_run, "-i", DATA / "xor_cloud.csv", "-o", tmp_path / "preds.out", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_csv(DATA / "xor_cloud.csv")
+    source = tmp_path / "rows.data"
+    frame.drop(columns="y").to_parquet(source)
+    result = cli("predict", xor_run, "-i", source, "-o", tmp_path / "p.out", "--format", "parquet")
+    assert result.exit_code == 0, result.stderr
+    assert len(pd.read_parquet(tmp_path / "p.out")) == len(frame)
+
+
 def test_compare_refuses_a_metric_no_run_has(cli, xor_run, tmp_path):
     result = cli("compare", xor_run, "--metric", "validation.r2", "-o", tmp_path / "c.png")
     assert result.exit_code == 2 and "no run has it" in one_error_line(result)

@@ -33,25 +33,43 @@ SAMPLE_ROWS = 10_000  # rows per split kept in memory for the plots
 SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 
 
-def chunks(path: Path, rows: int | None = None, names: list[str] | None = None, role: str = "data.path"):
+def chunks(path: Path, rows: int | None = None, names: list[str] | None = None, role: str = "data.path",
+           text_columns: list[str] = (), parquet: bool | None = None):
     """The file's rows, `rows` at a time, each chunk's index their positions in the file;
     `names`: the columns of a CSV file without a header line; `role`: what errors name the
-    file as (data.path, --input)."""
+    file as (data.path, --input); `text_columns`: CSV columns kept as the text the file has
+    (`as_written`); `parquet`: the format, where not from the file's name."""
     rows = rows or CHUNK_ROWS
     if not path.is_file():
         if role != "data.path":
             raise DataError(f"{role}: file not found: {path}")
         read_table(path)  # its not-found message
-    if path.suffix.lower() in PARQUET:
+    if path.suffix.lower() in PARQUET if parquet is None else parquet:
         yield from _parquet_chunks(path, rows, role)
         return
     try:
+        texts = as_written(path, text_columns, chunksize=rows, **csv_header(names)) if text_columns else None
         for frame in pd.read_csv(path, chunksize=rows, **csv_header(names)):
             frame.attrs["rows_are"] = "line"
             frame.attrs["first_line"] = 2 if names is None else 1
-            yield frame
+            yield with_text(frame, next(texts)) if texts is not None else frame
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{role}: cannot read {path} as CSV: {error}") from None
+
+
+def as_written(source, columns: list[str], **read_csv):
+    """`columns` of a CSV source as the text its cells hold: no type guessing (`00042` stays
+    `00042`, a 17-digit id is not rounded through a float) and no missing-value guessing (`NA`
+    stays `NA`, an empty cell stays empty). Columns the source lacks are left out."""
+    wanted = set(columns)
+    return pd.read_csv(source, usecols=lambda column: column in wanted, dtype=str, na_filter=False, **read_csv)
+
+
+def with_text(frame: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its columns that `text` has (the same rows) replaced by their text."""
+    for column in text.columns:
+        frame[column] = text[column].to_numpy()
+    return frame
 
 
 def _parquet_chunks(path: Path, rows: int, role: str):

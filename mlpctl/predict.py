@@ -17,7 +17,8 @@ from mlpctl.data import Preprocessing, plain_value
 from mlpctl.data.preprocessing import read_saved
 from mlpctl.errors import ConfigError, DataError, described
 from mlpctl.data.reading import check_float32, check_numeric
-from mlpctl.data.streaming import as_written, chunks, with_text
+from mlpctl.data.reading import as_written, with_text
+from mlpctl.data.streaming import chunks
 from mlpctl.files import JSON_BYTES, atomic_write, create_run_dir, read_regular, replace_atomically, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
@@ -141,9 +142,11 @@ def check_input(source: str) -> None:
         raise DataError(f"--input: file not found: {source}")
 
 
-def read_input(source: str, fmt: str | None = None, text_columns: list[str] = ()) -> pd.DataFrame:
+def read_input(source: str, fmt: str | None = None, text_columns: list[str] = (),
+               labels: str | None = None) -> pd.DataFrame:
     """A CSV or Parquet file, or '-' for CSV (or --format parquet) on stdin; `text_columns`
-    of a CSV as the text they hold (`as_written`)."""
+    of a CSV as the text they hold (`as_written`), and the `labels` column's labels as written
+    (`labels_as_written`), as training read them."""
     import io
     import sys
 
@@ -153,12 +156,14 @@ def read_input(source: str, fmt: str | None = None, text_columns: list[str] = ()
             raise DataError(f"--input: file not found: {source}")
         if fmt == "parquet":
             return pd.read_parquet(sys.stdin.buffer if source == "-" else source)
+        text = io.StringIO(sys.stdin.read()) if source == "-" else source
+        frame = pd.read_csv(text)
+        as_text = [*text_columns, *([labels] if labels else [])]
+        if not as_text:
+            return frame
         if source == "-":
-            text = sys.stdin.read()
-            frame = pd.read_csv(io.StringIO(text))
-            return with_text(frame, as_written(io.StringIO(text), text_columns)) if text_columns else frame
-        frame = pd.read_csv(source)
-        return with_text(frame, as_written(source, text_columns)) if text_columns else frame
+            text.seek(0)
+        return with_text(frame, as_written(text, as_text), labels)
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - any reader failure is the input's problem
@@ -198,7 +203,7 @@ def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
     """Metrics and plots for new labelled rows, in a new folder under <run>/evaluations."""
     from mlpctl import train as trainer
 
-    frame = read_input(str(data))
+    frame = read_input(str(data), labels=run.config.label_column)
     check_columns(frame, run, keep=[], require_targets=True)
     if frame.empty:
         raise DataError(f"--data: {data} has no rows to evaluate on")

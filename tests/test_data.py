@@ -7,6 +7,7 @@ import pytest
 
 from mlpctl.config import load_config
 from mlpctl.data import load_dataset
+from mlpctl.errors import DataError
 
 from conftest import CONFIGS, base_config
 
@@ -51,7 +52,9 @@ def test_splits_differ_with_the_seed_and_repeat_with_it(write_config):
 
 @pytest.mark.parametrize(
     "labels, classes",
-    [(["no", "yes"], ["no", "yes"]), (["False", "True"], [False, True]), (["0", "1"], [0, 1])],
+    [(["no", "yes"], ["no", "yes"]), (["False", "True"], ["False", "True"]), (["0", "1"], [0, 1]),
+     (["007", "012"], ["007", "012"]), (["1.5", "2.5"], [1.5, 2.5])],
+    ids=["words", "true-false-as-written", "numbers", "leading-zeros", "decimals"],
 )
 def test_binary_labels_may_be_strings_booleans_or_01(write_config, tmp_path, labels, classes):
     csv = "x,y\n" + "".join(f"{i},{labels[i % 2]}\n" for i in range(40))
@@ -427,3 +430,11 @@ def tf_sum(tensor):
     import tensorflow as tf
 
     return tf.reduce_sum(tensor)
+
+
+@pytest.mark.parametrize("labels", [("1", "01"), ("1", "1.0"), ("2", "2.00")])
+def test_labels_that_read_as_one_number_are_an_error_not_one_class(write_config, tmp_path, labels):
+    """`1` and `01` were merged into one class without a word."""
+    csv = "x,y\n" + "".join(f"{i},{[labels[0], labels[1], '3'][i % 3]}\n" for i in range(60))
+    with pytest.raises(DataError, match=f"labels '{labels[0]}' and '{labels[1]}' are one number written two ways"):
+        dataset_from(write_config, tmp_path, csv, scenario="multiclass")

@@ -187,6 +187,24 @@ def test_a_format_names_the_format_of_a_file_whose_name_does_not(cli, xor_run, t
     assert len(pd.read_parquet(tmp_path / "p.out")) == len(frame)
 
 
+@pytest.mark.parametrize("streaming", [False, True], ids=["in-memory", "streamed"])
+def test_labels_with_leading_zeros_come_back_as_written(cli, write_config, tmp_path, streaming):
+    """`007` and `012` came back as 7 and proba_7."""
+    rows = pd.read_csv(DATA / "xor_cloud.csv")
+    text = rows.assign(y=rows["y"].map({0: "007", 1: "012"})).to_csv(index=False)
+    (tmp_path / "codes.csv").write_text(text)
+    config = write_config(base_config(**{"data.path": str(tmp_path / "codes.csv"), "report.plots": False,
+                                         "data.streaming": streaming, "training.batch_size": 32}))
+    run_dir = run_dir_of(cli("train", config, "-o", tmp_path / "runs", "--json"))
+    assert json.loads((run_dir / "preprocessing.json").read_text())["classes"] == ["007", "012"]
+    predicted = cli("predict", run_dir, "-i", tmp_path / "codes.csv", "--proba")
+    assert predicted.exit_code == 0, predicted.stderr
+    header, *lines = predicted.stdout.splitlines()
+    assert header == "prediction,proba_007,proba_012" and {line.split(",")[0] for line in lines} == {"007", "012"}
+    evaluated = cli("evaluate", run_dir, "--data", tmp_path / "codes.csv", "--json")
+    assert evaluated.exit_code == 0 and json.loads(evaluated.stdout)["metrics"]["accuracy"] > 0.7, evaluated.stderr  # chance: 0.5
+
+
 def test_compare_refuses_a_metric_no_run_has(cli, xor_run, tmp_path):
     result = cli("compare", xor_run, "--metric", "validation.r2", "-o", tmp_path / "c.png")
     assert result.exit_code == 2 and "no run has it" in one_error_line(result)

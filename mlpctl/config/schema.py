@@ -439,6 +439,12 @@ class RunConfig(Section):
         return self.model.output.activation or catalog.default_output(self.scenario, self.loss_name)
 
     @property
+    def label_column(self) -> str | None:
+        """The classification target, whose labels are read as the file writes them; None for
+        regression."""
+        return None if self.scenario == "regression" else self.data.target
+
+    @property
     def standardizes_target(self) -> bool:
         """Whether the network learns the standardized target (data.normalize_target)."""
         if self.scenario != "regression":

@@ -64,7 +64,7 @@ def load_dataset(config: RunConfig, max_rows: int | None = None):
 def read_frame(config: RunConfig):
     """The rows, and how many of them at the end are a test set of their own (an image set's)."""
     if config.data.source == "table":
-        return read_table(Path(config.data.path), config.data.names), 0
+        return read_table(Path(config.data.path), config.data.names, config.label_column), 0
     frame, train_rows = read_image_set(config.data.source, Path(config.data.path) if config.data.path else None)
     return frame, len(frame) - train_rows
 

@@ -2,6 +2,7 @@
 cells, text in numeric columns, labels that fit the scenario. Every problem is a DataError that
 names the column."""
 
+import math
 import warnings
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from mlpctl.errors import DataError
 PARQUET = (".parquet", ".pq")
 
 
-def read_table(path: Path, names: list[str] | None = None) -> pd.DataFrame:
+def read_table(path: Path, names: list[str] | None = None, labels: str | None = None) -> pd.DataFrame:
     """A CSV file, or Parquet (by its suffix). The frame's index is each row's position in the
     file, kept through every check, so that messages name the file's own line (`where`).
-    `names`: the columns of a CSV file without a header line."""
+    `names`: the columns of a CSV file without a header line; `labels`: a classification
+    target, its labels read as the CSV writes them (`labels_as_written`)."""
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path} (a relative data.path is relative to the "
                         f"config file's folder, also when given with --set)")
@@ -36,10 +38,73 @@ def read_table(path: Path, names: list[str] | None = None) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"data.path: {path} has no data rows")
     check_names(frame, names, path)
+    if labels in frame.columns and not parquet:
+        frame = with_text(frame, as_written(path, [labels], **csv_header(names)), labels)
     frame = frame.reset_index(drop=True)
     frame.attrs["rows_are"] = "row" if parquet else "line"
     frame.attrs["first_line"] = 2 if names is None else 1  # the line of the first row of data
     return frame
+
+
+def as_written(source, columns: list[str], **read_csv):
+    """`columns` of a CSV source as the text its cells hold: no type guessing (`00042` stays
+    `00042`, a 17-digit id is not rounded through a float) and no missing-value guessing (`NA`
+    stays `NA`, an empty cell stays empty). Columns the source lacks are left out."""
+    wanted = set(columns)
+    return pd.read_csv(source, usecols=lambda column: column in wanted, dtype=str, na_filter=False, **read_csv)
+
+
+def with_text(frame: pd.DataFrame, text: pd.DataFrame, labels: str | None = None, seen: dict | None = None):
+    """`frame` with its columns that `text` has (the same rows) replaced by their text; the
+    `labels` column by its labels as written (`labels_as_written`, `seen` across calls)."""
+    for column in text.columns:
+        if column == labels:
+            frame[column] = labels_as_written(frame[column], text[column], {} if seen is None else seen)
+        else:
+            frame[column] = text[column].to_numpy()
+    return frame
+
+
+def plain_label(text: str):
+    """A class label as its text says: a number where the text is exactly how Python writes
+    that number (`7`, `-2`, `1.5`), else the text itself (`007`, `1e3`, `1.50`, `yes`)."""
+    for kind in (int, float):
+        try:
+            number = kind(text)
+        except ValueError:
+            continue
+        if (str(number) if kind is int else repr(number)) == text and math.isfinite(number):
+            return number
+    return text
+
+
+def number_or_text(text: str):
+    """The number a label's text reads as, if any (`01` -> 1.0), else the text: what two
+    labels written two ways have in common."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+def labels_as_written(column: pd.Series, text: pd.Series, seen: dict) -> pd.Series:
+    """A classification target's labels from its cells' text (`plain_label`), so that `007`
+    stays a label of its own, not 7; cells pandas read as missing stay missing. `seen` (label ->
+    the text it was first written as) is kept across calls: two ways of writing one number
+    (`1`, `01`, `1.0`) would merge two classes without a word, and are a DataError."""
+    missing = column.isna().to_numpy()
+    mapping = {}
+    for written in pd.unique(text.to_numpy()[~missing]):
+        label = plain_label(written)
+        first = seen.setdefault(number_or_text(written), written)
+        if first != written:
+            raise DataError(f"column {column.name!r}: labels {first!r} and {written!r} are one number written "
+                            f"two ways, which would merge two classes; write each label one way")
+        mapping[written] = label
+    values = np.array([mapping.get(written) for written in text.to_numpy()], dtype=object)
+    values[missing] = np.nan
+    return pd.Series(values, index=column.index, name=column.name).infer_objects()
 
 
 def csv_header(names: list[str] | None) -> dict:
@@ -211,8 +276,11 @@ def label_codes(column: pd.Series, classes: list, scenario: str) -> np.ndarray:
 
 
 def has_fractions(column: pd.Series) -> bool:
-    """Whether a label column holds numbers with a fraction (no class labels, those)."""
-    return bool(pd.api.types.is_float_dtype(column) and not np.all(np.mod(column, 1) == 0))
+    """Whether a label column holds numbers with a fraction (no class labels, those), also
+    among text labels (`0.143` beside `1.000`, which is text as written)."""
+    if pd.api.types.is_float_dtype(column):
+        return not np.all(np.mod(column.dropna(), 1) == 0)
+    return column.dtype == object and any(isinstance(v, float) and not v.is_integer() for v in column.dropna())
 
 
 def _positive_second(name, classes: list, positive) -> list:

@@ -22,9 +22,9 @@ import pandas as pd
 from mlpctl.config import RunConfig
 from mlpctl.data.preprocessing import Preprocessing
 from mlpctl.data.spill import SPILL_FOLDER, Spill, remove_spill, write_spill
-from mlpctl.data.reading import (PARQUET, categorical_columns, check_numeric, count_warnings, csv_header,
+from mlpctl.data.reading import (PARQUET, as_written, categorical_columns, check_numeric, count_warnings, csv_header,
                                  feature_columns, handle_missing, has_fractions, header_warnings, label_codes,
-                                 ordered_classes, plain_value, read_table)
+                                 ordered_classes, plain_value, read_table, with_text)
 from mlpctl.data.splits import check_sample_weights, class_weights, row_weights
 from mlpctl.errors import DataError
 
@@ -34,11 +34,12 @@ SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 
 
 def chunks(path: Path, rows: int | None = None, names: list[str] | None = None, role: str = "data.path",
-           text_columns: list[str] = (), parquet: bool | None = None):
+           text_columns: list[str] = (), parquet: bool | None = None, labels: str | None = None):
     """The file's rows, `rows` at a time, each chunk's index their positions in the file;
     `names`: the columns of a CSV file without a header line; `role`: what errors name the
     file as (data.path, --input); `text_columns`: CSV columns kept as the text the file has
-    (`as_written`); `parquet`: the format, where not from the file's name."""
+    (`as_written`); `parquet`: the format, where not from the file's name; `labels`: a
+    classification target, its labels as written (`labels_as_written`, over the whole file)."""
     rows = rows or CHUNK_ROWS
     if not path.is_file():
         if role != "data.path":
@@ -48,28 +49,15 @@ def chunks(path: Path, rows: int | None = None, names: list[str] | None = None, 
         yield from _parquet_chunks(path, rows, role)
         return
     try:
-        texts = as_written(path, text_columns, chunksize=rows, **csv_header(names)) if text_columns else None
+        as_text = [*text_columns, *([labels] if labels else [])]
+        texts = as_written(path, as_text, chunksize=rows, **csv_header(names)) if as_text else None
+        seen: dict = {}  # label -> the text it was first written as, over every chunk
         for frame in pd.read_csv(path, chunksize=rows, **csv_header(names)):
             frame.attrs["rows_are"] = "line"
             frame.attrs["first_line"] = 2 if names is None else 1
-            yield with_text(frame, next(texts)) if texts is not None else frame
+            yield frame if texts is None else with_text(frame, next(texts), labels, seen)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{role}: cannot read {path} as CSV: {error}") from None
-
-
-def as_written(source, columns: list[str], **read_csv):
-    """`columns` of a CSV source as the text its cells hold: no type guessing (`00042` stays
-    `00042`, a 17-digit id is not rounded through a float) and no missing-value guessing (`NA`
-    stays `NA`, an empty cell stays empty). Columns the source lacks are left out."""
-    wanted = set(columns)
-    return pd.read_csv(source, usecols=lambda column: column in wanted, dtype=str, na_filter=False, **read_csv)
-
-
-def with_text(frame: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with its columns that `text` has (the same rows) replaced by their text."""
-    for column in text.columns:
-        frame[column] = text[column].to_numpy()
-    return frame
 
 
 def _parquet_chunks(path: Path, rows: int, role: str):
@@ -159,7 +147,7 @@ def scan(config: RunConfig) -> Scan:
     targets = [data.target] if isinstance(data.target, str) else data.target
     weight_column = [data.sample_weight] if data.sample_weight else []
     found = None
-    for frame in chunks(Path(data.path), names=data.names):
+    for frame in chunks(Path(data.path), names=data.names, labels=config.label_column):
         if found is None:
             features = feature_columns(frame, targets + weight_column, data.features)
             categorical = categorical_columns(frame, features, data.categorical)
@@ -280,7 +268,7 @@ class StreamingDataset:
         limit counted per split."""
         config = self.config
         left = dict.fromkeys(splits, self.limit)
-        for frame in chunks(Path(config.data.path), names=config.data.names):
+        for frame in chunks(Path(config.data.path), names=config.data.names, labels=config.label_column):
             if self.limit is not None and all(left[split] <= 0 for split in splits):
                 return
             frame = handle_missing(frame, self.preprocessing.features,

@@ -16,8 +16,7 @@ from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.data.preprocessing import read_saved
 from mlpctl.errors import ConfigError, DataError, described
-from mlpctl.data.reading import check_float32, check_numeric
-from mlpctl.data.reading import as_written, with_text
+from mlpctl.data.reading import as_written, check_float32, check_not_timestamps, check_numeric, with_text
 from mlpctl.data.streaming import chunks
 from mlpctl.files import JSON_BYTES, atomic_write, create_run_dir, read_regular, replace_atomically, safe_name, write_json
 from mlpctl.scoring import labels_from_scores, probabilities, scores
@@ -84,9 +83,7 @@ def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require
         raise DataError(f"unexpected column(s): {', '.join(unexpected)}; keep them in the output with "
                         f"{keeps}, or drop them")
     for column in prep.numeric:
-        if pd.api.types.is_datetime64_any_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
-            raise DataError(f"column {column!r}: {frame[column].dtype} values are not numbers; the run "
-                            f"was trained on numbers")
+        check_not_timestamps(frame, column)
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & (frame[column].notna() if prep.fill is not None else True)
         if bad.any():

@@ -134,9 +134,7 @@ def test_predict_refuses_what_it_would_misread_and_copes_with_no_rows(cli, xor_r
     stamps = frame.assign(x1=pd.Timestamp("2026-01-01"))
     stamps.to_parquet(tmp_path / "stamps.parquet")
     result = cli("predict", xor_run, "-i", tmp_path / "stamps.parquet")
-    assert result.exit_code == 3 and "'x1'" in one_error_line(result) and "not numbers" in result.stderr
-    frame.assign(x2=frame["x2"] > 0).to_parquet(tmp_path / "flags.parquet")
-    assert cli("predict", xor_run, "-i", tmp_path / "flags.parquet").exit_code == 3
+    assert result.exit_code == 3 and "'x1'" in one_error_line(result) and "timestamps, not numbers" in result.stderr
     frame.assign(prediction=1).to_csv(tmp_path / "kept.csv", index=False)
     result = cli("predict", xor_run, "-i", tmp_path / "kept.csv", "--keep", "prediction")
     assert result.exit_code == 2 and "--keep prediction" in one_error_line(result)
@@ -203,6 +201,33 @@ def test_labels_with_leading_zeros_come_back_as_written(cli, write_config, tmp_p
     assert header == "prediction,proba_007,proba_012" and {line.split(",")[0] for line in lines} == {"007", "012"}
     evaluated = cli("evaluate", run_dir, "--data", tmp_path / "codes.csv", "--json")
     assert evaluated.exit_code == 0 and json.loads(evaluated.stdout)["metrics"]["accuracy"] > 0.7, evaluated.stderr  # chance: 0.5
+
+
+def test_a_boolean_column_is_a_0_1_feature_for_every_reader(cli, write_config, tmp_path):
+    """It passed validate --data and trained as a number, then predict and evaluate refused the
+    very file it trained on."""
+    rows = pd.read_csv(DATA / "xor_cloud.csv")
+    rows.insert(2, "flag", rows["x1"] > 0)
+    rows.to_csv(tmp_path / "flags.csv", index=False)
+    config = write_config(base_config(**{"data.path": str(tmp_path / "flags.csv"), "report.plots": False}))
+    assert cli("validate", config, "--data").exit_code == 0
+    run_dir = run_dir_of(cli("train", config, "-o", tmp_path / "runs", "--json"))
+    assert cli("evaluate", run_dir, "--data", tmp_path / "flags.csv").exit_code == 0
+    rows.drop(columns="y").to_parquet(tmp_path / "flags.parquet")
+    as_numbers = rows.drop(columns="y").assign(flag=rows["flag"].astype(int))
+    as_numbers.to_csv(tmp_path / "numbers.csv", index=False)
+    outputs = [cli("predict", run_dir, "-i", tmp_path / name, "--proba") for name in ("flags.parquet", "numbers.csv")]
+    assert all(out.exit_code == 0 for out in outputs) and outputs[0].stdout == outputs[1].stdout
+
+
+def test_a_timestamp_column_is_refused_by_every_reader_before_training(cli, write_config, tmp_path):
+    rows = pd.read_csv(DATA / "xor_cloud.csv").assign(when=pd.Timestamp("2026-01-01"))
+    rows.to_parquet(tmp_path / "stamps.parquet")
+    config = write_config(base_config(**{"data.path": str(tmp_path / "stamps.parquet")}))
+    for args in (("validate", config, "--data"), ("train", config, "-o", tmp_path / "runs")):
+        result = cli(*args)
+        assert result.exit_code == 3 and "'when'" in one_error_line(result) and "timestamps" in result.stderr
+    assert not (tmp_path / "runs").exists()
 
 
 def test_compare_refuses_a_metric_no_run_has(cli, xor_run, tmp_path):

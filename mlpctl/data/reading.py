@@ -210,9 +210,20 @@ def _check_complete(frame: pd.DataFrame, columns: list[str], hint: str) -> None:
         raise DataError("; ".join(found) + hint)
 
 
+def check_not_timestamps(frame: pd.DataFrame, column: str) -> None:
+    """The one rule of every reader (train, validate, init, predict, evaluate): a boolean column
+    is a 0/1 feature; a timestamp column is not a number (pandas would give nanoseconds since
+    1970), and is refused."""
+    if pd.api.types.is_datetime64_any_dtype(frame[column]) or isinstance(frame[column].dtype, pd.PeriodDtype):
+        raise DataError(f"column {column!r}: {frame[column].dtype} values are timestamps, not numbers; give them "
+                        f"as numbers (a year, days since a date), or leave the column out")
+
+
 def check_numeric(frame: pd.DataFrame, features: list[str], role: str = "feature columns") -> None:
-    """Numbers only (`role` names the columns in the message), within float32's range."""
+    """Numbers only (`role` names the columns in the message), within float32's range; a
+    boolean column counts as 0/1 (`check_not_timestamps`)."""
     for column in features:
+        check_not_timestamps(frame, column)
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & frame[column].notna()
         if bad.any():

@@ -16,7 +16,7 @@ import yaml
 from mlpctl.config import RunConfig
 from mlpctl.config.suggest import did_you_mean
 from mlpctl.data import read_table
-from mlpctl.data.reading import too_many_classes
+from mlpctl.data.reading import encode_targets, too_many_classes
 from mlpctl.errors import ConfigError, DataError
 from mlpctl.files import atomic_write, safe_name
 
@@ -43,6 +43,24 @@ def guess_scenario(target: pd.Series) -> tuple[str, str]:
             return classes, f"{distinct} distinct integer values"
         return "regression", f"{distinct} distinct integers in {len(values)} rows, too many for classes"
     return "regression", f"numbers with {distinct} distinct values"
+
+
+SEPARATED = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$|^[-+]?\d+\.\d{3}(\.\d{3})*(,\d+)?$")  # 1,234.50; 1.234,50
+
+
+def check_target(target: pd.Series, scenario: str) -> None:
+    """The target as `train` will check it for `scenario` (labels, or numbers), so that init
+    never writes a starter that `validate --data` then refuses; the error says what to do."""
+    try:
+        encode_targets(target.dropna().to_frame(), scenario)
+    except DataError as error:
+        text = target.dropna().astype(str)
+        if len(text) and text.str.match(SEPARATED).mean() >= DATES:
+            hint = ("its values look like numbers with thousands separators (1,234.50): write them without "
+                    "separators (1234.50) for a regression target")
+        else:
+            hint = "is it the column you meant? a classification target has a few labels, a regression target numbers"
+        raise DataError(f"--target {target.name!r}: {error}; {hint}") from None
 
 
 def left_out(frame: pd.DataFrame, columns: list) -> dict:
@@ -104,6 +122,7 @@ def starter_config(csv: Path, target: str, output: Path, scenario: str | None = 
                         f"(columns: {', '.join(columns)})")
     guessed, why = guess_scenario(frame[target])
     scenario = scenario or guessed
+    check_target(frame[target], scenario)
     columns = [c for c in frame.columns if c != target]
     if not columns:
         raise DataError(f"{csv}: no feature columns besides {target!r}")

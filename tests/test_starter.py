@@ -99,3 +99,21 @@ def test_starters_for_public_data_train_well_as_written(cli, tmp_path, name, met
     assert result.exit_code == 0, result.stderr
     split, key = metric.split(".")
     assert json.loads(result.stdout)["metrics"][split][key] > threshold
+
+
+@pytest.mark.parametrize("values, scenario, hint", [
+    ([f"{1000 + 37 * i:,}.50" for i in range(120)], None, "thousands separators"),  # 1,037.50: text to pandas
+    ([f"person {i}" for i in range(120)], None, "is it the column you meant"),
+    ([f"person {i}" for i in range(120)], "regression", "must be numbers"),
+], ids=["separated-prices", "a-name-column", "names-as-regression"])
+def test_init_refuses_a_target_that_validate_would_refuse_and_says_what_to_do(cli, tmp_path, values, scenario, hint):
+    """It exited 0 with a multiclass starter that `validate --data` then refused."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=120), "x2": rng.normal(size=120), "target": values})
+    frame.to_csv(tmp_path / "table.csv", index=False)
+    output = tmp_path / "table.yaml"
+    result = cli("init", "--data", tmp_path / "table.csv", "--target", "target", "--output", output,
+                 *(("--scenario", scenario) if scenario else ()))
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 3 and len(lines) == 1 and hint in lines[0] and "'target'" in lines[0]
+    assert not output.exists()

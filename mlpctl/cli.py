@@ -202,10 +202,13 @@ def validate(
 
 
 def _check_data(run_config) -> str:
-    """The data file read and checked as `train` reads it; its warnings printed; a summary."""
+    """The data file read and checked as `train` reads it, and the network's size against the
+    machine's memory as `train` checks it; its warnings printed; a summary."""
     from mlpctl.data import load_dataset
+    from mlpctl.engines import check_model_fits
 
     dataset = load_dataset(run_config)
+    check_model_fits(run_config, dataset)
     for warning in dataset.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     rows = ", ".join(f"{split} {count}" for split, count in dataset.rows.items())

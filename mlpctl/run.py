@@ -1,7 +1,6 @@
 """One run, start to finish: data -> run directory -> train -> report. Used by `mlpctl train`
 and by every sweep trial, so a trial is exactly an ordinary run. Loads TensorFlow lazily."""
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +26,6 @@ class Run:
     warnings: list[str] = field(default_factory=list)  # plots that could not be drawn
 
 
-BYTES_PER_WEIGHT = 4 * 4  # float32, kept four times: the weight, its gradient, two optimizer slots
-
-
 def dense_weights(config: RunConfig, dataset: Dataset) -> int:
     return engines.dense_weights(config, dataset.preprocessing)
 
@@ -37,18 +33,6 @@ def dense_weights(config: RunConfig, dataset: Dataset) -> int:
 def step_work(config: RunConfig, dataset: Dataset) -> int:
     """Weights x rows of one training step: what decides TensorFlow's threads (runtime.tf_threads)."""
     return dense_weights(config, dataset) * config.training.batch_rows(dataset.rows["train"])
-
-
-def check_model_fits(config: RunConfig, dataset: Dataset) -> None:
-    """A network too big for this machine's memory is refused before anything is allocated."""
-    weights = dense_weights(config, dataset)
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if weights * BYTES_PER_WEIGHT > memory:
-        raise ConfigError(f"model.layers: {weights:,} weights need about {weights * BYTES_PER_WEIGHT / 2**30:,.0f} GiB "
-                          f"to train; this machine has {memory / 2**30:,.0f} GiB")
 
 
 def load_trainer(config: RunConfig, dataset: Dataset, verbose: bool = False, cores: int | None = None):
@@ -119,7 +103,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     saved = resumable(resume) if resume else None
     check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
-    check_model_fits(config, dataset)
+    engines.check_model_fits(config, dataset)
     for warning in dataset.warnings if on_warning else ():
         on_warning(warning)
     data_digest = checkpoint.digest(Path(config.data.path))

@@ -69,6 +69,23 @@ def test_a_model_too_big_for_memory_is_refused_before_a_run_directory(cli, write
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.parametrize("units, advice", [(2_000_000, "fewer or smaller layers would"),
+                                           (100_000, "a batch_size of at most")])
+def test_a_step_too_big_for_memory_is_refused_by_validate_and_train(cli, write_config, tmp_path, units, advice):
+    """Its weights fit (2,000,000 units on two inputs: 8M weights), but a full batch of its
+    activations does not: it passed validate and died in training with an internal error. With
+    100,000 units a smaller batch would fit (an evaluation batch of 4,096 rows does)."""
+    rows = pd.concat([pd.read_csv(DATA / "xor_cloud.csv")] * 100)  # 40,000 rows
+    rows.to_csv(tmp_path / "many.csv", index=False)
+    config = write_config(base_config(**{"data.path": str(tmp_path / "many.csv"), "training.batch_size": "full",
+                                         "model.layers": [{"units": units}]}))
+    for args in (("validate", config, "--data"), ("train", config, "-o", tmp_path / "runs")):
+        result = cli(*args)
+        line = one_error_line(result)
+        assert result.exit_code == 2 and "activation values a step" in line and advice in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 # --- data --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("scenario, target", [("binary", "y"), ("regression", "y")])

@@ -158,6 +158,12 @@ class LayerConfig(Section):
     initializer: InitializerSpec | None = Field(None, description="Kernel initialiser; default model.initializer.")
     bias_initializer: InitializerSpec | None = Field(None, description="Default model.bias_initializer.")
 
+    @property
+    def dense_units(self) -> int:
+        """The outputs of this layer's Dense: a maxout unit has one per piece."""
+        name, params = name_and_params(self.activation)
+        return self.units * params.get("pieces", catalog.MAXOUT_PIECES) if name == "maxout" else self.units
+
     def setting(self, name: str, defaults: RegularizationConfig) -> Any:
         """This layer's value of a regularizer, or the model's default."""
         value = getattr(self, name)

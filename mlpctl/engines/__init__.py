@@ -8,11 +8,14 @@ imports no TensorFlow: the engine is imported when it is chosen.
 
 import importlib
 import math
+import os
 from dataclasses import dataclass, field
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
+from mlpctl.errors import ConfigError
 from mlpctl.runtime import ONE_THREAD_WORK
+from mlpctl.scoring import EVAL_BATCH
 
 # training.jit: auto compiles the graph engine's chunks with XLA from this many training steps
 # on: XLA's compile (1-3 s) costs more than it saves below (bench/README.md, "XLA").
@@ -70,6 +73,46 @@ def dense_weights(config: RunConfig, preprocessing) -> int:
     widths = [preprocessing.n_inputs, *(layer.units for layer in config.model.layers),
               preprocessing.n_outputs(config.scenario)]
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+
+
+BYTES_PER_WEIGHT = 4 * 4  # float32, kept four times: the weight, its gradient, two optimizer slots
+BYTES_PER_ACTIVATION = 4 * 4  # float32, per row and unit: the pre-activation, the activation, a gradient of each
+
+
+def evaluation_rows(dataset) -> int:
+    """Rows at once in the final evaluation, however small the training batch."""
+    return min(EVAL_BATCH, max(dataset.rows.values()))
+
+
+def step_rows(config: RunConfig, dataset) -> int:
+    """The most rows any engine runs through the network at once: a training step (L-BFGS and
+    `full`: every training row), or a batch of the final evaluation."""
+    return max(config.training.batch_rows(dataset.rows["train"]), evaluation_rows(dataset))
+
+
+def activation_values(config: RunConfig, dataset) -> int:
+    """Values a step holds per row and unit, for every Dense layer's outputs."""
+    units = sum(layer.dense_units for layer in config.model.layers)
+    return step_rows(config, dataset) * (units + dataset.preprocessing.n_outputs(config.scenario))
+
+
+def check_model_fits(config: RunConfig, dataset) -> None:
+    """A network too big for this machine's memory is refused before anything is allocated:
+    its weights, and a step's activations (rows at once x every layer's units), which grow
+    with the batch."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    weights, values = dense_weights(config, dataset.preprocessing), activation_values(config, dataset)
+    need = weights * BYTES_PER_WEIGHT + values * BYTES_PER_ACTIVATION
+    if need <= memory:
+        return
+    batch = (memory - weights * BYTES_PER_WEIGHT) // (values // step_rows(config, dataset) * BYTES_PER_ACTIVATION)
+    fits = f"a batch_size of at most {batch:,} would fit" if batch >= evaluation_rows(dataset) else \
+        "fewer or smaller layers would"
+    raise ConfigError(f"model.layers: {weights:,} weights and {values:,} activation values a step need about "
+                      f"{need / 2**30:,.0f} GiB to train; this machine has {memory / 2**30:,.0f} GiB ({fits})")
 
 
 def runner(engine: str):

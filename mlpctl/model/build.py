@@ -7,7 +7,6 @@ import keras
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
-from mlpctl.config.schema import name_and_params
 from mlpctl.model.losses import DataLoss, loss_of
 from mlpctl.model.registries import get
 from mlpctl.model.target import LAYER_NAME, TargetScale
@@ -53,12 +52,6 @@ def penalty(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
     return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
 
 
-def dense_units(layer) -> int:
-    """A maxout layer's Dense has one output per piece of each unit."""
-    name, params = name_and_params(layer.activation)
-    return layer.units * params.get("pieces", catalog.MAXOUT_PIECES) if name == "maxout" else layer.units
-
-
 def after_layer(layer, defaults, index: int, synchronized: bool = False) -> list[keras.layers.Layer]:
     """What follows a hidden layer (after its activation), in this order: batch norm, layer
     norm, Gaussian noise, dropout. `synchronized` (training.distribute: mirrored): batch norm's
@@ -88,7 +81,7 @@ def build_model(config: RunConfig, preprocessing) -> keras.Sequential:
         max_norm = layer.setting("max_norm", defaults)
         model.add(
             keras.layers.Dense(
-                dense_units(layer),
+                layer.dense_units,
                 activation=None if separate else activation,
                 kernel_initializer=get("initializer", layer.initializer or config.model.initializer),
                 bias_initializer=get("initializer", layer.bias_initializer or config.model.bias_initializer),

@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from mlpctl.files import atomic_write
-from mlpctl.plots import DPI, draw_regions, log_scale, pyplot, save
+from mlpctl.plots import DPI, GRADIENT_NORM, draw_regions, log_scale, pyplot, save
 
 GIF_FRAME_MS = 600
 MAX_COLUMNS = 4
+MAX_UNIT_LINES = 32  # hidden units' lines drawn on a picture; past it, the first ones (the title says so)
+MAX_LEGEND_LAYERS = 12  # gradient norms named in a legend; past it, coloured by depth with a colour bar
+MAX_HISTOGRAM_ROWS = 8  # layers in weight_histograms.png; past it, the first, the last and some between
 
 
 def small_multiples(count: int, width: float = 3.4, height: float = 3.0):
@@ -54,7 +57,7 @@ def unit_lines(axis, lines: np.ndarray, limits: tuple) -> None:
     the axis' limits, numbered at one end."""
     (x_low, x_high), (y_low, y_high) = limits
     colours = pyplot().get_cmap("Dark2")
-    for index, (a, b, c) in enumerate(lines):
+    for index, (a, b, c) in enumerate(lines[:MAX_UNIT_LINES]):
         if abs(b) >= abs(a) and b != 0:  # closer to horizontal: y as a function of x
             xs = np.array([x_low, x_high])
             ys = -(a * xs + c) / b
@@ -73,10 +76,13 @@ def region_frame(axis, frame: dict, raw_points, labels, class_names: list, lines
     """One snapshot of the decision regions: `frame` has grid, regions, positive, title."""
     draw_regions(axis, frame["grid"], frame["regions"], frame["positive"], raw_points, labels, class_names,
                  legend=False)
+    title = frame["title"]
     if lines is not None:
         grid_x, grid_y = frame["grid"]
         unit_lines(axis, lines, ((grid_x.min(), grid_x.max()), (grid_y.min(), grid_y.max())))
-    axis.set_title(frame["title"], fontsize=9)
+        if len(lines) > MAX_UNIT_LINES:
+            title += f"\n(lines of the first {MAX_UNIT_LINES} of {len(lines)} units)"
+    axis.set_title(title, fontsize=9)
 
 
 def region_evolution(frames: list[dict], raw_points, labels, class_names: list, features: list[str],
@@ -156,24 +162,35 @@ def _limits(curves, points) -> tuple[float, float]:
 def gradient_norms(rows: list[dict[str, float]], path: Path) -> None:
     """Each layer's gradient norm per epoch, on a log scale: first layers far below the last
     is the vanishing gradient."""
-    columns = [key for key in rows[0] if key.startswith("grad_norm_")]
-    figure, axis = pyplot().subplots(figsize=(7, 4.5))
+    columns = [key for key in rows[0] if key.startswith(GRADIENT_NORM)]
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7, 4.5))
     epochs = [row["epoch"] for row in rows]
-    for column in columns:
+    named = len(columns) <= MAX_LEGEND_LAYERS
+    depth = plt.get_cmap("viridis")
+    for index, column in enumerate(columns):
         values = [row[column] if row[column] > 0 else np.nan for row in rows]
-        axis.plot(epochs, values, label=column.removeprefix("grad_norm_"))
+        colour = None if named else depth(index / max(len(columns) - 1, 1))
+        axis.plot(epochs, values, label=column.removeprefix(GRADIENT_NORM), color=colour, linewidth=1.5 if named else 0.8)
     log_scale(axis)
     axis.set(xlabel="epoch", ylabel="gradient norm (log scale)",
              title="gradient norm per layer (first 4,096 training rows)")
     axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=8, title="layer", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if named:
+        axis.legend(fontsize=8, title="layer", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    else:  # a legend of every layer would be taller than the picture
+        scale = plt.cm.ScalarMappable(cmap=depth, norm=plt.Normalize(1, len(columns)))
+        figure.colorbar(scale, ax=axis, label=f"layer (1 = {columns[0].removeprefix(GRADIENT_NORM)}, "
+                                              f"{len(columns)} = {columns[-1].removeprefix(GRADIENT_NORM)})")
     save(figure, path)
 
 
 def weight_histograms(kernels: dict[int, dict[str, np.ndarray]], path: Path) -> None:
     """One row per layer, one column per snapshot: the distribution of the layer's weights."""
     epochs = list(kernels)
-    layers = list(kernels[epochs[0]])
+    every = list(kernels[epochs[0]])
+    layers = [every[round(i)] for i in np.linspace(0, len(every) - 1, MAX_HISTOGRAM_ROWS)] \
+        if len(every) > MAX_HISTOGRAM_ROWS else every
     plt = pyplot()
     figure, axes = plt.subplots(len(layers), len(epochs), figsize=(2.6 * len(epochs), 2.0 * len(layers)),
                                 squeeze=False)
@@ -190,6 +207,8 @@ def weight_histograms(kernels: dict[int, dict[str, np.ndarray]], path: Path) -> 
                 axis.set_title(f"epoch {epoch}", fontsize=9)
             if column == 0:
                 axis.set_ylabel(layer, fontsize=9)
+    if len(layers) < len(every):
+        figure.suptitle(f"{len(layers)} of the {len(every)} layers, first and last among them", fontsize=9)
     save(figure, path)
 
 

@@ -61,6 +61,7 @@ def data_loss_lines(axis, rows: list[dict[str, float]]) -> None:
 
 
 DECADES = 2  # a loss spanning more than this many powers of ten is drawn on a log scale
+GRADIENT_NORM = "grad_norm_"  # history.csv's columns of report.gradient_norms, one per layer
 
 
 def learning_curves_figure(rows: list[dict[str, float]], best_epoch: int | None = None):
@@ -68,7 +69,8 @@ def learning_curves_figure(rows: list[dict[str, float]], best_epoch: int | None 
     the generalisation gap), the best epoch marked; the loss on a log scale when it spans more
     than DECADES powers of ten, and the learning rate on a panel of its own when it changed."""
     plt = pyplot()
-    quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate", "data_loss") and not k.startswith("val_")]
+    quantities = [k for k in rows[0] if k not in ("epoch", "learning_rate", "data_loss")
+                  and not k.startswith(("val_", GRADIENT_NORM))]  # the norms have their own picture
     epochs = [row["epoch"] for row in rows]
     rates = [row["learning_rate"] for row in rows]
     show_rate = rate_changed(rates)
@@ -125,10 +127,19 @@ def spans_decades(values: list[float]) -> bool:
 
 # --- classification ----------------------------------------------------------------------------
 
+LEGEND_CLASSES = 20  # classes named in a decision-regions legend
+CELL_TEXT_CLASSES = 30  # up to this many classes a confusion matrix writes each cell's count
+TOP_CONFUSIONS = 15  # past it, the counts that matter are listed beside a heat map
+
+
 def confusion_matrix(matrix: np.ndarray, names: list, path: Path, split: str) -> None:
-    """Counts, and rows normalised to the true class (recall on the diagonal)."""
-    plt = pyplot()
+    """Counts, and rows normalised to the true class (recall on the diagonal); past
+    CELL_TEXT_CLASSES classes, a heat map of the normalised rows without per-cell text and the
+    TOP_CONFUSIONS largest confusions listed, so that its size and cost stay bounded."""
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    if len(names) > CELL_TEXT_CLASSES:
+        return confusion_summary(matrix, normalised, names, path, split)
+    plt = pyplot()
     size = max(4.0, 0.5 * len(names) + 2.5)
     figure, axes = plt.subplots(1, 2, figsize=(2 * size, size))
     for axis, values, title, fmt in ((axes[0], matrix, "counts", "d"), (axes[1], normalised, "by true class", ".2f")):
@@ -144,6 +155,35 @@ def confusion_matrix(matrix: np.ndarray, names: list, path: Path, split: str) ->
             for j in ticks:
                 axis.text(j, i, format(values[i, j], fmt), ha="center", va="center", fontsize=8,
                           color="white" if values[i, j] > limit else "black")
+    save(figure, path)
+
+
+def top_confusions(matrix: np.ndarray, names: list, count: int = TOP_CONFUSIONS) -> list[tuple[str, str, int]]:
+    """The largest off-diagonal counts: (true, predicted, rows), largest first."""
+    off = matrix.astype(np.int64).copy()
+    np.fill_diagonal(off, 0)
+    flat = np.argsort(off, axis=None)[::-1][:count]
+    pairs = [np.unravel_index(index, off.shape) for index in flat]
+    return [(str(names[i]), str(names[j]), int(off[i, j])) for i, j in pairs if off[i, j] > 0]
+
+
+def confusion_summary(matrix: np.ndarray, normalised: np.ndarray, names: list, path: Path, split: str) -> None:
+    plt = pyplot()
+    figure, (heat, listing) = plt.subplots(1, 2, figsize=(13, 7), gridspec_kw={"width_ratios": [3, 2]})
+    image = heat.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    step = max(1, len(names) // 20)  # at most about 20 labels per axis
+    ticks = range(0, len(names), step)
+    heat.set_xticks(ticks, [str(names[i]) for i in ticks], rotation=90, fontsize=7)
+    heat.set_yticks(ticks, [str(names[i]) for i in ticks], fontsize=7)
+    heat.set(xlabel="predicted", ylabel="true", title=f"by true class, {len(names)} classes ({split})")
+    figure.colorbar(image, ax=heat, fraction=0.046)
+    recall = np.diag(normalised)
+    lines = [f"mean recall {recall.mean():.3f}; lowest: "
+             + ", ".join(f"{names[i]} {recall[i]:.2f}" for i in np.argsort(recall)[:3]), "",
+             "largest confusions (true -> predicted: rows)"]
+    lines += [f"{true} -> {predicted}: {rows}" for true, predicted, rows in top_confusions(matrix, names)]
+    listing.axis("off")
+    listing.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=8, transform=listing.transAxes)
     save(figure, path)
 
 
@@ -260,7 +300,7 @@ def draw_regions(axis, grid, regions, positive, raw_points, labels, class_names:
         handles.append(Line2D([], [], color="black", linewidth=1, label="P = 0.5"))
     axis.scatter(raw_points[:, 0], raw_points[:, 1], c=labels.ravel() % 10, cmap="tab10", vmin=0, vmax=9,
                  edgecolor="black", s=18)
-    if legend:
+    if legend and classes <= LEGEND_CLASSES:  # colours repeat past 10 anyway
         axis.legend(handles=handles, fontsize=8, title="class", loc="best")
 
 

@@ -361,3 +361,45 @@ def test_predict_reads_a_big_file_a_chunk_at_a_time_with_the_numbers_of_one_read
     (tmp_path / "empty.csv").write_text("x1,x2\n")
     assert cli("predict", run_dir, "-i", tmp_path / "empty.csv", "-o", tmp_path / "none.csv").exit_code == 0
     assert (tmp_path / "none.csv").read_text() == "prediction\n"
+
+
+# --- pictures stay readable and bounded whatever the network ---------------------------------------
+
+def test_a_confusion_matrix_of_many_classes_is_a_heat_map_with_the_top_confusions(tmp_path):
+    """200 classes took 2.5 minutes, 6.5 GB and 5.7 MB of PNG for one second of training."""
+    from mlpctl import plots
+
+    rng = np.random.default_rng(0)
+    matrix = rng.poisson(1, size=(200, 200)) + np.diag(np.full(200, 30))
+    matrix[7, 42] = 500  # the one confusion that matters
+    matrix[3, 9] = 400
+    names = [f"c{i}" for i in range(200)]
+    assert plots.top_confusions(matrix, names)[:2] == [("c7", "c42", 500), ("c3", "c9", 400)]
+    plots.confusion_matrix(matrix, names, tmp_path / "many.png", "test")
+    width, height = png_size(tmp_path / "many.png")
+    assert width <= 1400 and height <= 800  # 13 x 7 inches at 100 dpi, however many classes
+    assert (tmp_path / "many.png").stat().st_size < 500_000
+    plots.confusion_matrix(matrix[:12, :12], names[:12], tmp_path / "few.png", "test")  # counts in each cell
+    assert png_size(tmp_path / "few.png")[0] > 0
+
+
+def test_gradient_norms_add_no_panel_to_the_learning_curves_and_name_many_layers_by_colour(tmp_path):
+    """160 layers' norms gave learning_curves.png a panel each: 68,880 px wide."""
+    from mlpctl import learning_plots, plots
+
+    rows = [{**row, **{f"grad_norm_hidden_{i}": 1.0 / (i * row["epoch"]) for i in range(1, 161)}}
+            for row in curve_rows(20)]
+    assert [axis.get_title() for axis in plots.learning_curves_figure(rows).axes] == ["loss", "accuracy"]
+    learning_plots.gradient_norms(rows, tmp_path / "norms.png")
+    assert png_size(tmp_path / "norms.png")[0] <= 1000 and png_size(tmp_path / "norms.png")[1] <= 600
+
+
+def test_hidden_units_lines_and_weight_histograms_are_bounded(tmp_path):
+    from mlpctl import learning_plots, plots
+
+    figure, axis = plots.pyplot().subplots()
+    learning_plots.unit_lines(axis, np.random.default_rng(0).normal(size=(1000, 3)), ((-1, 1), (-1, 1)))
+    assert len(axis.lines) == learning_plots.MAX_UNIT_LINES == 32
+    kernels = {epoch: {f"hidden_{i}": np.full((4, 4), float(i)) for i in range(1, 161)} for epoch in (1, 5)}
+    learning_plots.weight_histograms(kernels, tmp_path / "hist.png")
+    assert png_size(tmp_path / "hist.png")[1] <= 100 * 2.0 * learning_plots.MAX_HISTOGRAM_ROWS + 100

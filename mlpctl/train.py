@@ -45,7 +45,15 @@ class TrainResult:
 
 def train(config: RunConfig, dataset: Dataset, progress: Progress | None = None,
           checkpoints: Checkpoints | None = None) -> TrainResult:
-    """`checkpoints`: when to write them and, to resume, the one to go on from."""
+    """`checkpoints`: when to write them and, to resume, the one to go on from. A stop signal
+    is taken between chunks of epochs (or epochs, or iterations) and after the final
+    evaluation, never in the middle of TensorFlow (`signals.polled`)."""
+    with signals.polled():
+        return _train(config, dataset, progress, checkpoints)
+
+
+def _train(config: RunConfig, dataset: Dataset, progress: Progress | None,
+           checkpoints: Checkpoints | None) -> TrainResult:
     progress = progress or Progress()
     seed_everything(config.seed)
     streaming = getattr(dataset, "streaming", False)

@@ -96,9 +96,9 @@ def train(
     debug: DebugOption = False,
 ) -> None:
     """Train the config's network and write a new run directory."""
+    from mlpctl.api import start
     from mlpctl.config import load_config
     from mlpctl.console import make_console, make_progress
-    from mlpctl.run import execute, make_smoke
 
     from mlpctl.errors import ConfigError
 
@@ -109,8 +109,6 @@ def train(
     config = config or resume / "config.yaml"
     run_config = load_config(config, set_ or [])
     _warn(run_config, config, quiet)
-    if smoke:
-        run_config = make_smoke(run_config)
 
     def announce(run_dir: Path) -> None:
         if not quiet:
@@ -120,30 +118,16 @@ def train(
         if not quiet:
             print(f"warning: {line}", file=sys.stderr)
 
-    with stop_signals_handled():
-        run = execute(run_config, output_dir, make_progress(console, quiet), smoke=smoke, verbose=verbose,
-                      on_start=announce, resume=resume, on_warning=warn)
-    if run.result.status == "completed" and not smoke:
-        run.warnings.extend(_point_latest(run.run_dir))
+    run = start(run_config, output_dir, make_progress(console, quiet), smoke=smoke, resume=resume, verbose=verbose,
+                on_start=announce, on_warning=warn)
+    document = run.record
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not quiet:
-        _print_outcome(console, run.result, run.run_dir)
+        _print_outcome(console, document, run.run_dir)
     if json_output:
-        print(json.dumps(run.document, indent=2))
-    raise typer.Exit(int(exit_code_of(run.result.status, run.document.get("signal"))))
-
-
-def _point_latest(run_dir: Path) -> list[str]:
-    """<output dir>/latest -> the run just completed; a failure is a warning, never a lost run."""
-    from mlpctl.errors import OutputError
-    from mlpctl.files import point_latest
-
-    try:
-        point_latest(run_dir)
-    except OutputError as error:
-        return [f"{error} (the run itself is complete)"]
-    return []
+        print(json.dumps(document, indent=2))
+    raise typer.Exit(int(exit_code_of(document["status"], document.get("signal"))))
 
 
 def _warn(run_config, path: Path, quiet: bool) -> None:
@@ -153,23 +137,24 @@ def _warn(run_config, path: Path, quiet: bool) -> None:
             print(f"warning: {path}: {warning}", file=sys.stderr)
 
 
-def _print_outcome(console, result, run_dir: Path) -> None:
+def _print_outcome(console, document: dict, run_dir: Path) -> None:
+    """What metrics.json says of the run, for a person."""
     from mlpctl.console import metrics_table
 
-    for note in result.notes:
+    for note in document.get("notes", []):
         console.print(note)
-    if result.metrics:
-        console.print(metrics_table(result.metrics))
-    if result.status == "diverged":
+    if document.get("metrics"):
+        console.print(metrics_table(document["metrics"]))
+    if document["status"] == "diverged":
         console.print(
-            f"error: training diverged at epoch {result.epochs_run}: the loss is no longer a "
+            f"error: training diverged at epoch {document['epochs_run']}: the loss is no longer a "
             "finite number; lower optimizer.learning_rate or normalize the data",
             style="red",
         )
-    elif result.status == "interrupted":
-        console.print(f"interrupted after {result.epochs_run} epoch(s)", style="yellow")
-    elif result.stopped_early_at:
-        console.print(f"early stopping at epoch {result.stopped_early_at}")
+    elif document["status"] == "interrupted":
+        console.print(f"interrupted after {document['epochs_run']} epoch(s)", style="yellow")
+    elif document.get("stopped_early_at"):
+        console.print(f"early stopping at epoch {document['stopped_early_at']}")
     console.print(f"run directory: {run_dir}")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlpctl import report, runstate, runtime
+from mlpctl import report, runstate, runtime, signals
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.data.preprocessing import read_saved
@@ -171,12 +171,15 @@ def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
     """The run with its network rebuilt from its own config.yaml and preprocessing.json and
     only the weights read from model.keras (`model.saved`): nothing a run directory's files
     name is imported or run, and the model is not compiled (predicting needs no loss)."""
-    runtime.start_tensorflow(verbose)
-    from mlpctl.engines import dense_weights
-    from mlpctl.model.saved import rebuild_trained
+    with signals.polled():  # a stop is taken after TensorFlow's start and the model's load, not inside them
+        runtime.start_tensorflow(verbose)
+        from mlpctl.engines import dense_weights
+        from mlpctl.model.saved import rebuild_trained
 
-    return load_run(run_dir, lambda path, config, prep: rebuild_trained(path, config, prep,
-                                                                         dense_weights(config, prep)))
+        run = load_run(run_dir, lambda path, config, prep: rebuild_trained(path, config, prep,
+                                                                            dense_weights(config, prep)))
+    signals.check()
+    return run
 
 
 def _compile_for_evaluation(run: TrainedRun) -> list[str]:
@@ -196,20 +199,29 @@ def _compile_for_evaluation(run: TrainedRun) -> list[str]:
             f"import code named by a run directory"]
 
 
-def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
-    """Metrics and plots for new labelled rows, in a new folder under <run>/evaluations."""
-    from mlpctl import train as trainer
+def evaluate_frame(run: TrainedRun, frame: pd.DataFrame) -> tuple[dict, list[str], np.ndarray, np.ndarray]:
+    """The run's metrics on labelled rows: (metrics, notes, inputs, encoded labels)."""
+    from mlpctl.training import train as trainer
 
-    frame = read_input(str(data), labels=run.config.label_column)
     check_columns(frame, run, keep=[], require_targets=True)
     if frame.empty:
-        raise DataError(f"--data: {data} has no rows to evaluate on")
+        raise DataError("no rows to evaluate on")
     x, y = run.preprocessing.transform(frame), encode_known_labels(frame, run)
     notes = _compile_for_evaluation(run)
     y_loss = trainer.loss_targets(run.config, {"data": y}, run.classes)
     metrics = trainer.evaluate(run.model, {"data": x}, y_loss)["data"]
     if notes:
         metrics["loss"] = None
+    return metrics, notes, x, y
+
+
+def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
+    """Metrics and plots for new labelled rows, in a new folder under <run>/evaluations."""
+    frame = read_input(str(data), labels=run.config.label_column)
+    if frame.empty:
+        check_columns(frame, run, keep=[], require_targets=True)
+        raise DataError(f"--data: {data} has no rows to evaluate on")
+    metrics, notes, x, y = evaluate_frame(run, frame)
     directory = create_run_dir(run.run_dir / "evaluations", safe_name(data.stem, "data"))
     figures, per_class = report.Figures(directory), None
     if run.config.report.plots:

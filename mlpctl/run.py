@@ -43,10 +43,11 @@ def load_trainer(config: RunConfig, dataset: Dataset, verbose: bool = False, cor
     jit, _ = engines.choose_jit(config, rows, weights)
     onednn = engines.wants_onednn(jit, weights, config.training.batch_rows(rows))
     mirrored = config.training.distribute == "mirrored"
-    runtime.start_tensorflow(verbose, runtime.tf_threads(step_work(config, dataset), cores), onednn,
-                             cpu_devices=(config.training.replicas or 2) if mirrored else None)
-    from mlpctl import train as trainer
-
+    with signals.polled():  # a stop inside TensorFlow's import broke it: ImportError, exit 1, run failed
+        runtime.start_tensorflow(verbose, runtime.tf_threads(step_work(config, dataset), cores), onednn,
+                                 cpu_devices=(config.training.replicas or 2) if mirrored else None)
+        from mlpctl.training import train as trainer
+    signals.check()
     return trainer
 
 

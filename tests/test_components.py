@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from mlpctl import train as trainer
+from mlpctl.training import train as trainer
 from mlpctl.config import load_config
 from mlpctl.data import load_dataset
 from mlpctl.scoring import scores

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlpctl import train as trainer
+from mlpctl.training import train as trainer
 from mlpctl.config import load_config
 from mlpctl.data import load_dataset
 

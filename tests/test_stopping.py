@@ -109,7 +109,7 @@ def test_ctrl_c_while_tensorflow_starts_leaves_an_interrupted_run(tmp_path):
 
 
 def test_a_stop_after_the_last_epoch_keeps_the_history_and_the_model(cli, tmp_path, monkeypatch):
-    from mlpctl import train
+    from mlpctl.training import train
 
     def stopped(*args):
         raise KeyboardInterrupt
@@ -184,7 +184,7 @@ def test_a_sigterm_lost_in_a_finalizer_still_ends_training_as_interrupted(cli, t
 @LOST_STOP_PRINTED
 def test_a_sigterm_lost_after_the_last_epoch_still_ends_the_run_as_interrupted(cli, tmp_path, monkeypatch):
     """What CI caught: XLA ran all the epochs before the signal came, and it was lost in the wrap-up."""
-    from mlpctl import train
+    from mlpctl.training import train
 
     evaluate = train.evaluate
 
@@ -397,7 +397,7 @@ def test_resume_refuses_what_it_cannot_go_on_with(cli, tmp_path, write_config):
 
 
 def test_resume_refuses_a_data_file_that_changed(cli, tmp_path, write_config, monkeypatch):
-    from mlpctl import train
+    from mlpctl.training import train
 
     data = tmp_path / "xor.csv"
     shutil.copy(ROOT / "data" / "xor_cloud.csv", data)
@@ -462,3 +462,21 @@ def test_a_stop_while_training_is_taken_where_the_engine_checks_not_where_it_lan
         with pytest.raises(signals.Stopped) as stop:
             signals.check()
     assert stop.value.signal_name == "SIGTERM"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.0, 0.5, 1.0])
+def test_a_stop_while_tensorflow_starts_ends_the_run_interrupted(tmp_path, delay):
+    """SIGTERM as the run directory appears lands in TensorFlow's import (it takes seconds): an
+    exception raised there broke the import (ImportError: initialization failed, or Keras'
+    "you need optree"), and the run ended `failed`, exit 1 (bench/stops.py, XLA cache off)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "xor.yaml"), "-o", str(tmp_path), "-q", *LONG],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MLPCTL_XLA_CACHE": "off"})
+    wait_until(lambda: list(tmp_path.glob("*/metrics.json")) or process.poll() is not None)
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert json.loads((the_run_dir(tmp_path) / "metrics.json").read_text())["status"] == "interrupted"

@@ -123,13 +123,19 @@ def apply_override(raw: dict, assignment: str) -> None:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         raise ConfigError(f"--set {assignment!r}: the value is not valid YAML") from None
-    parts = key.strip().split(".")
+    set_key(raw, key.strip(), value, f"--set {assignment!r}")
+
+
+def set_key(raw: dict, key: str, value: Any, label: str) -> None:
+    """`raw`'s dotted `key` set to `value` (an override, from `--set` or a Python mapping);
+    `label` names the override in errors."""
+    parts = key.split(".")
     node: Any = raw
     for depth, part in enumerate(parts):
         here = ".".join(parts[: depth + 1])
         last = depth == len(parts) - 1
         if isinstance(node, list):
-            index = _list_index(part, node, here, assignment)
+            index = _list_index(part, node, here, label)
             if last:
                 node[index] = value
             else:
@@ -141,13 +147,13 @@ def apply_override(raw: dict, assignment: str) -> None:
                 node = node.setdefault(part, {})
         else:
             parent = ".".join(parts[:depth])
-            raise ConfigError(f"--set {assignment!r}: {parent} is a value, not a section")
+            raise ConfigError(f"{label}: {parent} is a value, not a section")
 
 
-def _list_index(part: str, items: list, here: str, assignment: str) -> int:
+def _list_index(part: str, items: list, here: str, label: str) -> int:
     if not re.fullmatch(r"\d+", part) or int(part) >= len(items):
         raise ConfigError(
-            f"--set {assignment!r}: {here} is not an item; the list has {len(items)} "
+            f"{label}: {here} is not an item; the list has {len(items)} "
             f"item(s), indices 0 to {len(items) - 1}"
         )
     return int(part)

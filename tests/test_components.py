@@ -448,7 +448,7 @@ def test_custom_layers_do_what_they_say():
 def test_soft_exponential_learns_its_alpha():
     result = train("regression", "model.layers=[{units: 8, activation: soft_exponential}]", "training.epochs=5")
     alpha = result.model.get_layer("activation_1").alpha.numpy()
-    assert not np.allclose(alpha, 0.1)
+    assert np.abs(alpha - 0.1).max() > 1e-3, alpha  # moved by learning, not by rounding
 
 
 def test_maxout_needs_two_pieces(cli):

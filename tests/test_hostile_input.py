@@ -272,7 +272,8 @@ def test_predict_and_evaluate_never_import_the_runs_custom_loss(cli, tmp_path, m
         f"from pathlib import Path\nPath({str(marker)!r}).touch()\n"
         "import keras\ndef loss(y_true, y_pred):\n    return keras.ops.mean(keras.ops.square(y_true - y_pred))\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    config = write_config(base_config(**{"loss": {"custom": "someones_loss:loss"}, "report.plots": False}))
+    config = write_config(base_config(**{"loss": {"custom": "someones_loss:loss"}, "report.plots": False,
+                                         "training.epochs": 30}))
     run_dir = run_dir_of(cli("train", config, "-o", tmp_path / "runs", "--json"))
     marker.unlink()
     sys.modules.pop("someones_loss")
@@ -280,7 +281,7 @@ def test_predict_and_evaluate_never_import_the_runs_custom_loss(cli, tmp_path, m
     evaluated = cli("evaluate", run_dir, "--data", DATA / "xor_cloud.csv", "--json")
     assert evaluated.exit_code == 0, evaluated.stderr
     document = json.loads(evaluated.stdout)
-    assert document["metrics"]["loss"] is None and document["metrics"]["accuracy"] > 0.4
+    assert document["metrics"]["loss"] is None and document["metrics"]["accuracy"] > 0.8, document["metrics"]  # chance: 0.5
     assert "loss not computed" in document["notes"][0]
     assert not marker.exists() and "someones_loss" not in sys.modules
 

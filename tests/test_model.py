@@ -75,11 +75,15 @@ def test_the_output_layer_comes_from_the_scenario(scenario, prep, units, activat
 def test_every_catalog_activation_is_a_keras_activation(name):
     activation = get("activation", name)
     assert callable(activation) and not isinstance(activation, keras.layers.Layer)
+    assert activation.__name__ == catalog.ACTIVATIONS[name]  # the one it names, not merely some function
 
 
 @pytest.mark.parametrize("name", sorted([*catalog.LOSSES, *catalog.LOSS_ALIASES]))
 def test_every_catalog_loss_is_a_keras_loss(name):
-    assert isinstance(get("loss", name), keras.losses.Loss)
+    from mlpctl.model.registries import snake_case
+
+    loss = get("loss", name)
+    assert isinstance(loss, keras.losses.Loss) and snake_case(type(loss).__name__) == catalog.canonical_loss(name)
 
 
 def names_in_union(union) -> set[str]:

@@ -28,6 +28,9 @@ def mlpctl(*args, **kwargs) -> subprocess.CompletedProcess:
 def heavy_modules_loaded_by(*args) -> str:
     code = REPORT_IMPORTS % (HEAVY, [str(arg) for arg in args])
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    # main() ends with SystemExit(0); anything else (mlpctl.cli not importable) must fail the test,
+    # although atexit prints LOADED= all the same
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     return result.stdout.split("LOADED=")[-1].strip()
 
 

@@ -31,15 +31,25 @@ def png_size(path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+def drawn_colours(path) -> int:
+    """Distinct colours in a PNG: a blank or single-colour picture has one or two; a plot has
+    its background, axes, text and lines (antialiasing adds many more)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return len(image.convert("RGB").getcolors(maxcolors=1 << 24))
+
+
 class Page(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.images, self.tables, self.text = [], 0, []
+        self.images, self.tables, self.text, self.links = [], 0, [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "img":
             self.images.append(attrs["src"])
+        self.links += [attrs[name] for name in ("src", "href") if attrs.get(name)]
         self.tables += tag == "table"
 
     def handle_data(self, data):
@@ -66,6 +76,7 @@ def test_each_scenario_gets_its_plots_as_sensible_pngs(trained, name):
     for path in run_dir.glob("*.png"):
         width, height = png_size(path)
         assert 300 <= width <= 3000 and 250 <= height <= 2000, (path.name, width, height)
+        assert drawn_colours(path) >= 8, f"{path.name} is (nearly) blank"
 
 
 @pytest.mark.parametrize("name", sorted(PLOTS))
@@ -79,7 +90,9 @@ def test_report_html_is_self_contained_with_every_plot(trained, name):
     assert "Final metrics" in text and "Config" in text and "hidden_1" in text
     if name != "regression":
         assert "precision" in text and "F1" in text and page.tables == 3  # run facts, metrics, per class
-    assert "http://" not in (run_dir / "report.html").read_text().replace("http://www.w3.org", "")
+    assert all(link.startswith(("data:", "#")) for link in page.links), page.links  # nothing fetched
+    outside = (run_dir / "report.html").read_text().replace("http://www.w3.org", "")
+    assert "http://" not in outside and "https://" not in outside and "@import" not in outside
 
 
 def test_report_html_says_where_when_on_how_many_rows_and_how_many_weights(trained):
@@ -228,9 +241,25 @@ def test_compare_reads_sweep_directories(cli, tmp_path):
 def test_tensorboard_logs_when_asked(cli, tmp_path):
     result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", "report.tensorboard=true",
                  "--set", "training.epochs=3", "--set", "report.plots=false")
-    logs = run_dir_of(result) / "tensorboard"
+    run_dir = run_dir_of(result)
+    logs = run_dir / "tensorboard"
     assert len(list((logs / "train").glob("events.out.tfevents.*"))) == 1
     assert len(list((logs / "validation").glob("events.out.tfevents.*"))) == 1
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    history = pd.read_csv(run_dir / "history.csv")
+    for split, prefix in (("train", ""), ("validation", "val_")):
+        events = EventAccumulator(str(logs / split), size_guidance={"tensors": 0}).Reload()
+        logged = events.Tensors("epoch_loss")
+        assert [event.step for event in logged] == history["epoch"].tolist()
+        assert [tf_value(event) for event in logged] == pytest.approx(history[f"{prefix}loss"].tolist(), rel=1e-6)
+
+
+def tf_value(event) -> float:
+    """A scalar summary's value, as tf.summary.scalar writes it (a tensor event)."""
+    from tensorboard.util import tensor_util
+
+    return tensor_util.make_ndarray(event.tensor_proto).item()
 
 
 def curve_rows(epochs: int, rate=lambda epoch: 0.01, loss=lambda epoch: 1 / epoch) -> list[dict]:

@@ -301,3 +301,29 @@ def test_a_collected_run_directory_comes_back_whole_and_stays_inside_the_sweep(t
     (run_dir / "metrics.json").write_text('{"status": "completed"}')
     unpack(pack(run_dir), tmp_path / "driver")
     assert (tmp_path / "driver" / "trial-001" / "metrics.json").read_text() == '{"status": "completed"}'
+
+
+@pytest.mark.parametrize("member", ["../escaped.txt", "/tmp/absolute-escape.txt", "trial-001/../../escaped.txt"])
+def test_a_collected_archive_that_names_a_path_outside_the_sweep_is_refused(tmp_path, member):
+    """A node's archive is data from elsewhere: a member that climbs out of the sweep directory
+    is refused (tarfile's "data" filter), and nothing lands outside it."""
+    import io
+    import tarfile
+
+    from mlpctl.sweep.remote import unpack
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as packed:
+        info = tarfile.TarInfo(member)
+        info.size = 4
+        packed.addfile(info, io.BytesIO(b"evil"))
+    driver = tmp_path / "sweep" / "driver"
+    driver.mkdir(parents=True)
+    if member.startswith("/"):  # the filter takes the leading / off: it lands inside
+        unpack(buffer.getvalue(), driver)
+        assert (driver / member.lstrip("/")).read_bytes() == b"evil"
+    else:
+        with pytest.raises(tarfile.TarError):
+            unpack(buffer.getvalue(), driver)
+    assert not (tmp_path / "sweep" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
+    assert not Path(member).is_absolute() or not Path(member).exists()

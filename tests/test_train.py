@@ -51,14 +51,15 @@ def test_xor_truth_table_is_solved_output_by_output(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_keras_seed_example_learns_like_the_classic_script(cli, tmp_path):
-    """Adam at 1e-3 for 100 epochs undertrains this net, as in the notes; it must still learn."""
+def test_the_classic_scripts_config_learns_but_undertrains_as_the_notes_say(cli, tmp_path):
+    """Adam at 1e-3 for 100 epochs undertrains this net, as in the notes: the loss falls tenfold
+    and the test R² is low but real (0.17 measured; a net that learned nothing has about 0)."""
     result, document = train(cli, tmp_path, CONFIGS / "keras_seed_example.yaml")
     assert result.exit_code == 0
     rows = list(csv.DictReader(open(run_dir_of(result) / "history.csv")))
     assert len(rows) == 100
     assert float(rows[-1]["loss"]) < 0.1 * float(rows[0]["loss"])
-    assert document["metrics"]["test"]["r2"] > 0.1
+    assert 0.1 < document["metrics"]["test"]["r2"] < 0.5
 
 
 @pytest.mark.slow

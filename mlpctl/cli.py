@@ -99,7 +99,6 @@ def train(
     from mlpctl.api import start
     from mlpctl.config import load_config
     from mlpctl.console import make_console, make_progress
-
     from mlpctl.errors import ConfigError
 
     console = make_console()

@@ -77,7 +77,8 @@ def expand(paths: list[Path]) -> list[Path]:
         elif (path / "metrics.json").is_file() and (path / "config.yaml").is_file():
             found.append(path)
         else:
-            raise ConfigError(f"{path}: not a run directory (config.yaml and metrics.json) or a sweep directory (sweep.json)")
+            raise ConfigError(f"{path}: not a run directory (config.yaml and metrics.json) or a sweep directory "
+                              f"(sweep.json)")
     if not found:
         raise ConfigError("no finished runs to compare")
     return _once_each(found)
@@ -169,7 +170,8 @@ def collect(paths: list[Path], metric: str | None) -> Comparison:
     if metric is None:
         metric = default_metric(any(run.value("validation.loss") is not None for run in runs))
     check_split(metric)
-    have = sorted({f"{split}.{name}" for run in runs for split, values in _final_metrics(run).items() for name in values})
+    have = sorted({f"{split}.{name}" for run in runs for split, values in _final_metrics(run).items()
+                   for name in values})
     if have and all(run.value(metric) is None for run in runs):  # (runs still going, or killed, have none yet)
         raise ConfigError(f"--metric {metric}: no run has it (they have {', '.join(have)})")
     return Comparison(runs, differing, metric, unreadable)
@@ -177,7 +179,9 @@ def collect(paths: list[Path], metric: str | None) -> Comparison:
 
 def _final_metrics(run: RunFacts) -> dict:
     metrics = run.metrics.get("metrics")
-    return {split: values for split, values in metrics.items() if isinstance(values, dict)} if isinstance(metrics, dict) else {}
+    if not isinstance(metrics, dict):
+        return {}
+    return {split: values for split, values in metrics.items() if isinstance(values, dict)}
 
 
 def history_column(metric: str) -> str:

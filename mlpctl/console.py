@@ -1,8 +1,9 @@
 """Human-facing output, all on stderr: progress while training, the final table, errors.
 
 A terminal gets a Rich progress bar with every logged value beside it; anything else (CI logs,
-shell loops) plain lines at a bounded rate (`PlainProgress`). Rich honours NO_COLOR by itself. Draws what it is handed and imports no other stage:
-TensorFlow-free, like everything the CLI loads early.
+shell loops) plain lines at a bounded rate (`PlainProgress`). Rich honours NO_COLOR by itself.
+Draws what it is handed and imports no other stage: TensorFlow-free, like everything the CLI
+loads early.
 """
 
 import time

@@ -171,7 +171,8 @@ def gradient_norms(rows: list[dict[str, float]], path: Path) -> None:
     for index, column in enumerate(columns):
         values = [row[column] if row[column] > 0 else np.nan for row in rows]
         colour = None if named else depth(index / max(len(columns) - 1, 1))
-        axis.plot(epochs, values, label=column.removeprefix(GRADIENT_NORM), color=colour, linewidth=1.5 if named else 0.8)
+        axis.plot(epochs, values, label=column.removeprefix(GRADIENT_NORM), color=colour,
+                  linewidth=1.5 if named else 0.8)
     log_scale(axis)
     axis.set(xlabel="epoch", ylabel="gradient norm (log scale)",
              title="gradient norm per layer (first 4,096 training rows)")

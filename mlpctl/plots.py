@@ -192,7 +192,8 @@ def roc_curve(fpr: np.ndarray, tpr: np.ndarray, area: float, path: Path, split: 
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
     axis.plot(fpr, tpr, label=f"AUC = {area:.3f}")
     axis.plot([0, 1], [0, 1], linestyle=":", color="grey", label="chance")
-    axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC ({split})\npositive class: {positive}")
+    axis.set(xlabel="false positive rate", ylabel="true positive rate",
+             title=f"ROC ({split})\npositive class: {positive}")
     axis.grid(alpha=0.3)
     axis.legend()
     save(figure, path)

@@ -15,10 +15,18 @@ from mlpctl import report, runstate, runtime, signals
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing, plain_value
 from mlpctl.data.preprocessing import read_saved
-from mlpctl.errors import ConfigError, DataError, described
 from mlpctl.data.reading import as_written, check_float32, check_not_timestamps, check_numeric, with_text
 from mlpctl.data.streaming import chunks
-from mlpctl.files import JSON_BYTES, atomic_write, create_run_dir, read_regular, replace_atomically, safe_name, write_json
+from mlpctl.errors import ConfigError, DataError, described
+from mlpctl.files import (
+    JSON_BYTES,
+    atomic_write,
+    create_run_dir,
+    read_regular,
+    replace_atomically,
+    safe_name,
+    write_json,
+)
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
 

@@ -15,7 +15,7 @@ import csv
 import io
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +80,7 @@ class RunRecord:
         self.document = {
             "status": "running", "smoke": smoke, "name": config.name, "scenario": config.scenario,
             "epochs_run": resumed_after or 0, "seed": config.seed, "run_dir": str(run_dir.resolve()),
-            **this_process(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **this_process(), "started": datetime.now(UTC).isoformat(timespec="seconds"),
             **({"resumed_after_epoch": resumed_after} if resumed_after is not None else {}),
             "notes": [], "metrics": {},
         }
@@ -96,7 +96,7 @@ class RunRecord:
         """The run is over; `interrupted` also records which signal stopped it."""
         if status == "interrupted":
             changes["signal"] = signals.received() or "SIGINT"
-        finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        finished = datetime.now(UTC).isoformat(timespec="seconds")
         return self.write(status=status, finished=finished, **changes)
 
 
@@ -255,7 +255,8 @@ def answer_figures(figures: Figures, config: RunConfig, prep, model, x, y, label
     Returns, for classification, the per-class scores."""
     output, per_class = scoring.scores(model, x), None
     if config.scenario == "regression":
-        figures.draw("predicted_vs_actual.png", lambda path: plots.predicted_vs_actual(y, output, prep.targets, path, label))
+        figures.draw("predicted_vs_actual.png",
+                     lambda path: plots.predicted_vs_actual(y, output, prep.targets, path, label))
         figures.draw("residuals.png", lambda path: plots.residuals(y, output, prep.targets, path, label))
     else:
         true_labels, predicted = y.ravel().astype(int), scoring.labels_from_scores(output)

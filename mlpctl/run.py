@@ -10,9 +10,9 @@ from mlpctl.data import Dataset, load_dataset, spilled
 from mlpctl.engines import checkpoint, history_columns
 from mlpctl.engines.checkpoint import Saved
 from mlpctl.errors import ConfigError, DataError, MlpctlError, status_of_error
-from mlpctl.runstate import read_record, status_of
 from mlpctl.files import create_run_dir
 from mlpctl.progress import Progress
+from mlpctl.runstate import read_record, status_of
 
 SMOKE_ROWS = 300
 SMOKE_EPOCHS = 2

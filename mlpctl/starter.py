@@ -156,7 +156,8 @@ def starter_config(csv: Path, target: str, output: Path, scenario: str | None = 
         config["training"]["early_stopping"] = {"monitor": "val_loss", "patience": 10, "restore_best": True}
     notes = [
         f"Starter config written by `mlpctl init` from {csv.name} ({len(frame)} rows).",
-        f"scenario: {scenario}" + (f" (guessed: target {target!r} has {why})" if scenario == guessed else " (as asked)"),
+        f"scenario: {scenario}"
+        + (f" (guessed: target {target!r} has {why})" if scenario == guessed else " (as asked)"),
         (f"features: {len(features)} of the {len(columns)} other columns" if skipped
          else f"features: every column but the target ({len(features)})")
         + (f"; text columns, one-hot encoded: {', '.join(map(str, text))}" if text else ""),

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from mlpctl import catalog
 from mlpctl.config.suggest import did_you_mean, unknown_name
 
-
 LARGEST_INT = 2**32 - 1  # no count in a config needs more; TensorFlow's counters overflow far above
 
 

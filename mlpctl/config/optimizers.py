@@ -1,7 +1,7 @@
 """The optimizer and learning-rate schedule sections: one tagged section per optimizer and per
 schedule, each with its own parameters and defaults."""
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -72,8 +72,8 @@ class BoldDriverSchedule(Section):
 
 
 ScheduleConfig = Annotated[
-    Union[ConstantSchedule, ExponentialSchedule, InverseTimeSchedule, StepSchedule, CosineSchedule, PlateauSchedule,
-          BoldDriverSchedule],
+    ConstantSchedule | ExponentialSchedule | InverseTimeSchedule | StepSchedule | CosineSchedule | PlateauSchedule
+    | BoldDriverSchedule,
     Field(discriminator="name"),
 ]
 
@@ -196,7 +196,7 @@ class LbfgsConfig(OptimizerBase):
 
 
 OptimizerConfig = Annotated[
-    Union[SGDConfig, RMSpropConfig, AdamConfig, AdamWConfig, NadamConfig, AdamaxConfig, AdagradConfig,
-          AdadeltaConfig, FtrlConfig, LionConfig, RpropConfig, DeltaBarDeltaConfig, LbfgsConfig],
+    SGDConfig | RMSpropConfig | AdamConfig | AdamWConfig | NadamConfig | AdamaxConfig | AdagradConfig | AdadeltaConfig
+    | FtrlConfig | LionConfig | RpropConfig | DeltaBarDeltaConfig | LbfgsConfig,
     Field(discriminator="name"),
 ]

@@ -7,9 +7,8 @@ A test compares the block in README.md with what this generates.
 """
 
 import sys
-from pathlib import Path
-
 import types
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types

@@ -7,13 +7,21 @@ live in `RunConfig._check_consistency` and name the field they are about.
 
 import math
 import re
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from mlpctl import catalog
-from mlpctl.config.components import (ActivationSpec, Component, CustomLoss, InitializerSpec, LossSpec, Section,
-                                      check_component, name_and_params)
+from mlpctl.config.components import (
+    ActivationSpec,
+    Component,
+    CustomLoss,
+    InitializerSpec,
+    LossSpec,
+    Section,
+    check_component,
+    name_and_params,
+)
 from mlpctl.config.optimizers import AdamConfig, OptimizerConfig, ScheduleConfig
 from mlpctl.config.suggest import unknown_name
 from mlpctl.errors import ConfigError
@@ -32,7 +40,7 @@ class DataConfig(Section):
         None, description="CSV or Parquet (.parquet, .pq) file; a relative path is relative to the config file. "
         "Required for a table.",
     )
-    target: Union[str, list[str]] | None = Field(
+    target: str | list[str] | None = Field(
         None, description="Label column, or a list of target columns (regression only). Required for a table.",
     )
     header: bool = Field(True, description="Whether the CSV file's first line names the columns.")
@@ -45,7 +53,7 @@ class DataConfig(Section):
     features: list[str] | None = Field(
         None, description="Input columns; default: every column but the target (and sample_weight)."
     )
-    positive_class: Union[bool, int, float, str] | None = Field(
+    positive_class: bool | int | float | str | None = Field(
         None, description="Binary: the label that is the positive class (output 1: P(positive), ROC and "
         "precision-recall); default the label that sorts second (1 of 0/1, true of false, 'yes' of no/yes).",
     )
@@ -64,7 +72,7 @@ class DataConfig(Section):
         "none", description="Rotate the normalized numeric inputs onto their principal components "
         "(whiten: also scale each to unit variance); fitted on the training rows.",
     )
-    components: Union[int, float] | None = Field(
+    components: int | float | None = Field(
         None, description="With decorrelate: keep this many components, or (a fraction in (0, 1)) the fewest "
         "that keep that share of the variance; default all.",
     )
@@ -76,7 +84,7 @@ class DataConfig(Section):
         "or the row dropped. Rows without a target are an error unless drop.",
     )
 
-    streaming: Union[bool, Literal["auto"]] = Field(
+    streaming: bool | Literal["auto"] = Field(
         "auto", description="Read the data file a chunk at a time, for files bigger than memory: every row is "
         "checked and the statistics gathered in a first pass, then a second pass writes the transformed rows as "
         "float32 files into the run directory (.rows, removed when the run ends) that training and evaluation "
@@ -137,7 +145,8 @@ class RegularizationConfig(Section):
     l1: float = Field(0.0, ge=0.0, description="L1 penalty on every Dense kernel.")
     l2: float = Field(0.0, ge=0.0, description="L2 penalty (weight decay) on every Dense kernel.")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after each hidden layer.")
-    gaussian_noise: float = Field(0.0, ge=0.0, description="Std. dev. of noise added after each hidden layer in training.")
+    gaussian_noise: float = Field(0.0, ge=0.0,
+                                  description="Std. dev. of noise added after each hidden layer in training.")
     batch_norm: bool = Field(False, description="Batch normalisation after each hidden layer.")
     layer_norm: bool = Field(False, description="Layer normalisation after each hidden layer.")
     max_norm: float | None = Field(None, gt=0.0, description="Cap on each unit's incoming weight vector norm.")
@@ -148,7 +157,8 @@ class LayerConfig(Section):
     activation: ActivationSpec = Field(
         "relu", description="Activation name, or {name: ..., parameter: value}; see the lists below.",
     )
-    dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Dropout rate after this layer; default model.regularization.")
+    dropout: float | None = Field(None, ge=0.0, lt=1.0,
+                                  description="Dropout rate after this layer; default model.regularization.")
     l1: float | None = Field(None, ge=0.0, description="This layer's L1 penalty; default model.regularization.")
     l2: float | None = Field(None, ge=0.0, description="This layer's L2 penalty; default model.regularization.")
     gaussian_noise: float | None = Field(None, ge=0.0, description="Default model.regularization.")
@@ -182,7 +192,8 @@ class LayerConfig(Section):
             return spec
         table = {**{n: {} for n in catalog.ACTIVATIONS}, **catalog.ACTIVATION_LAYERS}
         spec = check_component("activation", spec, table)
-        if isinstance(spec, Component) and spec.name == "maxout" and spec.params.get("pieces", catalog.MAXOUT_PIECES) < 2:
+        pieces = spec.params.get("pieces", catalog.MAXOUT_PIECES) if isinstance(spec, Component) else None
+        if isinstance(spec, Component) and spec.name == "maxout" and pieces < 2:
             raise ValueError(f"maxout needs at least 2 pieces, got {spec.params['pieces']}")
         return spec
 
@@ -252,7 +263,8 @@ class StopAtConfig(Section):
 
     monitor: str = Field(description="A logged quantity, e.g. val_accuracy or loss.")
     value: float = Field(description="Stop after the first epoch at or beyond this.")
-    mode: Literal["auto", "min", "max"] = Field("auto", description="auto: lower is better for loss and mae, higher for the others.")
+    mode: Literal["auto", "min", "max"] = Field(
+        "auto", description="auto: lower is better for loss and mae, higher for the others.")
 
     def reached(self, current: float) -> bool:
         return current <= self.value if self.minimize else current >= self.value
@@ -271,12 +283,12 @@ class CheckpointConfig(Section):
 
 class TrainingConfig(Section):
     epochs: int = Field(50, gt=0, description="Passes over the training rows.")
-    batch_size: Union[int, Literal["full"]] = Field(
+    batch_size: int | Literal["full"] = Field(
         32, description="Rows per step, or 'full' for the whole training set per step."
     )
     early_stopping: EarlyStoppingConfig | None = Field(None, description="Off unless given.")
     stop_at: StopAtConfig | None = Field(None, description="Stop once a logged quantity reaches a target.")
-    class_weight: Union[Literal["balanced"], dict[Union[int, str, bool], float]] | None = Field(
+    class_weight: Literal["balanced"] | dict[int | str | bool, float] | None = Field(
         None, description="balanced (inverse class frequency), or {label: weight}; classification only.")
     balanced_batches: bool = Field(
         False, description="Classification: draw every batch with equal class shares (each class's rows "
@@ -313,7 +325,8 @@ class TrainingConfig(Section):
     @classmethod
     def _positive_weights(cls, value: Any) -> Any:
         if isinstance(value, dict) and not all(
-                isinstance(weight, (int, float)) and not isinstance(weight, bool) and math.isfinite(weight) and weight > 0
+                isinstance(weight, (int, float)) and not isinstance(weight, bool) and math.isfinite(weight)
+                and weight > 0
                 for weight in value.values()):
             raise ValueError(f"weights must be positive finite numbers, got {value}")
         return value
@@ -339,7 +352,7 @@ class TrainingConfig(Section):
 class ReportConfig(Section):
     plots: bool = Field(True, description="Write the plots and report.html after training.")
     tensorboard: bool = Field(False, description="Also write TensorBoard logs under the run directory.")
-    snapshots: Union[int, list[Union[int, Literal["last"]]]] | None = Field(
+    snapshots: int | list[int | Literal["last"]] | None = Field(
         None, description="Keep the weights after these epochs (a list; last: the weights training ends with) "
         "or after this many epochs spread from the first to the last (a number, log-spaced so that the early "
         "epochs, where most changes, get more), in snapshots.npz; the pictures of the network learning are drawn "
@@ -373,7 +386,7 @@ class ReportConfig(Section):
         if isinstance(self.snapshots, int):
             count = self.snapshots
             spread = [epochs ** (step / (count - 1)) for step in range(count)] if count > 1 else [epochs]
-            return sorted({int(round(epoch)) for epoch in spread})
+            return sorted({round(epoch) for epoch in spread})
         return sorted({epochs if epoch == "last" else epoch for epoch in self.snapshots})
 
     @property
@@ -585,7 +598,8 @@ class RunConfig(Section):
                 problems.append(f"model.layers.{index}: {', '.join(random + (['rrelu'] if name == 'rrelu' else []))} "
                                 f"makes the objective random or stateful")
         if problems:
-            raise ConfigError("optimizer.name: lbfgs needs a deterministic full-batch objective: " + "; ".join(problems))
+            raise ConfigError("optimizer.name: lbfgs needs a deterministic full-batch objective: "
+                              + "; ".join(problems))
 
     def _check_optimizer(self) -> None:
         if self.optimizer.name == "lbfgs":

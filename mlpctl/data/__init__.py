@@ -14,8 +14,17 @@ import numpy as np
 from mlpctl.config import RunConfig
 from mlpctl.data.images import read_image_set
 from mlpctl.data.preprocessing import Preprocessing, fit_pca, fit_preprocessing, fit_target_scale
-from mlpctl.data.reading import (categorical_columns, check_numeric, encode_targets, feature_columns,
-                                 handle_missing, header_warnings, label_warnings, plain_value, read_table)
+from mlpctl.data.reading import (
+    categorical_columns,
+    check_numeric,
+    encode_targets,
+    feature_columns,
+    handle_missing,
+    header_warnings,
+    label_warnings,
+    plain_value,
+    read_table,
+)
 from mlpctl.data.splits import class_weights, split_indices, training_weights
 from mlpctl.data.streaming import StreamingDataset, load_streaming, spilled
 from mlpctl.errors import DataError

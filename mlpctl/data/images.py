@@ -35,7 +35,7 @@ def read_images(source: str, path: Path | None) -> tuple[np.ndarray, np.ndarray,
     """(x_train, y_train, x_test, y_test) as uint8 images and integer labels."""
     path = path or default_path(source)
     if not path.exists():
-        name, url = KERAS_FILES[source]
+        _, url = KERAS_FILES[source]
         raise DataError(f"data.path: {source} needs {path}, which is not there; download {url} on a machine with "
                         f"network and put it at {default_path(source)} (where keras.datasets keeps it), or set "
                         f"data.path to your copy")

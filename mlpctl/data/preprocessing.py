@@ -118,10 +118,11 @@ class Preprocessing:
                 return f"{name}: {len(values)} value(s) for {targets} target(s)"
         if (self.target_center is None) != (self.target_scale is None):
             return "target_center and target_scale: one without the other"
-        if self.pca and not self.pca["components"] or self.pca and self.pca["scale"] is not None \
-                and len(self.pca["scale"]) != len(self.pca["components"]):
+        if (self.pca and not self.pca["components"]) or (self.pca and self.pca["scale"] is not None \
+                and len(self.pca["scale"]) != len(self.pca["components"])):
             return "pca: a scale per component, and at least one component"
-        if any(value == 0 for value in [*self.scale, *(self.target_scale or []), *((self.pca or {}).get("scale") or [])]):
+        scales = [*self.scale, *(self.target_scale or []), *((self.pca or {}).get("scale") or [])]
+        if any(value == 0 for value in scales):
             return "a scale of 0 (mlpctl writes 1 for a constant column)"
         if len(set(self.features)) != len(self.features) or not self.features or targets == 0:
             return "features and targets: each named once, at least one of each"
@@ -137,7 +138,8 @@ def classes_inconsistency(classes: list | None, scenario: str) -> str | None:
         return None if classes is None else "classes: a regression run has none"
     if classes is None or len(classes) < 2 or (scenario == "binary" and len(classes) != 2):
         return f"classes: a {scenario} run has {'two' if scenario == 'binary' else 'two or more'}"
-    if any(not isinstance(label, (str, int, float)) for label in classes) or len(set(map(repr, classes))) != len(classes):
+    plain = all(isinstance(label, (str, int, float)) for label in classes)
+    if not plain or len(set(map(repr, classes))) != len(classes):
         return "classes: labels are numbers or text, each once"
     return None
 

@@ -12,7 +12,6 @@ import pandas as pd
 from mlpctl.config.suggest import did_you_mean
 from mlpctl.errors import DataError
 
-
 PARQUET = (".parquet", ".pq")
 
 

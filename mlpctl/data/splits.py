@@ -22,7 +22,7 @@ def split_indices(n_rows: int, config: RunConfig, labels: np.ndarray | None) -> 
         group = rng.permutation(group)
         start = 0
         for name, fraction in fractions.items():
-            count = min(int(round(fraction * len(group))), len(group) - start - 1)
+            count = min(round(fraction * len(group)), len(group) - start - 1)
             count = max(count, 0)
             parts[name].append(group[start : start + count])
             start += count

@@ -21,10 +21,24 @@ import pandas as pd
 
 from mlpctl.config import RunConfig
 from mlpctl.data.preprocessing import Preprocessing
+from mlpctl.data.reading import (
+    PARQUET,
+    as_written,
+    categorical_columns,
+    check_numeric,
+    count_warnings,
+    csv_header,
+    feature_columns,
+    handle_missing,
+    has_fractions,
+    header_warnings,
+    label_codes,
+    ordered_classes,
+    plain_value,
+    read_table,
+    with_text,
+)
 from mlpctl.data.spill import SPILL_FOLDER, Spill, remove_spill, write_spill
-from mlpctl.data.reading import (PARQUET, as_written, categorical_columns, check_numeric, count_warnings, csv_header,
-                                 feature_columns, handle_missing, has_fractions, header_warnings, label_codes,
-                                 ordered_classes, plain_value, read_table, with_text)
 from mlpctl.data.splits import check_sample_weights, class_weights, row_weights
 from mlpctl.errors import DataError
 
@@ -321,7 +335,8 @@ def load_streaming(config: RunConfig, max_rows: int | None = None) -> StreamingD
     weight = None
     if config.training.class_weight is not None:
         codes = np.concatenate([np.full(count, prep.classes.index(plain_value(label)))
-                                for label, count in found.train_labels.items()]) if found.train_labels else np.zeros(0, int)
+                                for label, count in found.train_labels.items()]) \
+            if found.train_labels else np.zeros(0, int)
         weight = class_weights(config.training.class_weight, codes, prep.classes)
     rows = {split: min(found.rows[split], max_rows or found.rows[split]) for split in SPLIT_CODES if found.rows[split]}
     dataset = StreamingDataset(config, prep, rows, {}, {}, warnings, weight, max_rows)

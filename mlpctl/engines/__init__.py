@@ -7,6 +7,7 @@ imports no TensorFlow: the engine is imported when it is chosen.
 """
 
 import importlib
+import itertools
 import math
 import os
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ def dense_weights(config: RunConfig, preprocessing) -> int:
     """The Dense layers' weights and biases (what dominates an MLP's size)."""
     widths = [preprocessing.n_inputs, *(layer.units for layer in config.model.layers),
               preprocessing.n_outputs(config.scenario)]
-    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(widths))
 
 
 BYTES_PER_WEIGHT = 4 * 4  # float32, kept four times: the weight, its gradient, two optimizer slots

@@ -22,8 +22,8 @@ from mlpctl.engines.checkpoint import Checkpoints, restore, values
 from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
 from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.runtime import native_logs_hidden, xla_cache_folder
-from mlpctl.signals import check as check_stop_signal
 from mlpctl.scoring import EVAL_BATCH
+from mlpctl.signals import check as check_stop_signal
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
 MAX_CHUNK = 100_000

@@ -1,5 +1,7 @@
 """Activations the course notes teach and Keras lacks, as small layers saved with the model."""
 
+from typing import ClassVar
+
 import keras
 from keras import ops
 
@@ -86,7 +88,7 @@ class Sloped(keras.layers.Layer):
     """sigmoid(c x) or tanh(c x): the course notes' activations with a slope parameter c
     (steeper for c > 1, flatter for c < 1; c = 1 is the plain function)."""
 
-    FUNCTIONS = {"sigmoid": ops.sigmoid, "tanh": ops.tanh}
+    FUNCTIONS: ClassVar[dict] = {"sigmoid": ops.sigmoid, "tanh": ops.tanh}
 
     def __init__(self, function: str, slope: float = 1.0, **kwargs):
         super().__init__(**kwargs)

@@ -71,7 +71,7 @@ def foreign_names(node, ours: set[str]) -> list[str]:
     if isinstance(node, dict):
         if "class_name" in node:
             module, registered = str(node.get("module") or ""), node.get("registered_name")
-            if registered and registered not in ours or not registered and module.split(".")[0] != "keras":
+            if (registered and registered not in ours) or (not registered and module.split(".")[0] != "keras"):
                 found.append(str(registered or f"{module}.{node['class_name']}"))
         for key, value in node.items():
             if key != "compile_config":

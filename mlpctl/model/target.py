@@ -33,7 +33,8 @@ class TargetScale(keras.layers.Layer):
         self.center, self.scale = list(center), list(scale)
 
     def call(self, inputs):
-        return inputs * ops.convert_to_tensor(self.scale, inputs.dtype) + ops.convert_to_tensor(self.center, inputs.dtype)
+        scale, center = (ops.convert_to_tensor(values, inputs.dtype) for values in (self.scale, self.center))
+        return inputs * scale + center
 
     def standardize(self, values):
         """The inverse: target units -> the standard scale."""

@@ -18,14 +18,44 @@ from mlpctl.errors import ConfigError, ExitCode, OutputError, exit_code_of
 from mlpctl.files import create_run_dir
 from mlpctl.signals import signal_of
 from mlpctl.sweep.plan import Plan, Shard, base_file_changed, check_plan, parse_grid, parse_seeds, parse_shard
-from mlpctl.sweep.results import (Row, describe_best, exit_code, finish, load_previous, ranking, rows_on_disk, save,
-                                  save_row)
 from mlpctl.sweep.remote import RaySettings, check_output_dir, import_ray
 from mlpctl.sweep.remote import connect as _connect
+from mlpctl.sweep.results import (
+    Row,
+    describe_best,
+    exit_code,
+    finish,
+    load_previous,
+    ranking,
+    rows_on_disk,
+    save,
+    save_row,
+)
 from mlpctl.sweep.trials import run_trials
 
-__all__ = ["Outcome", "Plan", "RaySettings", "Row", "Shard", "check_directories", "check_output_dir", "connect_ray", "open_sweep_dir", "base_file_changed", "check_plan", "describe_best", "load_previous", "merge",
-           "new_sweep_dir", "parse_shard", "plan_from_arguments", "ranking", "rows_on_disk", "run_sweep", "shared_sweep_dir"]
+__all__ = [
+    "Outcome",
+    "Plan",
+    "RaySettings",
+    "Row",
+    "Shard",
+    "base_file_changed",
+    "check_directories",
+    "check_output_dir",
+    "check_plan",
+    "connect_ray",
+    "describe_best",
+    "load_previous",
+    "merge",
+    "new_sweep_dir",
+    "open_sweep_dir",
+    "parse_shard",
+    "plan_from_arguments",
+    "ranking",
+    "rows_on_disk",
+    "run_sweep",
+    "shared_sweep_dir",
+]
 
 
 def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], seeds: str | None,
@@ -37,7 +67,8 @@ def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], s
         path = config.resolve()
         return Plan(str(path), sets, parse_grid(grid), parse_seeds(seeds), read_raw(path)), None, None, {}
     if config is not None or grid or sets or seeds:
-        raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set and --seeds")
+        raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set "
+                          "and --seeds")
     return load_previous(resume)
 
 

@@ -81,7 +81,8 @@ def sweep_document(plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
 
 
 def sweep_csv(plan: Plan, rows: list[Row]) -> str:
-    metric_names = sorted({f"{split}.{name}" for row in rows for split, values in row.metrics.items() for name in values})
+    metric_names = sorted({f"{split}.{name}" for row in rows for split, values in row.metrics.items()
+                           for name in values})
     columns = ["trial", *plan.grid, "seed", "status", "epochs_run", "duration_s", *metric_names, "run_dir", "error"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

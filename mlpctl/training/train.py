@@ -15,8 +15,8 @@ from mlpctl.config import RunConfig
 from mlpctl.data import Dataset
 from mlpctl.data.spill import SPILL_FOLDER
 from mlpctl.data.streaming import CHUNK_ROWS
-from mlpctl.engines.batches import eval_pipeline
 from mlpctl.engines import stream
+from mlpctl.engines.batches import eval_pipeline
 from mlpctl.engines.checkpoint import Checkpoints
 from mlpctl.errors import ConfigError
 from mlpctl.model import build_model, compile_model

@@ -9,6 +9,9 @@ import json
 import os
 import secrets
 import stat
+import tokenize
+import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +19,11 @@ from mlpctl.errors import DataError, MlpctlError, OutputError
 
 NEW_FILE_MODE = 0o666  # as open() asks for it; the kernel takes the umask off
 JSON_BYTES = 256 * 2**20  # metrics.json is kilobytes; a 100,000-trial sweep.json tens of MB
+# What NumPy raises reading a cut, empty or damaged .npz (a zip of arrays) or a gzip file, besides
+# OSError and ValueError: a checkpoint or mnist.npz cut short was exit 1 (BadZipFile, EOFError), and
+# an array's header is parsed with ast.literal_eval (SyntaxError, tokenize's TokenError)
+DAMAGED_NPZ = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError, tokenize.TokenError,
+               NotImplementedError, RuntimeError)  # zipfile: a compression method or encryption flag made up
 
 
 def safe_name(text: str, default: str) -> str:

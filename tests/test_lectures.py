@@ -111,3 +111,14 @@ def test_the_images_own_test_set_is_the_test_split(write_config, tmp_path):
     with np.load(tmp_path / "mnist.npz") as arrays:
         assert np.array_equal(dataset.y["test"], arrays["y_test"])  # in the set's own order
         np.testing.assert_allclose(dataset.x["test"][0], arrays["x_test"][0].ravel() / 255, rtol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["cut", "empty", "flipped"])
+def test_a_cut_or_damaged_mnist_file_is_a_data_error_naming_it(cli, tmp_path, damage):
+    """BadZipFile and EOFError were exit 1."""
+    path = fake_mnist(tmp_path / "mnist.npz")
+    data = path.read_bytes()
+    path.write_bytes({"cut": data[: len(data) // 2], "empty": b"",
+                      "flipped": data[:100] + bytes(b ^ 0xFF for b in data[100:300]) + data[300:]}[damage])
+    result = cli("validate", LECTURES / "mnist_one_layer.yaml", "--data", "--set", f"data.path={path}")
+    assert result.exit_code == 3 and str(path) in result.stderr and "Traceback" not in result.stderr, result.stderr

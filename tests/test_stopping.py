@@ -480,3 +480,46 @@ def test_a_stop_while_tensorflow_starts_ends_the_run_interrupted(tmp_path, delay
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr
     assert json.loads((the_run_dir(tmp_path) / "metrics.json").read_text())["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("damage", ["cut", "empty", "flipped"])
+def test_a_cut_or_damaged_checkpoint_is_a_data_error_naming_it(tmp_path, damage):
+    """BadZipFile (a checkpoint cut short) and EOFError (an empty one) were exit 1 on --resume."""
+    import numpy as np
+
+    from mlpctl.engines import checkpoint
+    from mlpctl.errors import DataError
+
+    path = tmp_path / "checkpoint.npz"
+    np.savez(path, meta=np.array('{"arrays": 1}'), a0=np.zeros(10_000))
+    data = path.read_bytes()
+    path.write_bytes({"cut": data[: len(data) // 2], "empty": b"",
+                      "flipped": data[:200] + bytes(b ^ 0xFF for b in data[200:400]) + data[400:]}[damage])
+    with pytest.raises(DataError, match="cannot be read as a checkpoint"):
+        checkpoint.load(path)
+
+
+def test_no_damage_to_a_checkpoint_is_an_internal_error(tmp_path):
+    """300 seeded damages (bytes changed, the file cut): each reads, or is a DataError; zipfile
+    and NumPy raise a dozen other types for them (NotImplementedError for a made-up compression
+    method, RuntimeError for a made-up encryption flag, TokenError for a garbled header)."""
+    import random
+
+    import numpy as np
+
+    from mlpctl.engines import checkpoint
+    from mlpctl.errors import DataError
+
+    path = tmp_path / "checkpoint.npz"
+    meta = '{"arrays": 2, "epoch": 1, "history": [], "state": {}, "duration_s": 0, "data_digest": ""}'
+    np.savez_compressed(path, meta=np.array(meta), a0=np.arange(1000.0), a1=np.ones((5, 5)))
+    good, rng = path.read_bytes(), random.Random(0)
+    for _ in range(300):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        path.write_bytes(bytes(data[: rng.randrange(len(data))] if rng.random() < 0.3 else data))
+        try:
+            checkpoint.load(path)
+        except DataError:
+            pass

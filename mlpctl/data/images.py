@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlpctl.errors import DataError
+from mlpctl.files import DAMAGED_NPZ
 
 SIDE = 28
 PIXELS = [f"pixel_{index}" for index in range(SIDE * SIDE)]
@@ -44,7 +45,7 @@ def read_images(source: str, path: Path | None) -> tuple[np.ndarray, np.ndarray,
             return tuple(_idx(path / name) for name in (FASHION[1], FASHION[0], FASHION[3], FASHION[2]))
         with np.load(path, allow_pickle=False) as arrays:
             return tuple(np.asarray(arrays[key]) for key in ("x_train", "y_train", "x_test", "y_test"))
-    except (OSError, KeyError, ValueError) as error:
+    except (*DAMAGED_NPZ, KeyError) as error:
         raise DataError(f"data.path: {path} is not {source} as keras.datasets keeps it "
                         f"(x_train, y_train, x_test, y_test): {str(error)[:200]}") from None
 

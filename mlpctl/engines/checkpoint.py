@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpctl.errors import DataError
-from mlpctl.files import atomic_write
+from mlpctl.files import DAMAGED_NPZ, atomic_write
 
 FILE = "checkpoint.npz"
 
@@ -46,7 +46,7 @@ def load(path: Path) -> Saved:
             meta = json.loads(str(archive["meta"]))
             arrays = [archive[f"a{index}"] for index in range(meta["arrays"])]
         return Saved(meta["epoch"], meta["history"], arrays, meta["state"], meta["duration_s"], meta["data_digest"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (*DAMAGED_NPZ, KeyError, TypeError) as error:
         raise DataError(f"{path}: cannot be read as a checkpoint ({type(error).__name__}: {error})") from None
 
 

@@ -437,7 +437,7 @@ def _print_run_status(run_dir: Path) -> None:
         document = read_record(run_dir / "metrics.json")
     except FileNotFoundError:
         return
-    print(f"run: {describe(document)}", file=sys.stderr)
+    print(f"run: {describe(document, run_dir)}", file=sys.stderr)
 
 
 @app.command()

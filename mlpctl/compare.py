@@ -30,6 +30,11 @@ class RunFacts:
     def value(self, metric: str) -> float | None:
         return catalog.metric_value(self.metrics.get("metrics", {}), metric)
 
+    @property
+    def epochs(self) -> int:
+        """The epochs it did: a killed run's are its history's rows (`runstate.epochs_done`)."""
+        return runstate.epochs_done(self.metrics, self.run_dir)
+
 
 @dataclass
 class Comparison:
@@ -57,7 +62,7 @@ class Comparison:
             "differing_keys": self.differing,
             "unreadable": self.unreadable,
             "runs": [{"run_dir": str(run.run_dir), "status": runstate.status_of(run.metrics),
-                      "epochs_run": run.metrics.get("epochs_run"),
+                      "epochs_run": run.epochs,
                       "config": {key: run.config.get(key) for key in self.differing},
                       self.metric: run.value(self.metric), "metrics": run.metrics.get("metrics", {})}
                      for run in self.runs],
@@ -200,7 +205,7 @@ def table(comparison: Comparison):
     for run in comparison.runs:
         value = run.value(comparison.metric)
         table.add_row(run.run_dir.name, *[_show(run.config.get(key)) for key in comparison.differing],
-                      runstate.status_of(run.metrics), str(run.metrics.get("epochs_run")),
+                      runstate.status_of(run.metrics), str(run.epochs),
                       "-" if value is None else f"{value:.4f}")
     return table
 

@@ -71,7 +71,7 @@ def _check_ended(run_dir: Path) -> None:
     except (FileNotFoundError, DataError):
         return  # the files themselves are checked next
     if runstate.status_of(document) in ("running", "killed"):
-        raise ConfigError(f"{run_dir}: the run is {runstate.describe(document)}; it has no model to use")
+        raise ConfigError(f"{run_dir}: the run is {runstate.describe(document, run_dir)}; it has no model to use")
 
 
 def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require_targets: bool) -> None:

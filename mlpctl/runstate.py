@@ -10,9 +10,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlpctl.errors import DataError
-from mlpctl.files import read_json
+from mlpctl.files import JSON_BYTES, read_json, read_regular
 
 PID_LIMIT = 2**31  # pids are C ints; a bigger one cannot be asked about
+HISTORY, HISTORY_BYTES = "history.csv", JSON_BYTES  # a run's per-epoch rows (report.FILES), and their bound
 Count = Annotated[int, Field(ge=0)]
 
 
@@ -70,10 +71,23 @@ def status_of(document: dict) -> str:
     return "running" if _alive(pid, document.get("pid_started")) else "killed"
 
 
-def describe(document: dict) -> str:
+def describe(document: dict, run_dir: Path | None = None) -> str:
     """`killed after 120 epoch(s) (pid 4242 on host)`, `completed after 300 epoch(s)`, ..."""
     where = f" (pid {document.get('pid')} on {document.get('host')})" if document.get("status") == "running" else ""
-    return f"{status_of(document)} after {document.get('epochs_run', 0)} epoch(s){where}"
+    return f"{status_of(document)} after {epochs_done(document, run_dir)} epoch(s){where}"
+
+
+def epochs_done(document: dict, run_dir: Path | None = None) -> int:
+    """The epochs a run did. metrics.json says so once the run ended; a run still going, or one
+    killed, wrote it at the start (0), so then its history.csv's complete rows count (a row cut
+    short by the kill has no newline yet)."""
+    if document.get("status") != "running" or run_dir is None:
+        return document.get("epochs_run") or 0
+    try:
+        lines = read_regular(run_dir / HISTORY, HISTORY_BYTES).count(b"\n")
+    except (FileNotFoundError, DataError):
+        return document.get("epochs_run") or 0
+    return max(lines - 1, document.get("epochs_run") or 0)  # less the header
 
 
 def _alive(pid: int, started: int | None) -> bool:

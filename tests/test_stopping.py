@@ -89,11 +89,13 @@ def test_kill_9_leaves_a_running_record_that_readers_call_killed(tmp_path, cli):
     assert len(rows) > 0 and [int(row["epoch"]) for row in rows] == list(range(1, len(rows) + 1))
     compared = cli("compare", run_dir, "--json", "--metric", "train.loss", "-o", tmp_path / "c.png")
     assert compared.exit_code == 0, compared.stderr
-    assert json.loads(compared.stdout)["runs"][0]["status"] == "killed"
+    listed = json.loads(compared.stdout)["runs"][0]
+    assert listed["status"] == "killed" and listed["epochs_run"] == len(rows)  # not the 0 it started with
     predicted = cli("predict", run_dir, "-i", ROOT / "data" / "xor.csv")
-    assert predicted.exit_code == 2 and "the run is killed" in predicted.stderr
+    assert predicted.exit_code == 2 and f"the run is killed after {len(rows)} epoch(s)" in predicted.stderr
     shown = cli("show", run_dir)
-    assert shown.exit_code == 0 and shown.stderr.startswith("run: killed after") and "name: xor" in shown.stdout
+    assert shown.exit_code == 0 and shown.stderr.startswith(f"run: killed after {len(rows)} epoch(s)")
+    assert "name: xor" in shown.stdout
 
 
 @pytest.mark.slow

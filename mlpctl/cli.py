@@ -17,6 +17,7 @@ import typer
 
 from mlpctl import __version__, catalog
 from mlpctl.errors import ExitCode, MlpctlError, exit_code_of
+from mlpctl.files import write_stdout
 from mlpctl.signals import signal_of, stop_signals_handled
 
 app = typer.Typer(
@@ -46,6 +47,11 @@ JsonMetricsOption = _json_option("metrics.json")
 JsonSweepOption = _json_option("sweep.json (or, with --dry-run, the trials)")
 JsonEvaluationOption = _json_option("the evaluation's metrics.json")
 JsonComparisonOption = _json_option("the comparison as JSON")
+
+
+def out(text: str = "", end: str = "\n") -> None:
+    """A script's output on stdout (`files.write_stdout`: a full disk or closed pipe is exit 2)."""
+    write_stdout(text + end)
 
 
 def guarded(command):
@@ -125,7 +131,7 @@ def train(
     if not quiet:
         _print_outcome(console, document, run.run_dir)
     if json_output:
-        print(json.dumps(document, indent=2))
+        out(json.dumps(document, indent=2))
     raise typer.Exit(int(exit_code_of(document["status"], document.get("signal"))))
 
 
@@ -306,18 +312,18 @@ def _print_sweep(document: dict, sweep_dir: Path, quiet: bool, json_output: bool
             console.print(sweeps.describe_best(document, sweep_dir), soft_wrap=True)
         console.print(f"sweep directory: {sweep_dir}")
     if json_output:
-        print(json.dumps(document, indent=2))
+        out(json.dumps(document, indent=2))
 
 
 def _print_plan(plan, problems: dict[int, str], json_output: bool) -> None:
     trials = [{"trial": t.index, "overrides": [*plan.sets, *t.overrides], "error": problems.get(t.index)}
               for t in plan.trials()]
     if json_output:
-        print(json.dumps(trials, indent=2))
+        out(json.dumps(trials, indent=2))
         return
     for trial in trials:
         line = f"trial {trial['trial']}: {' '.join(trial['overrides']) or '(base config)'}"
-        print(line + (f"  INVALID: {trial['error']}" if trial["error"] else ""))
+        out(line + (f"  INVALID: {trial['error']}" if trial["error"] else ""))
 
 
 @app.command()
@@ -340,7 +346,7 @@ def evaluate(
         console.print(metrics_table({data.name: document["metrics"]}))
         console.print(f"evaluation: {directory}")
     if json_output:
-        print(json.dumps(document, indent=2))
+        out(json.dumps(document, indent=2))
 
 
 @app.command()
@@ -391,7 +397,7 @@ def compare(
     if output is not None:
         comparing.overlay_plot(comparison, output, x_axis)
     if json_output:
-        print(json.dumps(comparison.document(), indent=2))
+        out(json.dumps(comparison.document(), indent=2))
     else:
         console = make_console()
         console.print(comparing.table(comparison))
@@ -414,7 +420,7 @@ def show(
         _print_run_status(config)
         config = config / "config.yaml"
     run_config = load_config(config, set_ or [])
-    print(resolved_yaml(run_config), end="")
+    out(resolved_yaml(run_config), end="")
     if model:
         from mlpctl.data import load_dataset
         from mlpctl.runtime import start_tensorflow
@@ -424,9 +430,9 @@ def show(
         from mlpctl.model import build_model
 
         network = build_model(run_config, dataset.preprocessing)
-        print()
-        network.summary(print_fn=lambda line, **_: print(line))
-        print(f"parameters: {network.count_params()}")
+        out()
+        network.summary(print_fn=lambda line, **_: out(line))
+        out(f"parameters: {network.count_params()}")
 
 
 def _print_run_status(run_dir: Path) -> None:
@@ -448,7 +454,7 @@ def schema(debug: DebugOption = False) -> None:
 
     document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "mlpctl config",
                 **RunConfig.model_json_schema()}
-    print(json.dumps(document, indent=2))
+    out(json.dumps(document, indent=2))
 
 
 @app.command()
@@ -470,7 +476,10 @@ def init(
 
 def _show_version(value: bool) -> None:
     if value:
-        print(f"mlpctl {__version__}")
+        try:
+            out(f"mlpctl {__version__}")
+        except MlpctlError as error:  # an eager option: before any command's own guard
+            _fail(error, str(error), error.exit_code, debug=False)
         raise typer.Exit()
 
 

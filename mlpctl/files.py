@@ -5,10 +5,12 @@ target, which is then renamed over it, so a crash leaves the old file or the new
 mix. Nothing here reads or changes process state (the umask included) at import.
 """
 
+import contextlib
 import json
 import os
 import secrets
 import stat
+import sys
 import tokenize
 import zipfile
 import zlib
@@ -98,6 +100,23 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 
 def write_json(path: Path, document: dict) -> None:
     atomic_write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+
+def write_stdout(data: str | bytes) -> None:
+    """What a script asked for (`--json`, `show`, `predict -o -`) on stdout, flushed now. A full
+    disk or a closed pipe behind it is an OutputError naming stdout (exit 2), not an internal error
+    at exit; stdout is then put on /dev/null, so that Python's own flush at exit does not fail
+    again with the bytes still held."""
+    try:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+    except OSError as error:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputError(f"stdout: cannot be written ({error.strerror or error})") from None
 
 
 def read_regular(path: Path, limit: int, error: type[MlpctlError] = DataError) -> bytes:

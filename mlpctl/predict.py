@@ -26,6 +26,7 @@ from mlpctl.files import (
     replace_atomically,
     safe_name,
     write_json,
+    write_stdout,
 )
 from mlpctl.scoring import labels_from_scores, probabilities, scores
 
@@ -349,7 +350,6 @@ def output_columns(run: TrainedRun, proba: bool) -> list[str]:
 
 def write_output(frame: pd.DataFrame, destination: str, fmt: str | None = None) -> None:
     """CSV or Parquet, to a file (atomically: all or nothing) or '-' for stdout."""
-    import sys
 
     fmt = file_format(destination, fmt, "--output")
     if fmt == "parquet":
@@ -359,11 +359,7 @@ def write_output(frame: pd.DataFrame, destination: str, fmt: str | None = None) 
     else:
         data = frame.to_csv(index=False)
     if destination == "-":
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data)
-        else:
-            sys.stdout.write(data)
-        sys.stdout.flush()
+        write_stdout(data)
         return
     try:
         atomic_write(Path(destination), data)

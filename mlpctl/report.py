@@ -11,6 +11,7 @@ killed (`runstate.status_of`). Plots and report.html come last and are optional:
 note, never a lost run.
 """
 
+import contextlib
 import csv
 import io
 import math
@@ -240,7 +241,8 @@ def write_figures(run_dir: Path, config: RunConfig, dataset, result, document: d
 
     def page(path: Path) -> None:
         summary: list[str] = []
-        result.model.summary(print_fn=lambda line, **_: summary.append(line))
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras' summary flushes a Rich console on stdout
+            result.model.summary(print_fn=lambda line, **_: summary.append(line))
         trainable = sum(int(math.prod(weight.shape)) for weight in result.model.trainable_weights)
         atomic_write(path, html_report.page(document, resolved_yaml(config), "\n".join(summary), per_class,
                                             figures.written, trainable))

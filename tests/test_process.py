@@ -101,3 +101,30 @@ def test_training_needs_no_usable_standard_streams(tmp_path, closed):
     [run_dir] = [path for path in tmp_path.iterdir() if not path.is_symlink()]
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
     assert (run_dir / "model.keras").is_file()
+
+
+@pytest.mark.parametrize("args", [("--version",), ("schema",), ("show", CONFIGS / "xor.yaml"),
+                                  ("validate", CONFIGS / "xor.yaml")], ids=["version", "schema", "show", "validate"])
+def test_stdout_on_a_full_disk_is_one_line_naming_it(args):
+    """Every command was exit 1 (--version with a traceback) when stdout could not be written;
+    validate writes nothing to stdout, so it does not care."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "mlpctl", *map(str, args)], stdout=full, stderr=subprocess.PIPE,
+                                text=True, cwd=ROOT, timeout=60)
+    if args[0] == "validate":
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 2 and result.stderr == "error: stdout: cannot be written (No space left on device)\n"
+
+
+@pytest.mark.slow
+def test_a_run_whose_json_cannot_be_written_is_complete_report_and_all(tmp_path):
+    """report.html was lost too: Keras' model summary flushes a Rich console on stdout."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "mlpctl", "train", str(CONFIGS / "xor.yaml"), "-o", str(tmp_path),
+                                 "--json", "-q"], stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "error: stdout: cannot be written (No space left on device)"]
+    run_dir = (tmp_path / "latest").resolve()
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+    assert (run_dir / "report.html").is_file() and (run_dir / "model.keras").is_file()

@@ -27,8 +27,8 @@ def tensorflow_environment(verbose: bool = False, onednn: bool = False) -> dict[
     Unless verbose, TF's C++ INFO and WARNING lines are hidden."""
     defaults = {"TF_ENABLE_ONEDNN_OPTS": "1" if onednn else "0"}
     cache = xla_cache_folder()
-    if cache:
-        defaults["TF_XLA_FLAGS"] = f"--tf_xla_persistent_cache_directory={cache}"
+    if cache and not set(cache) & set("\"'\n"):  # XLA splits its flags at spaces, except inside quotes
+        defaults["TF_XLA_FLAGS"] = f'--tf_xla_persistent_cache_directory="{cache}"'
     if not verbose:
         defaults["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return defaults

@@ -128,3 +128,16 @@ def test_a_run_whose_json_cannot_be_written_is_complete_report_and_all(tmp_path)
     run_dir = (tmp_path / "latest").resolve()
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
     assert (run_dir / "report.html").is_file() and (run_dir / "model.keras").is_file()
+
+
+@pytest.mark.slow
+def test_an_xla_cache_folder_with_a_space_is_used_as_named_and_nothing_lands_beside_it(tmp_path):
+    """XLA split the unquoted flag at the space: "/home/Ann Lee/.cache" wrote into "/home/Ann"."""
+    cache = tmp_path / "Ann Lee" / "xla"
+    clean = {name: value for name, value in os.environ.items() if name != "TF_XLA_FLAGS"}
+    result = mlpctl("train", CONFIGS / "xor.yaml", "-o", tmp_path / "runs", "-q", "--set", "training.jit=on",
+                    "--set", "training.epochs=20", "--set", "report.plots=false",
+                    env={**clean, "MLPCTL_XLA_CACHE": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert [path.suffix for path in cache.rglob("*") if path.is_file()] == [".pb"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["Ann Lee", "runs"]  # no "Ann"

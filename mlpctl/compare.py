@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpctl import catalog, plots, runstate
-from mlpctl.config import format_value
+from mlpctl.config import flatten, format_value
 from mlpctl.config.loading import read_yaml
 from mlpctl.config.metric import check_split, default_metric
 from mlpctl.errors import ConfigError, DataError
@@ -106,21 +106,6 @@ def _trial_dir(sweep_dir: Path, run_dir: str) -> Path:
     """A trial's directory: relative to the sweep directory (older sweeps: to where they ran)."""
     inside = sweep_dir / run_dir
     return inside if inside.is_dir() else Path(run_dir)
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        items = ((str(index), item) for index, item in enumerate(value))
-    else:
-        return {prefix: value}
-    flat: dict[str, Any] = {}
-    for key, item in items:
-        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-    if isinstance(value, list):
-        flat[f"{prefix}.count"] = len(value)
-    return flat
 
 
 def read_run(run_dir: Path) -> RunFacts:

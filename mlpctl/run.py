@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlpctl import engines, evolution, report, runtime, signals
-from mlpctl.config import RunConfig
+from mlpctl.config import RunConfig, flatten, format_value
 from mlpctl.data import Dataset, load_dataset, spilled
 from mlpctl.engines import checkpoint, history_columns
 from mlpctl.engines.checkpoint import Saved
@@ -90,6 +90,23 @@ def resumable(run_dir: Path) -> Saved:
     return checkpoint.load(path)
 
 
+def check_same_config(saved: Saved, config: RunConfig) -> None:
+    """The run's config.yaml is the one its checkpoint was trained with: an edited one (units 16
+    -> 8) met the checkpoint's arrays inside TensorFlow, exit 1, and the run was marked failed for
+    good. Refused before anything is touched, naming the keys, so that undoing the edit makes it
+    resumable again."""
+    if saved.config is None:
+        return  # a checkpoint written before the config was kept in it
+    before, now = flatten(saved.config), flatten(config.model_dump(mode="json"))
+    changed = [key for key in dict.fromkeys([*before, *now]) if before.get(key) != now.get(key)]
+    if changed:
+        shown = ", ".join(f"{key} ({format_value(before.get(key))} -> {format_value(now.get(key))})"
+                          for key in changed[:5])
+        raise ConfigError(f"--resume: config.yaml changed since the checkpoint: {shown}"
+                          f"{' ...' if len(changed) > 5 else ''}; undo the edit to go on, or train the edited "
+                          f"config as a new run")
+
+
 def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
             verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None,
             resume: Path | None = None, on_warning=None) -> Run:
@@ -102,6 +119,8 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     use (a sweep worker's share), if not all. `resume`: an interrupted or killed run directory
     (whose config this is) to go on with, from its last checkpoint."""
     saved = resumable(resume) if resume else None
+    if saved:
+        check_same_config(saved, config)
     check_environment(config)
     dataset = load_dataset(config, max_rows=SMOKE_ROWS if smoke else None)
     engines.check_model_fits(config, dataset)
@@ -149,7 +168,7 @@ def _checkpoints(config: RunConfig, run_dir: Path, smoke: bool, saved: Saved | N
     every = config.training.checkpoint
     path = None if smoke or every is None else run_dir / checkpoint.FILE
     return checkpoint.Checkpoints(path, every and every.every_epochs, every and every.every_seconds, saved,
-                                  data_digest)
+                                  data_digest, config=config.model_dump(mode="json"))
 
 
 def _record_end(record: report.RunRecord, error: BaseException) -> None:

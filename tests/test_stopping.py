@@ -525,3 +525,31 @@ def test_no_damage_to_a_checkpoint_is_an_internal_error(tmp_path):
             checkpoint.load(path)
         except DataError:
             pass
+
+
+def test_resume_refuses_an_edited_config_before_touching_the_run_and_goes_on_once_undone(cli, tmp_path):
+    """config.yaml edited (units 4 -> 3) met the checkpoint inside TensorFlow: exit 1 with a tensor
+    dump, and the run was marked failed, never resumable again."""
+    import mlpctl
+
+    class StopAtTheThirdEpoch:
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                raise signals.Stopped("SIGTERM")
+
+    config = base_config(**{"training.epochs": 6, "report.plots": False, "training.checkpoint": {"every_epochs": 2}})
+    config["data"]["path"] = str(ROOT / "data" / "xor_cloud.csv")
+    run = mlpctl.train(config, output_dir=tmp_path, callbacks=[StopAtTheThirdEpoch()])
+    assert run.status == "interrupted" and (run.run_dir / "checkpoint.npz").is_file()
+    written = (run.run_dir / "config.yaml").read_text()
+    units = run.config.model.layers[0].units
+    (run.run_dir / "config.yaml").write_text(written.replace(f"units: {units}", f"units: {units - 1}"))
+    before = (run.run_dir / "metrics.json").read_bytes()
+    refused = cli("train", "--resume", run.run_dir)
+    assert refused.exit_code == 2, refused.stderr
+    assert f"config.yaml changed since the checkpoint: model.layers.0.units ({units} -> {units - 1})" in refused.stderr
+    assert (run.run_dir / "metrics.json").read_bytes() == before  # the run as it was found
+    (run.run_dir / "config.yaml").write_text(written)
+    resumed = cli("train", "--resume", run.run_dir, "--json")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "completed" and json.loads(resumed.stdout)["epochs_run"] == 6

@@ -2,14 +2,15 @@
 `--metric` / `--mode` options that name logged quantities."""
 
 from mlpctl.config.loading import (
-                                   apply_override,
-                                   config_from_mapping,
-                                   format_value,
-                                   load_config,
-                                   read_raw,
-                                   resolved_yaml,
+    apply_override,
+    config_from_mapping,
+    flatten,
+    format_value,
+    load_config,
+    read_raw,
+    resolved_yaml,
 )
 from mlpctl.config.schema import RunConfig
 
-__all__ = ["RunConfig", "apply_override", "config_from_mapping", "format_value", "load_config", "read_raw",
-           "resolved_yaml"]
+__all__ = ["RunConfig", "apply_override", "config_from_mapping", "flatten", "format_value", "load_config",
+           "read_raw", "resolved_yaml"]

@@ -246,6 +246,23 @@ def is_model(candidate: Any) -> bool:
     return isinstance(candidate, type) and issubclass(candidate, BaseModel)
 
 
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A config mapping as dotted keys -> values, as `--set` names them (`model.layers.0.units`);
+    a list of mappings also gets `<key>.count`."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        items = ((str(index), item) for index, item in enumerate(value))
+    else:
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, item in items:
+        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    if isinstance(value, list):
+        flat[f"{prefix}.count"] = len(value)
+    return flat
+
+
 def format_value(value: Any) -> str:
     """How a value is written in `key=value` (and in tables): YAML flow style, on one line;
     `apply_override` reads it back as the same value."""

@@ -29,6 +29,7 @@ class Saved:
     state: dict = field(default_factory=dict)  # the engine's other state, as JSON
     duration_s: float = 0.0  # training seconds up to the checkpoint
     data_digest: str = ""
+    config: dict | None = None  # the resolved config it was trained with (None: written before it was kept)
 
 
 def digest(path: Path) -> str:
@@ -45,7 +46,8 @@ def load(path: Path) -> Saved:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["meta"]))
             arrays = [archive[f"a{index}"] for index in range(meta["arrays"])]
-        return Saved(meta["epoch"], meta["history"], arrays, meta["state"], meta["duration_s"], meta["data_digest"])
+        return Saved(meta["epoch"], meta["history"], arrays, meta["state"], meta["duration_s"], meta["data_digest"],
+                     meta.get("config"))
     except (*DAMAGED_NPZ, KeyError, TypeError) as error:
         raise DataError(f"{path}: cannot be read as a checkpoint ({type(error).__name__}: {error})") from None
 
@@ -55,9 +57,9 @@ class Checkpoints:
     resumed run starts from (`resume`)."""
 
     def __init__(self, path: Path | None, every_epochs: int | None, every_seconds: float | None,
-                 resume: Saved | None = None, data_digest: str = "", clock=time.monotonic):
+                 resume: Saved | None = None, data_digest: str = "", clock=time.monotonic, config: dict | None = None):
         self.path, self.every_epochs, self.every_seconds = path, every_epochs, every_seconds
-        self.resume, self.data_digest, self.clock = resume, data_digest, clock
+        self.resume, self.data_digest, self.clock, self.config = resume, data_digest, clock, config
         self.last = clock()
         self.started = clock()
 
@@ -79,7 +81,8 @@ class Checkpoints:
     def save(self, done: int, history: list[dict], arrays: list, state: dict | None = None) -> None:
         previous = self.resume.duration_s if self.resume else 0.0
         meta = {"epoch": done, "history": history, "arrays": len(arrays), "state": state or {},
-                "duration_s": previous + self.clock() - self.started, "data_digest": self.data_digest}
+                "duration_s": previous + self.clock() - self.started, "data_digest": self.data_digest,
+                "config": self.config}
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.array(json.dumps(meta)), **{f"a{i}": np.asarray(a) for i, a in enumerate(arrays)})
         atomic_write(self.path, buffer.getvalue())

@@ -227,6 +227,7 @@ def sweep(
     resume: Annotated[Optional[Path], typer.Option("--resume", metavar="SWEEP_DIR", help="Run again the trials of an earlier sweep that did not complete.")] = None,
     merge: Annotated[Optional[Path], typer.Option("--merge", metavar="SWEEP_DIR", help="Rebuild sweep.json and sweep.csv from every trial's row (after the shards ran); train nothing.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the trials and their overrides; train nothing.")] = False,
+    max_trials: Annotated[int, typer.Option("--max-trials", min=1, help="Refuse a plan of more trials than this (a grid's product, times the seeds).")] = 10_000,
     json_output: JsonSweepOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -242,7 +243,8 @@ def sweep(
         outcome = sweeps.merge(merge, metric, mode)
         _print_sweep(outcome.document, merge, quiet, json_output)
         raise typer.Exit(int(outcome.exit_code))
-    plan, stored_metric, stored_mode, rows = sweeps.plan_from_arguments(config, grid or [], set_ or [], seeds, resume)
+    plan, stored_metric, stored_mode, rows = sweeps.plan_from_arguments(config, grid or [], set_ or [], seeds, resume,
+                                                                        max_trials)
     part = sweeps.parse_shard(shard)
     sweeps.check_directories(part, sweep_dir, resume)
     if resume is not None and not quiet and (change := sweeps.base_file_changed(plan)):

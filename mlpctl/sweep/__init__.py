@@ -17,7 +17,17 @@ from mlpctl.config.metric import metric_and_mode
 from mlpctl.errors import ConfigError, ExitCode, OutputError, exit_code_of
 from mlpctl.files import create_run_dir
 from mlpctl.signals import signal_of
-from mlpctl.sweep.plan import Plan, Shard, base_file_changed, check_plan, parse_grid, parse_seeds, parse_shard
+from mlpctl.sweep.plan import (
+    MAX_TRIALS,
+    Plan,
+    Shard,
+    base_file_changed,
+    check_plan,
+    check_size,
+    parse_grid,
+    parse_seeds,
+    parse_shard,
+)
 from mlpctl.sweep.remote import RaySettings, check_output_dir, import_ray
 from mlpctl.sweep.remote import connect as _connect
 from mlpctl.sweep.results import (
@@ -59,13 +69,17 @@ __all__ = [
 
 
 def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], seeds: str | None,
-                        resume: Path | None) -> tuple[Plan, str | None, str | None, dict[str, "Row"]]:
-    """A new plan from the command line, or an earlier sweep's plan, ranking and rows (--resume)."""
+                        resume: Path | None, max_trials: int = MAX_TRIALS
+                        ) -> tuple[Plan, str | None, str | None, dict[str, "Row"]]:
+    """A new plan from the command line (at most `max_trials` trials), or an earlier sweep's
+    plan, ranking and rows (--resume)."""
     if resume is None:
         if config is None:
             raise ConfigError("sweep needs a CONFIG file, or --resume SWEEP_DIR")
         path = config.resolve()
-        return Plan(str(path), sets, parse_grid(grid), parse_seeds(seeds), read_raw(path)), None, None, {}
+        plan = Plan(str(path), sets, parse_grid(grid), parse_seeds(seeds), read_raw(path))
+        check_size(plan, max_trials)
+        return plan, None, None, {}
     if config is not None or grid or sets or seeds:
         raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set "
                           "and --seeds")

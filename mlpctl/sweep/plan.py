@@ -3,6 +3,7 @@ trials they make. Worked out and checked before anything trains, without TensorF
 
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,11 @@ class Plan:
     def load(self, overrides: list[str] = ()) -> RunConfig:
         """The validated config of the base with the fixed --set and `overrides` applied."""
         return config_from_mapping(self.base, [*self.sets, *overrides], self.config)
+
+    @property
+    def size(self) -> int:
+        """How many trials the plan makes, counted without making them."""
+        return math.prod(len(values) for values in self.grid.values()) * len(self.seeds or [None])
 
     def trials(self) -> list["Trial"]:
         points = itertools.product(*self.grid.values()) if self.grid else [()]
@@ -111,6 +117,19 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds {text!r}: a seed is repeated")
     return seeds
+
+
+MAX_TRIALS = 10_000  # a sweep's trials unless --max-trials says more: six keys of ten values are 10^6
+
+
+def check_size(plan: Plan, most: int = MAX_TRIALS) -> None:
+    """A plan of more than `most` trials is refused before one is made: a grid of 10^6 trials
+    spent 40 s and 1.5 GB making them before the first trained."""
+    if plan.size > most:
+        sizes = " x ".join([*(str(len(values)) for values in plan.grid.values()),
+                            *([f"{len(plan.seeds)} seeds"] if plan.seeds else [])])
+        raise ConfigError(f"--grid: {plan.size:,} trials ({sizes}) is more than {most:,}; grid fewer values, "
+                          f"or raise the limit with --max-trials {plan.size}")
 
 
 def check_plan(plan: Plan) -> dict[int, str]:

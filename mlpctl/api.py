@@ -13,6 +13,7 @@ DataError, OutputError), raised with the line the command line prints; a run tha
 was interrupted is returned, with its status, as the command line leaves it.
 """
 
+import copy
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ def resolve(config: str | Path | Mapping | RunConfig, overrides: Mapping[str, An
     if isinstance(config, RunConfig):
         raw, path = config.model_dump(mode="json"), "config"
     elif isinstance(config, Mapping):
-        raw, path = dict(config), "config"
+        raw, path = copy.deepcopy(dict(config)), "config"  # the overrides must not change the caller's
     else:
         raw, path = read_raw(Path(config)), config
     for key, value in (overrides or {}).items():

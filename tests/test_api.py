@@ -54,6 +54,7 @@ def test_a_config_may_be_a_mapping_or_a_run_config_and_overrides_name_list_items
     config["data"]["path"] = str(DATA / "xor_cloud.csv")
     run = mlpctl.train(config, overrides={"model.layers.0.units": 3}, output_dir=tmp_path)
     assert run.status == "completed" and run.config.model.layers[0].units == 3
+    assert config["model"]["layers"][0]["units"] == 8  # the caller's mapping is left as it was
     again = mlpctl.train(run.config, overrides={"training.epochs": 2}, output_dir=tmp_path)
     assert len(again.history["loss"]) == 2 and again.config.model.layers[0].units == 3
 

@@ -147,9 +147,9 @@ def read_runs(paths: list[Path]) -> tuple[list[RunFacts], list[str]]:
         try:
             runs.append(read_run(path))
         except DataError as error:
-            if not runs and len(unreadable) == len(paths) - 1:
-                raise
             unreadable.append(str(error))
+    if not runs:
+        raise DataError(unreadable[0])
     return runs, unreadable
 
 

@@ -84,7 +84,7 @@ def split_for_metric(problem: dict) -> str:
 
 def run_mlpctl(problem: dict) -> tuple[float, float]:
     """As `mlpctl train` runs it: data first, then TensorFlow started with mlpctl's settings."""
-    from mlpctl.run import load_trainer
+    from mlpctl.workflows.run import load_trainer
 
     dataset, config = load(problem)
     trainer = load_trainer(config, dataset)

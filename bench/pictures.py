@@ -28,7 +28,7 @@ EPOCHS = 100
 def confusion_200(out: Path):
     import numpy as np
 
-    from mlpctl import plots
+    from mlpctl.figures import plots
 
     rng = np.random.default_rng(0)
     matrix = rng.poisson(2, size=(200, 200)) + np.diag(rng.poisson(40, size=200))
@@ -46,13 +46,13 @@ def history(layers: int) -> list[dict]:
 
 
 def curves_160(out: Path):
-    from mlpctl import plots
+    from mlpctl.figures import plots
 
     plots.learning_curves(history(160), out)
 
 
 def gradient_norms_160(out: Path):
-    from mlpctl import learning_plots
+    from mlpctl.figures import learning_plots
 
     learning_plots.gradient_norms(history(160), out)
 
@@ -60,7 +60,7 @@ def gradient_norms_160(out: Path):
 def units_1000(out: Path):
     import numpy as np
 
-    from mlpctl import learning_plots
+    from mlpctl.figures import learning_plots
 
     rng = np.random.default_rng(0)
     xs = np.linspace(-1, 1, 100)
@@ -75,7 +75,7 @@ def units_1000(out: Path):
 def histograms_160(out: Path):
     import numpy as np
 
-    from mlpctl import learning_plots
+    from mlpctl.figures import learning_plots
 
     rng = np.random.default_rng(0)
     kernels = {epoch: {f"hidden_{i}": rng.normal(size=(32, 32)) for i in range(1, 161)} for epoch in (1, 10, 100)}

@@ -60,7 +60,7 @@ def child(run_dir: Path, source: Path, output: Path) -> None:
     """In-process rows per second, after the run is opened."""
     import pandas as pd
 
-    from mlpctl.predict import open_run, predict_file
+    from mlpctl.workflows.predict import open_run, predict_file
 
     run = open_run(run_dir)
     started = time.perf_counter()

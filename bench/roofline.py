@@ -97,7 +97,7 @@ def run_mlpctl(layers: list[int], batch: int, jit: str) -> dict:
     from mlpctl.config import load_config
     from mlpctl.data import Dataset, Preprocessing
     from mlpctl.progress import Progress
-    from mlpctl.run import load_trainer
+    from mlpctl.workflows.run import load_trainer
 
     x, y = data()
     config = load_config(ROOT / "configs" / "digits.yaml", [

@@ -36,7 +36,7 @@ def child(root: Path, problem: str, setting: str) -> None:
     sys.path.insert(0, str(root))
     from mlpctl.config import load_config
     from mlpctl.data import load_dataset
-    from mlpctl.run import load_trainer
+    from mlpctl.workflows.run import load_trainer
 
     name, overrides = PROBLEMS[problem]
     config = load_config(ROOT / "configs" / f"{name}.yaml", [*overrides, *SETTINGS[setting], "report.plots=false"])

@@ -20,15 +20,14 @@ from typing import Any
 
 import pandas as pd
 
-from mlpctl import runstate
-from mlpctl.compare import read_history
-from mlpctl.config import RunConfig, config_from_mapping, load_config, read_raw
+from mlpctl.config import RunConfig, config_from_mapping, read_raw
 from mlpctl.config.loading import set_key
 from mlpctl.errors import ConfigError, OutputError
 from mlpctl.files import point_latest
 from mlpctl.progress import Progress
-from mlpctl.run import execute, make_smoke
+from mlpctl.rundir import reader, states
 from mlpctl.signals import stop_signals_handled
+from mlpctl.workflows.run import execute, make_smoke
 
 
 class Run:
@@ -48,12 +47,12 @@ class Run:
     @property
     def record(self) -> dict:
         """metrics.json, as written."""
-        return runstate.read_record(self.run_dir / "metrics.json")
+        return reader.record(self.run_dir)
 
     @property
     def status(self) -> str:
         """completed, interrupted, diverged, running, killed, ... (README, "Outputs")."""
-        return runstate.status_of(self.record)
+        return states.status_of(self.record)
 
     @property
     def metrics(self) -> dict[str, dict[str, float | None]]:
@@ -63,13 +62,13 @@ class Run:
     @property
     def history(self) -> dict[str, list[float]]:
         """history.csv as columns, like Keras' `History.history`: name -> one value per epoch."""
-        rows = read_history(self.run_dir / "history.csv")
+        rows = reader.history(self.run_dir)
         return {name: [row[name] for row in rows] for name in (rows[0] if rows else {})}
 
     @property
     def config(self) -> RunConfig:
         """The run's own config.yaml, every default filled in."""
-        return load_config(self.run_dir / "config.yaml")
+        return reader.config(self.run_dir)
 
     @property
     def model(self):
@@ -79,19 +78,19 @@ class Run:
     def predict(self, frame: pd.DataFrame, proba: bool = False, keep: Iterable[str] = ()) -> pd.DataFrame:
         """`mlpctl predict` on a DataFrame: the `keep` columns, `prediction` (the original labels,
         or values) and with `proba` one `proba_<class>` column per class."""
-        from mlpctl.predict import predict_frame
+        from mlpctl.workflows.predict import predict_frame
 
         return predict_frame(self._opened(), frame, list(keep), proba)
 
     def evaluate(self, frame: pd.DataFrame) -> dict[str, float | None]:
         """`mlpctl evaluate` on a DataFrame of labelled rows: the metrics (no files written)."""
-        from mlpctl.predict import evaluate_frame
+        from mlpctl.workflows.evaluate import evaluate_frame
 
         return evaluate_frame(self._opened(), frame)[0]
 
     def _opened(self):
         if self._trained is None:
-            from mlpctl.predict import open_run
+            from mlpctl.workflows.predict import open_run
 
             self._trained = open_run(self.run_dir)
         return self._trained

@@ -90,3 +90,15 @@ def pr_points(y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.nda
     recall = tps / max(tps[-1], 1)
     average = float(np.sum(np.diff(np.r_[0, recall]) * precision))
     return np.r_[0, recall], np.r_[1, precision], average
+
+
+def with_data_loss(values: dict) -> dict:
+    """`values` (a history row, or one split's metrics) with data_loss beside loss (and
+    val_data_loss beside val_loss): equal to the loss where no penalty made the engine log it."""
+    filled = {}
+    for name, value in values.items():
+        filled[name] = value
+        if name in ("loss", "val_loss"):
+            twin = name.replace("loss", "data_loss")
+            filled[twin] = values.get(twin, value)
+    return filled

@@ -165,7 +165,7 @@ def test_prelu_and_rprop_models_reload_to_identical_predictions(cli, tmp_path):
     result = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--json", "--set", "model.layers.0.activation=prelu",
                  "--set", "optimizer={name: rprop}", "--set", "report.plots=false")
     run_dir = run_dir_of(result)
-    from mlpctl.predict import open_run
+    from mlpctl.workflows.predict import open_run
 
     run = open_run(run_dir)
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
@@ -412,7 +412,7 @@ EVERY_CUSTOM_LAYER = ("model.layers=[{units: 6, activation: {name: maxout, piece
 
 @pytest.mark.slow
 def test_a_model_with_every_custom_layer_trains_saves_and_reloads_to_identical_predictions(cli, tmp_path):
-    from mlpctl.predict import open_run
+    from mlpctl.workflows.predict import open_run
 
     result = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path, "--json", "--set", EVERY_CUSTOM_LAYER,
                  "--set", "training.epochs=20", "--set", "report.plots=false")
@@ -670,7 +670,7 @@ def test_the_bold_driver_is_for_full_batch_sgd(cli, write_config, override, frag
 
 
 def test_the_bold_driver_goes_on_from_a_checkpoint_as_if_never_stopped(tmp_path):
-    from mlpctl.engines.checkpoint import Checkpoints, load
+    from mlpctl.rundir.checkpoint import Checkpoints, load
 
     config = load_config(CONFIGS / "xor_cloud.yaml", ["optimizer={name: sgd, learning_rate: 20.0, schedule: bold_driver}",
                                                       "training.batch_size=full", "training.epochs=30",

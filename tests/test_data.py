@@ -404,7 +404,7 @@ def test_model_inputs_reach_tensorflow_without_a_copy():
     import pandas as pd
 
     from mlpctl.data import Preprocessing
-    from mlpctl.engines.batches import tensor
+    from mlpctl.training.engines.batches import tensor
 
     frame = pd.DataFrame({"a": np.arange(1000.0), "b": np.ones(1000), "t": ["x", "y"] * 500})
     prep = Preprocessing(["a", "b", "t"], ["y"], "none", [0.0, 0.0], [1.0, 1.0], None, categories={"t": ["x", "y"]})

@@ -103,7 +103,7 @@ def test_divergence_stops_both_engines_at_the_same_epoch():
 
 
 def test_balanced_batches_hold_every_class_equally_and_are_drawn_again_each_epoch():
-    from mlpctl.engines.batches import class_rows, epoch_order
+    from mlpctl.training.engines.batches import class_rows, epoch_order
 
     codes = np.r_[np.zeros(90, int), np.ones(8, int), np.full(2, 2)]  # 90 / 8 / 2 rows
     classes = class_rows(codes)
@@ -149,7 +149,7 @@ def test_a_chunk_xla_cannot_compile_runs_without_it_and_says_so(monkeypatch):
     before anything runs: the run goes on uncompiled, with a note, and metrics.json says so."""
     import tensorflow as tf
 
-    import mlpctl.engines.graph as graph
+    import mlpctl.training.engines.graph as graph
 
     def uncompilable(seed, epoch, rows, shuffle, classes=None):
         pair = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
@@ -169,7 +169,7 @@ def test_auto_compiles_with_xla_where_the_steps_pay_for_the_compile():
     full-batch epochs (the issue's case), not digits' 100 epochs of 40 steps; an MNIST-shaped
     step (235k weights x 128 rows) from 2,000 steps; L-BFGS and fit never; `jit: on` as YAML
     writes it (a boolean)."""
-    from mlpctl import engines
+    from mlpctl.training import engines
 
     def choice(name, *overrides, rows=None, weights=None):
         config = load_config(CONFIGS / f"{name}.yaml", list(overrides))

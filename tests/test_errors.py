@@ -105,7 +105,7 @@ def test_internal_errors_exit_1_with_one_line_and_traceback_on_request(cli, monk
     def broken(config, max_rows=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("mlpctl.run.load_dataset", broken)
+    monkeypatch.setattr("mlpctl.workflows.run.load_dataset", broken)
     result = cli("train", CONFIGS / "xor.yaml")
     assert result.exit_code == 1
     assert result.stderr == "error: internal error: RuntimeError: boom (run again with --debug for the traceback)\n"

@@ -420,7 +420,7 @@ def test_predict_gives_the_numbers_of_the_model_keras_saved(xor_run):
     import keras
     import numpy as np
 
-    from mlpctl.predict import open_run
+    from mlpctl.workflows.predict import open_run
 
     run = open_run(xor_run)
     frame = pd.read_csv(DATA / "xor_cloud.csv")

@@ -12,7 +12,7 @@ from conftest import ROOT
 
 # Every module below `runtime` in pyproject.toml's layers, and the package itself.
 BELOW_RUNTIME = ["mlpctl", "mlpctl.files", "mlpctl.progress", "mlpctl.runtime", "mlpctl.scoring", "mlpctl.signals",
-                 "mlpctl.runstate", "mlpctl.config", "mlpctl.catalog", "mlpctl.errors", "mlpctl.data", "mlpctl.plots",
+                 "mlpctl.rundir.states", "mlpctl.config", "mlpctl.catalog", "mlpctl.errors", "mlpctl.data", "mlpctl.figures.plots",
                  "mlpctl.console", "mlpctl.cli"]
 
 

@@ -13,7 +13,7 @@ from mlpctl import scoring
 from mlpctl.config import load_config
 from mlpctl.progress import Progress
 from mlpctl.data import Preprocessing, read_table, split_indices
-from mlpctl.run import execute
+from mlpctl.workflows.run import execute
 
 from conftest import CONFIGS, DATA, base_config, run_dir_of
 
@@ -268,7 +268,7 @@ def curve_rows(epochs: int, rate=lambda epoch: 0.01, loss=lambda epoch: 1 / epoc
 
 
 def test_the_learning_rate_gets_a_panel_only_when_it_changed():
-    from mlpctl import plots
+    from mlpctl.figures import plots
 
     constant = plots.learning_curves_figure(curve_rows(50))
     assert [axis.get_title() for axis in constant.axes] == ["loss", "accuracy"]
@@ -280,7 +280,7 @@ def test_the_learning_rate_gets_a_panel_only_when_it_changed():
 
 
 def test_a_loss_spanning_more_than_two_decades_is_drawn_on_a_log_scale():
-    from mlpctl import plots
+    from mlpctl.figures import plots
 
     falling = plots.learning_curves_figure(curve_rows(1000))  # 1 to 0.001: three decades
     assert falling.axes[0].get_yscale() == "log" and falling.axes[0].get_title() == "loss (log scale)"
@@ -290,7 +290,7 @@ def test_a_loss_spanning_more_than_two_decades_is_drawn_on_a_log_scale():
 
 
 def test_decision_regions_name_every_class_in_a_legend():
-    from mlpctl import plots
+    from mlpctl.figures import plots
 
     points = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     grid = plots.plane(points)
@@ -318,7 +318,7 @@ def fake_run(folder, name: str, loss: float, **changes):
 
 
 def test_compare_legends_tell_every_run_apart(tmp_path):
-    from mlpctl import compare
+    from mlpctl.workflows import compare
 
     few = [fake_run(tmp_path / "a", f"trial-{i}", 0.1 * (i + 1), **{"optimizer.learning_rate": rate})
            for i, rate in enumerate((0.01, 0.001))]
@@ -346,7 +346,7 @@ def test_compare_puts_runs_on_weight_updates_or_seconds_for_a_fair_race(cli, tmp
     """The notes' claim that mini-batches win per unit of compute needs another x-axis than epochs."""
     from pathlib import Path
 
-    from mlpctl.compare import RunFacts, x_values
+    from mlpctl.workflows.compare import RunFacts, x_values
 
     history = [{"epoch": 1.0, "loss": 0.5}, {"epoch": 2.0, "loss": 0.4}]
     metrics = {"rows": {"train": 100}, "duration_s": 3.0, "epochs_run": 2}
@@ -369,7 +369,7 @@ def test_predict_reads_a_big_file_a_chunk_at_a_time_with_the_numbers_of_one_read
     once, the rows of a later chunk named by their row in the file, and nothing written when one
     is bad."""
     import mlpctl.data.streaming as streaming
-    from mlpctl.predict import open_run, predict_frame
+    from mlpctl.workflows.predict import open_run, predict_frame
 
     monkeypatch.setattr(streaming, "CHUNK_ROWS", 7)
     run_dir = trained["xor_cloud"].run_dir
@@ -396,7 +396,7 @@ def test_predict_reads_a_big_file_a_chunk_at_a_time_with_the_numbers_of_one_read
 
 def test_a_confusion_matrix_of_many_classes_is_a_heat_map_with_the_top_confusions(tmp_path):
     """200 classes took 2.5 minutes, 6.5 GB and 5.7 MB of PNG for one second of training."""
-    from mlpctl import plots
+    from mlpctl.figures import plots
 
     rng = np.random.default_rng(0)
     matrix = rng.poisson(1, size=(200, 200)) + np.diag(np.full(200, 30))
@@ -414,7 +414,7 @@ def test_a_confusion_matrix_of_many_classes_is_a_heat_map_with_the_top_confusion
 
 def test_gradient_norms_add_no_panel_to_the_learning_curves_and_name_many_layers_by_colour(tmp_path):
     """160 layers' norms gave learning_curves.png a panel each: 68,880 px wide."""
-    from mlpctl import learning_plots, plots
+    from mlpctl.figures import learning_plots, plots
 
     rows = [{**row, **{f"grad_norm_hidden_{i}": 1.0 / (i * row["epoch"]) for i in range(1, 161)}}
             for row in curve_rows(20)]
@@ -424,7 +424,7 @@ def test_gradient_norms_add_no_panel_to_the_learning_curves_and_name_many_layers
 
 
 def test_hidden_units_lines_and_weight_histograms_are_bounded(tmp_path):
-    from mlpctl import learning_plots, plots
+    from mlpctl.figures import learning_plots, plots
 
     figure, axis = plots.pyplot().subplots()
     learning_plots.unit_lines(axis, np.random.default_rng(0).normal(size=(1000, 3)), ((-1, 1), (-1, 1)))

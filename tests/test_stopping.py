@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CONFIGS, ROOT, base_config, run_dir_of
 
 from mlpctl import signals
-from conftest import CONFIGS, ROOT, base_config, run_dir_of
 
 LONG = ("--set", "training.epochs=10000000")  # XOR with XLA does 100,000 epochs in about a second
 
@@ -165,16 +165,16 @@ def test_a_stop_raised_where_python_ignores_exceptions_is_raised_again_by_check(
 @pytest.mark.parametrize("config, engine", [("xor.yaml", "graph"), ("xor.yaml", "fit"),
                                             ("lectures/lbfgs_xor.yaml", "auto")])
 def test_a_sigterm_lost_in_a_finalizer_still_ends_training_as_interrupted(cli, tmp_path, monkeypatch, config, engine):
-    from mlpctl import report
+    from mlpctl.rundir.history import HistoryLog
 
-    epoch = report.HistoryLog.epoch
+    epoch = HistoryLog.epoch
 
     def epoch_then_lost_signal(self, number, row):
         epoch(self, number, row)
         if number == 3:
             SignalsInItsFinalizer()
 
-    monkeypatch.setattr(report.HistoryLog, "epoch", epoch_then_lost_signal)
+    monkeypatch.setattr(HistoryLog, "epoch", epoch_then_lost_signal)
     result = cli("train", CONFIGS / config, "-o", tmp_path, "--json", "--set", "training.epochs=5000",
                  "--set", f"training.engine={engine}")
     assert result.exit_code == 143, result.output
@@ -204,7 +204,7 @@ def test_a_sigterm_lost_after_the_last_epoch_still_ends_the_run_as_interrupted(c
 
 
 def test_labels_are_plain_text_and_a_failing_plot_is_a_note_not_a_lost_run(cli, tmp_path, write_config, monkeypatch):
-    from mlpctl import plots
+    from mlpctl.figures import plots
 
     data = tmp_path / "maths.csv"
     data.write_text((ROOT / "data" / "xor_cloud.csv").read_text().replace("x1,x2", "$x^$,y_{1}", 1))
@@ -489,8 +489,8 @@ def test_a_cut_or_damaged_checkpoint_is_a_data_error_naming_it(tmp_path, damage)
     """BadZipFile (a checkpoint cut short) and EOFError (an empty one) were exit 1 on --resume."""
     import numpy as np
 
-    from mlpctl.engines import checkpoint
     from mlpctl.errors import DataError
+    from mlpctl.rundir import checkpoint
 
     path = tmp_path / "checkpoint.npz"
     np.savez(path, meta=np.array('{"arrays": 1}'), a0=np.zeros(10_000))
@@ -509,8 +509,8 @@ def test_no_damage_to_a_checkpoint_is_an_internal_error(tmp_path):
 
     import numpy as np
 
-    from mlpctl.engines import checkpoint
     from mlpctl.errors import DataError
+    from mlpctl.rundir import checkpoint
 
     path = tmp_path / "checkpoint.npz"
     meta = '{"arrays": 2, "epoch": 1, "history": [], "state": {}, "duration_s": 0, "data_digest": ""}'

@@ -85,7 +85,7 @@ def test_an_epoch_of_streamed_batches_is_a_shuffle_of_the_training_rows_drawn_fr
     """Each row once per epoch; the same order for the same (seed, epoch), so a resumed run
     draws what it would have drawn; another order the next epoch."""
 
-    from mlpctl.engines import stream
+    from mlpctl.training.engines import stream
 
     config = load_config(write_config(base_config(**{"data.streaming": True, "training.batch_size": 16})))
     dataset = load_dataset(config)

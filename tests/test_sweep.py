@@ -294,7 +294,7 @@ def test_ray_options_are_checked_before_anything_runs(cli, tmp_path):
 
 
 def test_a_collected_run_directory_comes_back_whole_and_stays_inside_the_sweep(tmp_path):
-    from mlpctl.sweep.remote import pack, unpack
+    from mlpctl.workflows.sweep.remote import pack, unpack
 
     run_dir = tmp_path / "node" / "trial-001"
     run_dir.mkdir(parents=True)
@@ -310,7 +310,7 @@ def test_a_collected_archive_that_names_a_path_outside_the_sweep_is_refused(tmp_
     import io
     import tarfile
 
-    from mlpctl.sweep.remote import unpack
+    from mlpctl.workflows.sweep.remote import unpack
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as packed:

@@ -156,7 +156,7 @@ def test_run_directories_are_never_reused(tmp_path):
 def test_small_steps_get_one_tensorflow_thread_and_big_ones_the_default(monkeypatch):
     from mlpctl.config import load_config
     from mlpctl.data import Dataset, load_dataset
-    from mlpctl.run import step_work
+    from mlpctl.workflows.run import step_work
     from mlpctl.runtime import tf_threads
 
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)

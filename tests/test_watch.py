@@ -111,7 +111,7 @@ def test_hidden_unit_lines_are_where_the_first_layers_units_change_sign():
     the normalized inputs z: points on it give the unit a pre-activation of zero."""
     import pandas as pd
 
-    from mlpctl.evolution import Plane
+    from mlpctl.figures.learning import Plane
 
     config, dataset, result = train("xor_cloud", "training.epochs=3", "report.plots=false")
     prep = dataset.preprocessing
@@ -185,16 +185,17 @@ def test_the_histograms_and_curves_are_drawn_from_the_snapshots_numbers():
     """kernels_at picks each Dense layer's kernel out of a snapshot; weights_of puts a
     snapshot's weights in the model for a frame and gives the model its own back; a frame's
     curve is the model's answer over the input's range at those weights."""
-    from mlpctl import evolution, scoring
+    from mlpctl import scoring
+    from mlpctl.figures import learning
 
     config, dataset, result = train("xor_cloud", "training.epochs=6", "report.snapshots=[2, 6]", "report.plots=false")
-    kernels = evolution.kernels_at(result.model, config, result.snapshots)
+    kernels = learning.kernels_at(result.model, config, result.snapshots)
     assert list(kernels) == [2, 6] and list(kernels[2]) == ["hidden_1", "output"]
     np.testing.assert_array_equal(kernels[6]["hidden_1"], result.model.get_layer("hidden_1").get_weights()[0])
     np.testing.assert_array_equal(kernels[6]["output"], result.model.get_layer("output").get_weights()[0])
     final = result.model.get_weights()
-    plane = evolution.Plane(dataset.preprocessing, dataset.x["train"], dataset.y["train"])
-    with evolution.weights_of(result.model, result.snapshots[2]) as model:
+    plane = learning.Plane(dataset.preprocessing, dataset.x["train"], dataset.y["train"])
+    with learning.weights_of(result.model, result.snapshots[2]) as model:
         np.testing.assert_array_equal(model.get_layer("hidden_1").get_weights()[0], kernels[2]["hidden_1"])
         early = plane.frame(model, "epoch 2", with_lines=True)
     np.testing.assert_array_equal(early["positive"], scoring.scores(_model_at(result, 2), plane.x_grid)[:, 0])

@@ -10,18 +10,19 @@ from dataclasses import dataclass, field
 
 import keras
 
-from mlpctl import catalog, engines, scoring, signals
+from mlpctl import catalog, scoring, signals
 from mlpctl.config import RunConfig
 from mlpctl.data import Dataset
 from mlpctl.data.spill import SPILL_FOLDER
 from mlpctl.data.streaming import CHUNK_ROWS
-from mlpctl.engines import stream
-from mlpctl.engines.batches import eval_pipeline
-from mlpctl.engines.checkpoint import Checkpoints
 from mlpctl.errors import ConfigError
 from mlpctl.model import build_model, compile_model
 from mlpctl.progress import Progress
+from mlpctl.rundir.checkpoint import Checkpoints
 from mlpctl.runtime import mirrored_strategy, seed_everything
+from mlpctl.training import engines
+from mlpctl.training.engines import stream
+from mlpctl.training.engines.batches import eval_pipeline
 
 
 @dataclass
@@ -95,7 +96,7 @@ def _train(config: RunConfig, dataset: Dataset, progress: Progress | None,
     return TrainResult(
         model=model,
         status=status,
-        history=[engines.with_data_loss(row) for row in outcome.history],
+        history=[scoring.with_data_loss(row) for row in outcome.history],
         metrics=metrics,
         duration_s=duration,
         engine=engine,
@@ -168,7 +169,7 @@ def evaluate(model: keras.Model, x: dict, y: dict) -> dict[str, dict[str, float 
     metrics = {}
     for split in x:
         values = model.evaluate(eval_pipeline(x[split], y[split], model), verbose=0, return_dict=True)
-        metrics[split] = engines.with_data_loss({name: _finite_or_none(value) for name, value in values.items()})
+        metrics[split] = scoring.with_data_loss({name: _finite_or_none(value) for name, value in values.items()})
     return metrics
 
 

@@ -16,14 +16,14 @@ import time
 import tensorflow as tf
 
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome, logged_columns, validation_rows
-from mlpctl.engines.batches import class_rows, epoch_order, tensor
-from mlpctl.engines.checkpoint import Checkpoints, restore, values
-from mlpctl.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
-from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
+from mlpctl.rundir.checkpoint import Checkpoints, restore, values
 from mlpctl.runtime import native_logs_hidden, xla_cache_folder
 from mlpctl.scoring import EVAL_BATCH
 from mlpctl.signals import check as check_stop_signal
+from mlpctl.training.engines import Outcome, logged_columns, validation_rows
+from mlpctl.training.engines.batches import class_rows, epoch_order, tensor
+from mlpctl.training.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
+from mlpctl.training.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 
 CHUNK_SECONDS = 0.5  # aim for a progress update about this often
 MAX_CHUNK = 100_000

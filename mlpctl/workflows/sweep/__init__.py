@@ -16,8 +16,9 @@ from mlpctl.config import read_raw
 from mlpctl.config.metric import metric_and_mode
 from mlpctl.errors import ConfigError, ExitCode, OutputError, exit_code_of
 from mlpctl.files import create_run_dir
+from mlpctl.rundir.layout import SWEEP_FILES
 from mlpctl.signals import signal_of
-from mlpctl.sweep.plan import (
+from mlpctl.workflows.sweep.plan import (
     MAX_TRIALS,
     Plan,
     Shard,
@@ -28,9 +29,9 @@ from mlpctl.sweep.plan import (
     parse_seeds,
     parse_shard,
 )
-from mlpctl.sweep.remote import RaySettings, check_output_dir, import_ray
-from mlpctl.sweep.remote import connect as _connect
-from mlpctl.sweep.results import (
+from mlpctl.workflows.sweep.remote import RaySettings, check_output_dir, import_ray, ray_settings
+from mlpctl.workflows.sweep.remote import connect as _connect
+from mlpctl.workflows.sweep.results import (
     Row,
     describe_best,
     exit_code,
@@ -41,7 +42,7 @@ from mlpctl.sweep.results import (
     save,
     save_row,
 )
-from mlpctl.sweep.trials import run_trials
+from mlpctl.workflows.sweep.trials import run_trials
 
 __all__ = [
     "Outcome",
@@ -62,6 +63,8 @@ __all__ = [
     "parse_shard",
     "plan_from_arguments",
     "ranking",
+    "ranking_metric",
+    "ray_settings",
     "rows_on_disk",
     "run_sweep",
     "shared_sweep_dir",
@@ -84,6 +87,17 @@ def plan_from_arguments(config: Path | None, grid: list[str], sets: list[str], s
         raise ConfigError("--resume takes the plan from the sweep directory; leave out CONFIG, --grid, --set "
                           "and --seeds")
     return load_previous(resume)
+
+
+def ranking_metric(plan: Plan, metric: str | None, mode: str | None, stored_metric: str | None = None,
+                   stored_mode: str | None = None) -> tuple[str, str]:
+    """What the trials are ranked by: `metric` and `mode` as given, else (a resumed sweep) as
+    stored, else the default for the base config (validation.loss, or train.loss without
+    validation rows), with a mode from the metric's name."""
+    if metric is None:
+        metric, mode = stored_metric, mode or stored_mode
+    base = plan.load()
+    return metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
 
 
 @dataclass
@@ -135,8 +149,7 @@ def merge(sweep_dir: Path, metric: str | None, mode: str | None) -> Outcome:
     trial with no row yet stays `pending`, and the exit code says so."""
     plan, stored_metric, stored_mode, rows = load_previous(sweep_dir)
     if metric is not None:
-        base = plan.load()
-        metric, mode = metric_and_mode(metric, mode, base.scenario, base.data.validation_split > 0)
+        metric, mode = ranking_metric(plan, metric, mode)
     for trial in plan.trials():
         rows.setdefault(trial.key, Row(trial.index, trial.point, trial.seed))
     document = save(sweep_dir, plan, metric or stored_metric, mode or stored_mode, list(rows.values()))
@@ -163,7 +176,7 @@ def open_sweep_dir(plan: Plan, rows: dict[str, Row], resume: Path | None, sweep_
         return resume, rows
     if sweep_dir:
         sweep_dir = shared_sweep_dir(sweep_dir, plan)
-        return sweep_dir, rows_on_disk(sweep_dir, plan) if (sweep_dir / "sweep.json").is_file() else {}
+        return sweep_dir, rows_on_disk(sweep_dir, plan) if (sweep_dir / SWEEP_FILES["record"]).is_file() else {}
     return new_sweep_dir(output_dir, plan), rows
 
 
@@ -178,7 +191,7 @@ def shared_sweep_dir(sweep_dir: Path, plan: Plan) -> Path:
         sweep_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"--sweep-dir: cannot create {sweep_dir}: {error.strerror}") from None
-    if (sweep_dir / "sweep.json").is_file():
+    if (sweep_dir / SWEEP_FILES["record"]).is_file():
         other = load_previous(sweep_dir)[0]
         if (other.base, other.sets, other.grid, other.seeds) != (plan.base, plan.sets, plan.grid, plan.seeds):
             raise ConfigError(f"--sweep-dir: {sweep_dir} holds another sweep's plan; give every shard the same "

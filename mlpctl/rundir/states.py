@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlpctl.errors import DataError
 from mlpctl.files import JSON_BYTES, read_json, read_regular
+from mlpctl.rundir.layout import FILES
 
 PID_LIMIT = 2**31  # pids are C ints; a bigger one cannot be asked about
-HISTORY, HISTORY_BYTES = "history.csv", JSON_BYTES  # a run's per-epoch rows (report.FILES), and their bound
 Count = Annotated[int, Field(ge=0)]
 
 
@@ -84,7 +84,7 @@ def epochs_done(document: dict, run_dir: Path | None = None) -> int:
     if document.get("status") != "running" or run_dir is None:
         return document.get("epochs_run") or 0
     try:
-        lines = read_regular(run_dir / HISTORY, HISTORY_BYTES).count(b"\n")
+        lines = read_regular(run_dir / FILES["history"], JSON_BYTES).count(b"\n")
     except (FileNotFoundError, DataError):
         return document.get("epochs_run") or 0
     return max(lines - 1, document.get("epochs_run") or 0)  # less the header

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from mlpctl.errors import MlpctlError, status_of_error
-from mlpctl.sweep.plan import Plan, Trial, check_plan
-from mlpctl.sweep.remote import RaySettings, run_in_ray
-from mlpctl.sweep.results import Row
-from mlpctl.sweep.workers import run_in_workers
+from mlpctl.workflows.sweep.plan import Plan, Trial, check_plan
+from mlpctl.workflows.sweep.remote import RaySettings, run_in_ray
+from mlpctl.workflows.sweep.results import Row
+from mlpctl.workflows.sweep.workers import run_in_workers
 
 
 def run_trials(plan: Plan, sweep_dir: Path, rows: dict[str, Row], jobs: int, fail_fast: bool, on_row,
@@ -67,7 +67,7 @@ def _completed(rows: dict[str, Row], trials: list[Trial]) -> int:
 def _run_trial(task) -> tuple[str, dict]:
     plan, overrides, sweep_dir, index, key, cores = task
     from mlpctl.progress import Progress
-    from mlpctl.run import execute
+    from mlpctl.workflows.run import execute
 
     started = time.perf_counter()
     result: dict[str, Any] = {}

@@ -13,12 +13,12 @@ import numpy as np
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome, logged_columns, validation_rows
-from mlpctl.engines.batches import eval_pipeline, training_pipeline
-from mlpctl.engines.checkpoint import Checkpoints, restore, values
-from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 from mlpctl.progress import Progress
+from mlpctl.rundir.checkpoint import Checkpoints, restore, values
 from mlpctl.signals import check as check_stop_signal
+from mlpctl.training.engines import Outcome, logged_columns, validation_rows
+from mlpctl.training.engines.batches import eval_pipeline, training_pipeline
+from mlpctl.training.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress: Progress,

@@ -17,8 +17,9 @@ import numpy as np
 
 from mlpctl.errors import DataError
 from mlpctl.files import DAMAGED_NPZ, atomic_write
+from mlpctl.rundir.layout import FILES
 
-FILE = "checkpoint.npz"
+FILE = FILES["checkpoint"]
 
 
 @dataclass

@@ -10,9 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from mlpctl.config import RunConfig
-from mlpctl.engines import dense_names
-from mlpctl.engines.batches import tensor
 from mlpctl.scoring import EVAL_BATCH
+from mlpctl.training.engines import dense_names
+from mlpctl.training.engines.batches import tensor
 
 
 class Snapshots:

@@ -13,12 +13,12 @@ import tensorflow as tf
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome, with_data_loss
-from mlpctl.engines.batches import epoch_seed, permutation
-from mlpctl.engines.checkpoint import Checkpoints
-from mlpctl.engines.fit import fit
 from mlpctl.progress import Progress
-from mlpctl.scoring import EVAL_BATCH
+from mlpctl.rundir.checkpoint import Checkpoints
+from mlpctl.scoring import EVAL_BATCH, with_data_loss
+from mlpctl.training.engines import Outcome
+from mlpctl.training.engines.batches import epoch_seed, permutation
+from mlpctl.training.engines.fit import fit
 
 # Training steps per call into TensorFlow: a whole epoch per call would leave Ctrl-C, SIGTERM and
 # the progress bar waiting for the end of an epoch of a file bigger than memory (minutes);

@@ -29,6 +29,16 @@ class RaySettings:
     in_flight: int | None = None  # trials submitted at once; None: all, Ray schedules them
 
 
+def ray_settings(executor: str, address: str | None, cpus: float, gpus: float, collect: bool,
+                 in_flight: int | None) -> RaySettings | None:
+    """The Ray settings with executor `ray`; without it, a Ray option given is a usage error."""
+    if executor == "ray":
+        return RaySettings(address, cpus, gpus, collect, in_flight)
+    if address or collect or cpus != 1.0 or gpus:
+        raise ConfigError("--address, --collect, --cpus-per-trial and --gpus-per-trial are for --executor ray")
+    return None
+
+
 def import_ray():
     """Ray, its own C++ log lines kept to errors (set, like TensorFlow's, only once the command
     has asked for it, and only where the user has not set them)."""

@@ -1,78 +1,27 @@
-"""`mlpctl predict` and `mlpctl evaluate`: using a trained run on new rows.
+"""`mlpctl predict`: a trained run's answers for new rows (and what `evaluate` shares with it).
 
 Both load the run the same way and apply exactly what training applied: the saved feature
 order, normalization and label mapping (`Preprocessing`), and the scoring of `scoring.py`.
 TensorFlow is started only when the run's model is opened.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mlpctl import report, runstate, runtime, signals
-from mlpctl.config import RunConfig, load_config
+from mlpctl import runtime, signals
 from mlpctl.data import Preprocessing, plain_value
-from mlpctl.data.preprocessing import read_saved
 from mlpctl.data.reading import as_written, check_float32, check_not_timestamps, check_numeric, with_text
 from mlpctl.data.streaming import chunks
-from mlpctl.errors import ConfigError, DataError, described
+from mlpctl.errors import ConfigError, DataError
 from mlpctl.files import (
-    JSON_BYTES,
     atomic_write,
-    create_run_dir,
-    read_regular,
     replace_atomically,
-    safe_name,
-    write_json,
     write_stdout,
 )
+from mlpctl.rundir.reader import TrainedRun, load_run
 from mlpctl.scoring import labels_from_scores, probabilities, scores
-
-
-@dataclass
-class TrainedRun:
-    run_dir: Path
-    config: RunConfig
-    preprocessing: Preprocessing
-    model: object  # keras.Model
-
-    @property
-    def classes(self) -> list | None:
-        return self.preprocessing.classes
-
-
-def load_run(run_dir: Path, load_model) -> TrainedRun:
-    """`load_model(path, config, preprocessing)` loads the model (passed in, so that reading the
-    rest needs no TF); the config and preprocessing are read and checked first."""
-    _check_ended(run_dir)
-    for name in ("config.yaml", "preprocessing.json", "model.keras"):
-        if not (run_dir / name).is_file():
-            raise ConfigError(f"{run_dir}: not a usable run directory (no {name})")
-    config = load_config(run_dir / "config.yaml")
-    path = run_dir / "preprocessing.json"
-    try:
-        preprocessing = read_saved(read_regular(path, JSON_BYTES), config.scenario)
-    except DataError as error:
-        raise DataError(f"{path}: not what mlpctl wrote: {str(error).removeprefix(f'{path}: ')}") from None
-    try:
-        model = load_model(run_dir / "model.keras", config, preprocessing)
-    except DataError as error:
-        raise DataError(f"{run_dir / 'model.keras'}: not this run's model: {error}") from None
-    except Exception as error:  # noqa: BLE001 - a damaged file fails in many ways inside Keras
-        raise DataError(f"{run_dir / 'model.keras'}: cannot be loaded ({described(error)})") from None
-    return TrainedRun(run_dir, config, preprocessing, model)
-
-
-def _check_ended(run_dir: Path) -> None:
-    """A run that is still training, or was killed, has no model yet: say so, not "no model.keras"."""
-    try:
-        document = runstate.read_record(run_dir / "metrics.json")
-    except (FileNotFoundError, DataError):
-        return  # the files themselves are checked next
-    if runstate.status_of(document) in ("running", "killed"):
-        raise ConfigError(f"{run_dir}: the run is {runstate.describe(document, run_dir)}; it has no model to use")
 
 
 def check_columns(frame: pd.DataFrame, run: TrainedRun, keep: list[str], require_targets: bool) -> None:
@@ -182,65 +131,13 @@ def open_run(run_dir: Path, verbose: bool = False) -> TrainedRun:
     name is imported or run, and the model is not compiled (predicting needs no loss)."""
     with signals.polled():  # a stop is taken after TensorFlow's start and the model's load, not inside them
         runtime.start_tensorflow(verbose)
-        from mlpctl.engines import dense_weights
         from mlpctl.model.saved import rebuild_trained
+        from mlpctl.training.engines import dense_weights
 
         run = load_run(run_dir, lambda path, config, prep: rebuild_trained(path, config, prep,
                                                                             dense_weights(config, prep)))
     signals.check()
     return run
-
-
-def _compile_for_evaluation(run: TrainedRun) -> list[str]:
-    """Loss and metrics from the run's config (Keras does not save every loss parameter, such as
-    Huber's delta). A custom loss is not imported: the metrics are computed without it."""
-    from mlpctl.model import compile_model
-    from mlpctl.model.build import metrics_of
-
-    if run.config.loss_name is not None:
-        compile_model(run.model, run.config)
-        return []
-    import keras
-
-    run.model.compile(loss=lambda y_true, y_pred: keras.ops.zeros_like(y_pred[..., 0]),
-                      metrics=metrics_of(run.config.scenario, one_hot=False))
-    return [f"loss not computed: the run's loss is {run.config.loss.custom}, and evaluate does not "
-            f"import code named by a run directory"]
-
-
-def evaluate_frame(run: TrainedRun, frame: pd.DataFrame) -> tuple[dict, list[str], np.ndarray, np.ndarray]:
-    """The run's metrics on labelled rows: (metrics, notes, inputs, encoded labels)."""
-    from mlpctl.training import train as trainer
-
-    check_columns(frame, run, keep=[], require_targets=True)
-    if frame.empty:
-        raise DataError("no rows to evaluate on")
-    x, y = run.preprocessing.transform(frame), encode_known_labels(frame, run)
-    notes = _compile_for_evaluation(run)
-    y_loss = trainer.loss_targets(run.config, {"data": y}, run.classes)
-    metrics = trainer.evaluate(run.model, {"data": x}, y_loss)["data"]
-    if notes:
-        metrics["loss"] = None
-    return metrics, notes, x, y
-
-
-def evaluate_run(run: TrainedRun, data: Path) -> tuple[dict, Path]:
-    """Metrics and plots for new labelled rows, in a new folder under <run>/evaluations."""
-    frame = read_input(str(data), labels=run.config.label_column)
-    if frame.empty:
-        check_columns(frame, run, keep=[], require_targets=True)
-        raise DataError(f"--data: {data} has no rows to evaluate on")
-    metrics, notes, x, y = evaluate_frame(run, frame)
-    directory = create_run_dir(run.run_dir / "evaluations", safe_name(data.stem, "data"))
-    figures, per_class = report.Figures(directory), None
-    if run.config.report.plots:
-        per_class = report.answer_figures(figures, run.config, run.preprocessing, run.model, x, y, data.name,
-                                          (x, y, data.name))
-    document = {"run_dir": str(run.run_dir.resolve()), "data": str(data.resolve()), "rows": len(frame),
-                "metrics": metrics, "per_class": per_class, "plots": [path.name for path in figures.written],
-                "notes": notes + figures.failed, "evaluation_dir": str(directory.resolve())}
-    write_json(directory / "metrics.json", document)
-    return document, directory
 
 
 def predict_frame(run: TrainedRun, frame: pd.DataFrame, keep: list[str], proba: bool) -> pd.DataFrame:

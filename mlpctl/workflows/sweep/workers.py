@@ -16,6 +16,8 @@ import time
 from multiprocessing import connection, get_context
 from pathlib import Path
 
+from mlpctl.rundir.layout import FILES
+
 GRACE_SECONDS = 5  # for a worker to end after SIGTERM before it is killed
 
 
@@ -93,7 +95,7 @@ def _run_dir_of(sweep_dir: Path, index: int, pid: int) -> str | None:
     """The trial's run directory, if its worker (`pid`) had made one."""
     for candidate in sorted(sweep_dir.glob(f"trial-{index:03d}*")):
         try:
-            if json.loads((candidate / "metrics.json").read_text()).get("pid") == pid:
+            if json.loads((candidate / FILES["metrics"]).read_text()).get("pid") == pid:
                 return candidate.name
         except (OSError, ValueError):
             continue

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlpctl import learning_plots, plots, scoring
-from mlpctl.engines import dense_names
+from mlpctl import scoring
+from mlpctl.figures import learning_plots, plots
+from mlpctl.training.engines import dense_names
 
 MAX_WEIGHT_IMAGES = 32
 MAX_HISTOGRAM_COLUMNS = 6

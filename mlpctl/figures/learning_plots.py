@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpctl.figures.plots import DPI, GRADIENT_NORM, draw_regions, log_scale, pyplot, save
 from mlpctl.files import atomic_write
-from mlpctl.plots import DPI, GRADIENT_NORM, draw_regions, log_scale, pyplot, save
 
 GIF_FRAME_MS = 600
 MAX_COLUMNS = 4

@@ -14,7 +14,8 @@ from mlpctl import catalog
 from mlpctl.config import format_value, read_raw
 from mlpctl.errors import EXIT_BY_STATUS, ConfigError, DataError, ExitCode
 from mlpctl.files import atomic_write, read_json, write_json
-from mlpctl.sweep.plan import Plan, Trial
+from mlpctl.rundir.layout import SWEEP_FILES
+from mlpctl.workflows.sweep.plan import Plan, Trial
 
 
 @dataclass
@@ -98,8 +99,8 @@ def sweep_csv(plan: Plan, rows: list[Row]) -> str:
 
 def save(sweep_dir: Path, plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
     document = sweep_document(plan, metric, mode, rows)
-    write_json(sweep_dir / "sweep.json", document)
-    atomic_write(sweep_dir / "sweep.csv", sweep_csv(plan, rows))
+    write_json(sweep_dir / SWEEP_FILES["record"], document)
+    atomic_write(sweep_dir / SWEEP_FILES["table"], sweep_csv(plan, rows))
     return document
 
 
@@ -132,7 +133,7 @@ def rows_on_disk(sweep_dir: Path, plan: Plan) -> dict[str, Row]:
 
 def load_previous(sweep_dir: Path) -> tuple[Plan, str, str, dict[str, Row]]:
     """What --resume needs from an earlier sweep directory."""
-    path = sweep_dir / "sweep.json"
+    path = sweep_dir / SWEEP_FILES["record"]
     try:
         document = read_json(path)
     except FileNotFoundError:

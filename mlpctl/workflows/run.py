@@ -4,15 +4,22 @@ and by every sweep trial, so a trial is exactly an ordinary run. Loads TensorFlo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlpctl import engines, evolution, report, runtime, signals
+from mlpctl import runtime, signals
 from mlpctl.config import RunConfig, flatten, format_value
 from mlpctl.data import Dataset, load_dataset, spilled
-from mlpctl.engines import checkpoint, history_columns
-from mlpctl.engines.checkpoint import Saved
 from mlpctl.errors import ConfigError, DataError, MlpctlError, status_of_error
+from mlpctl.figures import learning
+from mlpctl.figures.report import write_report
 from mlpctl.files import create_run_dir
 from mlpctl.progress import Progress
-from mlpctl.runstate import read_record, status_of
+from mlpctl.rundir import checkpoint, layout
+from mlpctl.rundir.checkpoint import Saved
+from mlpctl.rundir.history import HistoryLog
+from mlpctl.rundir.record import RunRecord, write_config, write_run
+from mlpctl.rundir.states import read_record, status_of
+from mlpctl.rundir.tensorboard import write_tensorboard
+from mlpctl.training import engines
+from mlpctl.training.engines import history_columns
 
 SMOKE_ROWS = 300
 SMOKE_EPOCHS = 2
@@ -76,7 +83,7 @@ def make_smoke(config: RunConfig) -> RunConfig:
 def resumable(run_dir: Path) -> Saved:
     """The checkpoint an interrupted or killed run goes on from; anything else is refused."""
     try:
-        document = read_record(run_dir / report.FILES["metrics"])
+        document = read_record(run_dir / layout.FILES["metrics"])
     except FileNotFoundError:
         raise ConfigError(f"--resume: {run_dir} is not a run directory (no metrics.json)") from None
     state = status_of(document)
@@ -111,7 +118,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
             verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None,
             resume: Path | None = None, on_warning=None) -> Run:
     """Data is read and checked before a run directory exists. From the moment it exists, it is
-    in one of the documented states (report.py): config.yaml, then metrics.json `running`, the
+    in one of the documented states (mlpctl.rundir): config.yaml, then metrics.json `running`, the
     history as it grows, and whatever ends the run (a stop signal, an error of ours or of the
     output) recorded before it goes on up. A smoke run writes metrics.json alone.
     `on_start(run_dir)` is called once the directory exists, `on_warning(line)` for each
@@ -133,23 +140,23 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     try:
         with signals.deferred():  # a directory, config.yaml and metrics.json `running`: all or none
             run_dir = resume or _new_run_dir(config, output_dir, run_name, smoke)
-            record = report.RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None)
+            record = RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None)
         if on_start:
             on_start(run_dir)
         trainer = load_trainer(config, dataset, verbose, cores)
-        logged = progress if smoke else report.HistoryLog(run_dir / report.FILES["history"], columns, progress,
+        logged = progress if smoke else HistoryLog(run_dir / layout.FILES["history"], columns, progress,
                                                           saved.history if saved else ())
         with spilled(dataset, run_dir):
             result = trainer.train(config, dataset, logged, _checkpoints(config, run_dir, smoke, saved, data_digest))
         if config.report.tensorboard and not smoke and result.history:
-            report.write_tensorboard(result.history, run_dir / "tensorboard",
-                                     evolution.kernels_at(result.model, config, result.snapshots))
-        document = report.write_run(record, config, dataset, result, runtime.versions(), columns, smoke=smoke)
+            write_tensorboard(result.history, run_dir / layout.FOLDERS["tensorboard"],
+                                     learning.kernels_at(result.model, config, result.snapshots))
+        document = write_run(record, config, dataset, result, runtime.versions(), columns, smoke=smoke)
     except BaseException as error:
         if record is not None:
             _record_end(record, error)
         raise
-    warnings = [] if smoke else report.write_report(record, config, dataset, result)
+    warnings = [] if smoke else write_report(record, config, dataset, result)
     return Run(result, document, run_dir, warnings)
 
 
@@ -158,7 +165,7 @@ def _new_run_dir(config: RunConfig, output_dir: Path, run_name: str | None, smok
     run_dir = (create_run_dir(output_dir, run_name, timestamped=False) if run_name
                else create_run_dir(output_dir, config.name))
     if not smoke:
-        report.write_config(run_dir, config)
+        write_config(run_dir, config)
     return run_dir
 
 
@@ -171,10 +178,10 @@ def _checkpoints(config: RunConfig, run_dir: Path, smoke: bool, saved: Saved | N
                                   data_digest, config=config.model_dump(mode="json"))
 
 
-def _record_end(record: report.RunRecord, error: BaseException) -> None:
+def _record_end(record: RunRecord, error: BaseException) -> None:
     """What stopped the run, in metrics.json, unless it already says how the run ended (or the
     output itself is what failed)."""
-    if record.document["status"] in report.FINAL_STATES:
+    if record.document["status"] in layout.FINAL_STATES:
         return
     if isinstance(error, KeyboardInterrupt):
         status, extra = "interrupted", {}

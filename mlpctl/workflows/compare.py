@@ -4,20 +4,21 @@ Reads only run directories' own files (config.yaml, metrics.json, history.csv), 
 no TensorFlow and works on sweep directories too (their trials are ordinary runs).
 """
 
-import csv
-import io
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlpctl import catalog, plots, runstate
+from mlpctl import catalog
 from mlpctl.config import flatten, format_value
 from mlpctl.config.loading import read_yaml
 from mlpctl.config.metric import check_split, default_metric
 from mlpctl.errors import ConfigError, DataError
-from mlpctl.files import JSON_BYTES, read_json, read_regular
+from mlpctl.figures import plots
+from mlpctl.files import read_json
+from mlpctl.rundir import reader, states
+from mlpctl.rundir.layout import FILES, SWEEP_FILES
 
 
 @dataclass
@@ -32,8 +33,8 @@ class RunFacts:
 
     @property
     def epochs(self) -> int:
-        """The epochs it did: a killed run's are its history's rows (`runstate.epochs_done`)."""
-        return runstate.epochs_done(self.metrics, self.run_dir)
+        """The epochs it did: a killed run's are its history's rows (`states.epochs_done`)."""
+        return states.epochs_done(self.metrics, self.run_dir)
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Comparison:
             "best": str(best.run_dir) if best else None,
             "differing_keys": self.differing,
             "unreadable": self.unreadable,
-            "runs": [{"run_dir": str(run.run_dir), "status": runstate.status_of(run.metrics),
+            "runs": [{"run_dir": str(run.run_dir), "status": states.status_of(run.metrics),
                       "epochs_run": run.epochs,
                       "config": {key: run.config.get(key) for key in self.differing},
                       self.metric: run.value(self.metric), "metrics": run.metrics.get("metrics", {})}
@@ -73,13 +74,13 @@ def expand(paths: list[Path]) -> list[Path]:
     """Run directories as given, and every trial of a sweep directory, in order."""
     found = []
     for path in paths:
-        if (path / "sweep.json").is_file():
-            trials = read_json(path / "sweep.json").get("trials")
+        if (path / SWEEP_FILES["record"]).is_file():
+            trials = read_json(path / SWEEP_FILES["record"]).get("trials")
             if not isinstance(trials, list) or not all(isinstance(t, dict) for t in trials):
-                raise DataError(f"{path / 'sweep.json'}: has no list of trials")
+                raise DataError(f"{path / SWEEP_FILES['record']}: has no list of trials")
             found += [run_dir for run_dir in (_trial_dir(path, str(t["run_dir"])) for t in trials if t.get("run_dir"))
-                      if (run_dir / "metrics.json").is_file()]
-        elif (path / "metrics.json").is_file() and (path / "config.yaml").is_file():
+                      if (run_dir / FILES["metrics"]).is_file()]
+        elif (path / FILES["metrics"]).is_file() and (path / FILES["config"]).is_file():
             found.append(path)
         else:
             raise ConfigError(f"{path}: not a run directory (config.yaml and metrics.json) or a sweep directory "
@@ -112,31 +113,10 @@ def read_run(run_dir: Path) -> RunFacts:
     """A run's own files, each read bounded (a run directory may come from someone else); one
     that is damaged or hand-edited is a DataError naming it."""
     try:
-        config = read_yaml(run_dir / "config.yaml")
+        config = read_yaml(run_dir / FILES["config"])
     except ConfigError as error:  # the loader's words, for a file that is data here
         raise DataError(str(error)) from None
-    metrics = runstate.read_record(run_dir / "metrics.json")
-    return RunFacts(run_dir, flatten(config), metrics, read_history(run_dir / "history.csv"))
-
-
-def read_history(path: Path) -> list[dict[str, float]]:
-    """history.csv's rows as numbers. A last row cut short (a run killed while writing it) is
-    left out; any other row that is not numbers is a DataError naming the file and line."""
-    if not path.exists():
-        return []
-    try:
-        rows = list(csv.DictReader(io.StringIO(read_regular(path, JSON_BYTES).decode("utf-8"), newline="")))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: cannot be read ({error})") from None
-    history = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            history.append({key: float(value) for key, value in row.items()})
-        except (TypeError, ValueError):
-            if line == len(rows) + 1 and None in row.values():
-                break  # cut short by a kill
-            raise DataError(f"{path}: line {line} is not a row of numbers") from None
-    return history
+    return RunFacts(run_dir, flatten(config), reader.record(run_dir), reader.history(run_dir))
 
 
 def read_runs(paths: list[Path]) -> tuple[list[RunFacts], list[str]]:
@@ -190,7 +170,7 @@ def table(comparison: Comparison):
     for run in comparison.runs:
         value = run.value(comparison.metric)
         table.add_row(run.run_dir.name, *[_show(run.config.get(key)) for key in comparison.differing],
-                      runstate.status_of(run.metrics), str(run.epochs),
+                      states.status_of(run.metrics), str(run.epochs),
                       "-" if value is None else f"{value:.4f}")
     return table
 

@@ -16,7 +16,7 @@ from mlpctl import catalog
 from mlpctl.config import RunConfig
 from mlpctl.errors import ConfigError
 from mlpctl.runtime import ONE_THREAD_WORK
-from mlpctl.scoring import EVAL_BATCH
+from mlpctl.scoring import EVAL_BATCH, with_data_loss
 
 # training.jit: auto compiles the graph engine's chunks with XLA from this many training steps
 # on: XLA's compile (1-3 s) costs more than it saves below (bench/README.md, "XLA").
@@ -118,7 +118,7 @@ def check_model_fits(config: RunConfig, dataset) -> None:
 
 def runner(engine: str):
     """The engine's `run` function."""
-    return importlib.import_module(f"mlpctl.engines.{engine}").run
+    return importlib.import_module(f"mlpctl.training.engines.{engine}").run
 
 
 def logged_columns(config: RunConfig) -> list[str]:
@@ -144,18 +144,6 @@ def dense_names(hidden: int) -> list[str]:
 def history_columns(config: RunConfig) -> list[str]:
     """history.csv's columns after `epoch`: every run's rows have data_loss beside loss."""
     return list(with_data_loss(dict.fromkeys(logged_columns(config))))
-
-
-def with_data_loss(values: dict) -> dict:
-    """`values` (a history row, or one split's metrics) with data_loss beside loss (and
-    val_data_loss beside val_loss): equal to the loss where no penalty made the engine log it."""
-    filled = {}
-    for name, value in values.items():
-        filled[name] = value
-        if name in ("loss", "val_loss"):
-            twin = name.replace("loss", "data_loss")
-            filled[twin] = values.get(twin, value)
-    return filled
 
 
 def validation_rows(x: dict, y: dict) -> tuple | None:

@@ -9,12 +9,12 @@ import scipy.optimize
 import tensorflow as tf
 
 from mlpctl.config import RunConfig
-from mlpctl.engines import Outcome, logged_columns, validation_rows
-from mlpctl.engines.batches import tensor
-from mlpctl.engines.checkpoint import Checkpoints, restore, values
-from mlpctl.engines.graph import build_variables
-from mlpctl.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
+from mlpctl.rundir.checkpoint import Checkpoints, restore, values
 from mlpctl.signals import check as check_stop_signal
+from mlpctl.training.engines import Outcome, logged_columns, validation_rows
+from mlpctl.training.engines.batches import tensor
+from mlpctl.training.engines.graph import build_variables
+from mlpctl.training.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
 
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,

@@ -1,0 +1,17 @@
+"""The run directory's names: every file and folder mlpctl writes in one, and the states a run
+ends in. Everything that reads or writes a run directory names its files from here."""
+
+FILES = {
+    "report": "report.html",
+    "config": "config.yaml",
+    "metrics": "metrics.json",
+    "history": "history.csv",
+    "curves": "learning_curves.png",
+    "model": "model.keras",
+    "preprocessing": "preprocessing.json",
+    "snapshots": "snapshots.npz",
+    "checkpoint": "checkpoint.npz",
+}
+FOLDERS = {"tensorboard": "tensorboard", "evaluations": "evaluations"}
+SWEEP_FILES = {"record": "sweep.json", "table": "sweep.csv"}  # a sweep's folder, beside its trials' run directories
+FINAL_STATES = ("completed", "diverged", "interrupted", "failed", "invalid", "data_error", "output_error")

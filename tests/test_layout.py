@@ -12,7 +12,7 @@ from conftest import ROOT
 
 # Every module below `runtime` in pyproject.toml's layers, and the package itself.
 BELOW_RUNTIME = ["mlpctl", "mlpctl.files", "mlpctl.progress", "mlpctl.runtime", "mlpctl.scoring", "mlpctl.signals",
-                 "mlpctl.rundir.states", "mlpctl.config", "mlpctl.catalog", "mlpctl.errors", "mlpctl.data", "mlpctl.figures.plots",
+                 "mlpctl.rundir.states", "mlpctl.rundir.layout", "mlpctl.config", "mlpctl.catalog", "mlpctl.errors", "mlpctl.data", "mlpctl.figures.plots",
                  "mlpctl.console", "mlpctl.cli"]
 
 
@@ -32,6 +32,18 @@ def test_every_module_has_its_place_in_the_layers():
     modules = {f"mlpctl.{path.stem}" for path in package.glob("*.py") if path.stem not in ("__init__", "__main__")}
     modules |= {f"mlpctl.{path.parent.name}" for path in package.glob("*/__init__.py")}
     assert modules - named == set()
+
+
+def test_every_module_of_a_contracted_package_is_in_its_layers():
+    """Inside workflows/ and rundir/ too: a module left out of a container's layers is unchecked."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    for contract in contracts:
+        for container in contract.get("containers", []):
+            named = {name.strip() for layer in contract["layers"] for name in layer.split("|")}
+            folder = ROOT / container.replace(".", "/")
+            modules = {path.stem for path in folder.glob("*.py") if path.stem != "__init__"}
+            modules |= {path.parent.name for path in folder.glob("*/__init__.py")}
+            assert (container, modules - named) == (container, set())
 
 
 def test_importing_mlpctl_changes_no_environment_variable_and_no_umask():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from mlpctl.config import RunConfig, apply_override, load_config, resolved_yaml
 from mlpctl.errors import ConfigError
 
-from conftest import CONFIGS, DATA, base_config
+from conftest import CONFIGS, DATA, ROOT, base_config
 
 BUNDLED = sorted(CONFIGS.glob("*.yaml"))
 
@@ -133,3 +133,56 @@ def test_suggestions_rank_swaps_and_short_edits_first(typo, choices, meant):
     from mlpctl.config.suggest import closest
 
     assert closest(typo, choices) == meant
+
+
+# --- the cross-key rules, generated from their table (config/rules.py) -----------------------------
+
+def _rule_config(overrides: dict):
+    import copy
+
+    from mlpctl.config import config_from_mapping
+    from mlpctl.config.loading import set_key
+    from mlpctl.config.rules import BASE
+
+    raw = copy.deepcopy(BASE)
+    for key, value in copy.deepcopy(overrides).items():
+        set_key(raw, key, value, key)
+    return config_from_mapping(raw, [], "config")
+
+
+def _rule_cases():
+    from mlpctl.config import rules
+
+    for table in (rules.DATA_RULES, rules.RULES):
+        for entry in table:
+            needs = entry.needs if isinstance(entry, rules.Requirements) else (None,)
+            for need in needs:
+                yield pytest.param(entry, need, id=f"{entry.key}/{(need or entry).key}:{sorted((need or entry).example)}")
+
+
+def test_the_rules_base_config_breaks_no_rule():
+    assert _rule_config({}).scenario == "binary"
+
+
+@pytest.mark.parametrize(("entry", "need"), list(_rule_cases()))
+def test_each_rule_refuses_its_example_in_one_line_naming_its_key(entry, need):
+    """Every rule of the table, from its own example: one ConfigError, `KEY: ...`, naming what is
+    wrong; a need of a Requirements entry is named in the entry's one message."""
+    overrides = {**entry.example, **need.example} if need else entry.example
+    with pytest.raises(ConfigError) as caught:
+        _rule_config(overrides)
+    message = str(caught.value)
+    assert message.startswith(f"config: {entry.key}: ") and "\n" not in message
+    rule = need or entry
+    if not callable(rule.says):
+        assert rule.says in message
+    assert rule.key.rsplit(".", 1)[-1].split("_")[0] in message.removeprefix(f"config: {entry.key}: ") or \
+        rule.key == entry.key
+
+
+def test_the_readme_lists_what_the_rules_refuse():
+    from mlpctl.config.rules import BEGIN, END, markdown
+
+    readme = (ROOT / "README.md").read_text()
+    assert readme[readme.index(BEGIN): readme.index(END) + len(END)] == markdown(), \
+        "regenerate with: python -m mlpctl.config.rules"

@@ -224,7 +224,7 @@ def test_whitening_gives_uncorrelated_unit_variance_inputs(write_config, tmp_pat
 
 
 def test_components_need_decorrelate_and_a_sensible_value(cli):
-    assert "components needs decorrelate" in cli("validate", CONFIGS / "xor.yaml", "--set", "data.components=2").stderr
+    assert "data.components: needs decorrelate" in cli("validate", CONFIGS / "xor.yaml", "--set", "data.components=2").stderr
     result = cli("validate", CONFIGS / "digits.yaml", "--set", "data.decorrelate=pca", "--set", "data.components=1.5")
     assert result.exit_code == 2 and "a fraction between 0 and 1" in result.stderr
 

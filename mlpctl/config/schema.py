@@ -1,8 +1,8 @@
 """The config schema: validation, defaults, documentation and JSON Schema all come from here.
 
 Every model forbids unknown keys, so nothing in a config is silently ignored. Checks that span
-several sections (a loss that must fit the scenario, a monitored quantity that must be logged)
-live in `RunConfig._check_consistency` and name the field they are about.
+several keys (a loss that must fit the scenario, a monitored quantity that must be logged) are
+a table, `rules.py`, checked once the sections are valid; each names the key it is about.
 """
 
 import math
@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mlpctl import catalog
+from mlpctl.config import rules
 from mlpctl.config.components import (
     ActivationSpec,
     Component,
@@ -24,9 +25,13 @@ from mlpctl.config.components import (
 )
 from mlpctl.config.optimizers import AdamConfig, OptimizerConfig, ScheduleConfig
 from mlpctl.config.suggest import unknown_name
-from mlpctl.errors import ConfigError
 
 __all__ = ["Component", "CustomLoss", "OptimizerConfig", "RunConfig", "ScheduleConfig", "name_and_params"]
+
+
+def known_initializer(spec: Any) -> Any:
+    """An initializer name or {name, params} that Keras has (a layer's may be left out: None)."""
+    return None if spec is None else check_component("initializer", spec, catalog.INITIALIZERS)
 
 
 class DataConfig(Section):
@@ -93,21 +98,6 @@ class DataConfig(Section):
         "and are refused.",
     )
 
-    def _check_source(self) -> None:
-        """A table names its file and target; an image set has both, and its own test split."""
-        if self.source == "table":
-            for key in ("path", "target"):
-                if getattr(self, key) is None:
-                    raise ConfigError(f"data.{key}: required key is missing")
-            return
-        if self.target not in (None, "label"):
-            raise ConfigError(f"data.target: {self.source} has one target, label; leave data.target out")
-        if self.test_split != 0.0 and "test_split" in self.model_fields_set:
-            raise ConfigError(f"data.test_split: {self.source} has its own test set (10,000 images); leave it out")
-        if self.streaming is True:
-            raise ConfigError(f"data.streaming: {self.source} fits in memory; leave it out")
-        self.target, self.test_split = "label", 0.0
-
     @field_validator("components")
     @classmethod
     def _count_or_fraction(cls, value: Any) -> Any:
@@ -116,21 +106,12 @@ class DataConfig(Section):
         raise ValueError(f"must be a positive integer or a fraction between 0 and 1, got {value!r}")
 
     @model_validator(mode="after")
-    def _splits_leave_training_rows(self) -> "DataConfig":
-        self._check_source()
-        if not self.header and not self.names:
-            raise ValueError("header: false needs names, the columns' names in order")
-        if self.header and self.names is not None:
-            raise ValueError("names are for a file without a header line; set header: false, or leave names out")
-        if self.names is not None and len(set(self.names)) != len(self.names):
-            raise ValueError(f"names: a name is repeated in {self.names}")
-        if self.components is not None and self.decorrelate == "none":
-            raise ValueError("components needs decorrelate: pca or pca_whiten")
-        if self.validation_split + self.test_split >= 1.0:
-            raise ValueError(
-                f"validation_split + test_split must be below 1, got "
-                f"{self.validation_split} + {self.test_split}"
-            )
+    def _check_rules(self) -> "DataConfig":
+        """The data section's own cross-key rules (`rules.DATA_RULES`); an image set has its target
+        and test split filled in."""
+        rules.check(rules.DATA_RULES, self)
+        if self.source != "table":
+            self.target, self.test_split = "label", 0.0
         return self
 
 
@@ -197,10 +178,7 @@ class LayerConfig(Section):
             raise ValueError(f"maxout needs at least 2 pieces, got {spec.params['pieces']}")
         return spec
 
-    @field_validator("initializer", "bias_initializer")
-    @classmethod
-    def _known_initializer(cls, spec: Any) -> Any:
-        return None if spec is None else check_component("initializer", spec, catalog.INITIALIZERS)
+    _known_initializers = field_validator("initializer", "bias_initializer")(known_initializer)
 
 
 
@@ -225,10 +203,7 @@ class OutputConfig(Section):
             raise ValueError(unknown_name("output activation", name, names))
         return name
 
-    @field_validator("initializer", "bias_initializer")
-    @classmethod
-    def _known_initializer(cls, spec: Any) -> Any:
-        return None if spec is None else check_component("initializer", spec, catalog.INITIALIZERS)
+    _known_initializers = field_validator("initializer", "bias_initializer")(known_initializer)
 
 
 class ModelConfig(Section):
@@ -242,10 +217,7 @@ class ModelConfig(Section):
     initializer: InitializerSpec = Field("glorot_uniform", description="Kernel initialiser of every layer.")
     bias_initializer: InitializerSpec = Field("zeros", description="Bias initialiser of every layer.")
 
-    @field_validator("initializer", "bias_initializer")
-    @classmethod
-    def _known_initializer(cls, spec: Any) -> Any:
-        return check_component("initializer", spec, catalog.INITIALIZERS)
+    _known_initializers = field_validator("initializer", "bias_initializer")(known_initializer)
 
 
 class EarlyStoppingConfig(Section):
@@ -474,157 +446,15 @@ class RunConfig(Section):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "RunConfig":
+        """The loss defaults to the scenario's; then every cross-section rule (`rules.RULES`)."""
         if self.loss is None:
             self.loss = catalog.DEFAULT_LOSS[self.scenario]
-        fits = catalog.LOSSES[self.loss_name] if self.loss_name else catalog.SCENARIOS
-        if self.scenario not in fits:
-            shown = self.loss if isinstance(self.loss, str) else self.loss.name
-            raise ConfigError(
-                f"loss: {shown!r} does not fit scenario {self.scenario!r} "
-                f"(it is for {', '.join(fits)}); use {catalog.DEFAULT_LOSS[self.scenario]!r} "
-                f"or leave loss out for the default"
-            )
-        self._check_output()
-        if self.data.positive_class is not None and self.scenario != "binary":
-            raise ConfigError(f"data.positive_class: is for scenario binary, not {self.scenario!r}; leave it out")
-        if isinstance(self.data.target, list) and self.scenario != "regression":
-            raise ConfigError(
-                f"data.target: a list of targets is for regression only, "
-                f"got {self.data.target!r} with scenario {self.scenario!r}"
-            )
-        self._check_target_scale()
-        if self.data.streaming is True and self.streaming_problems():
-            raise ConfigError("data.streaming: " + "; ".join(self.streaming_problems()))
-        self._check_early_stopping()
-        self._check_snapshots()
-        self._check_optimizer()
-        self._check_weights()
-        self._check_distribute()
+        rules.check(rules.RULES, self)
         return self
-
-    def _check_distribute(self) -> None:
-        training = self.training
-        if training.replicas is not None and training.distribute != "mirrored":
-            raise ConfigError("training.replicas: counts the devices of training.distribute: mirrored; "
-                              "set that too, or leave replicas out")
-        if training.distribute != "mirrored":
-            return
-        problems = []
-        if training.engine == "graph":
-            problems.append("training.engine must be auto or fit (it runs in Keras' fit)")
-        if self.optimizer.name in ("lbfgs", "rprop", "delta_bar_delta"):
-            problems.append(f"optimizer.name: {self.optimizer.name} is not mirrored (its steps are our own code)")
-        if self.optimizer.schedule.name == "bold_driver":
-            problems.append("optimizer.schedule: bold_driver runs in the graph engine only")
-        if self.report.gradient_norms:
-            problems.append("report.gradient_norms: measured on one device only")
-        if problems:
-            raise ConfigError("training.distribute: mirrored: " + "; ".join(problems))
-
-    def _check_output(self) -> None:
-        """The output activation fits the scenario, and the loss fits the output (catalog.OUTPUTS)."""
-        outputs, activation = catalog.OUTPUTS[self.scenario], self.output_activation
-        if activation not in outputs:
-            raise ConfigError(f"model.output.activation: {activation!r} is not an output for scenario "
-                              f"{self.scenario!r}; use {' or '.join(map(repr, outputs))}")
-        losses = outputs[activation]
-        if self.model.output.activation and losses is not None and self.loss_name not in (*losses, None):
-            raise ConfigError(f"model.output.activation: {activation!r} does not pair with loss {self.loss_name!r}; "
-                              f"use loss {' or '.join(map(repr, losses))}")
 
     def streaming_problems(self) -> list[str]:
         """What cannot be done while the rows stay in the file (data.streaming)."""
-        problems = []
-        if self.data.decorrelate != "none":
-            problems.append(f"data.decorrelate: {self.data.decorrelate} needs every row at once")
-        if self.data.missing in ("median", "most_frequent"):
-            problems.append(f"data.missing: {self.data.missing} needs every value at once; use mean or drop")
-        if self.optimizer.name == "lbfgs":
-            problems.append("optimizer.name: lbfgs needs the whole training set in every step")
-        if self.training.batch_size == "full":
-            problems.append("training.batch_size: full needs every row at once; give a number")
-        if self.training.engine == "graph":
-            problems.append("training.engine: graph holds the rows in memory; use auto or fit")
-        if self.training.balanced_batches:
-            problems.append("training.balanced_batches: drawing by class needs every row at once")
-        if self.report.gradient_norms:
-            problems.append("report.gradient_norms: its rows are held in memory")
-        if self.training.distribute == "mirrored":
-            problems.append("training.distribute: mirrored is for rows in memory")
-        return problems
-
-    def _check_target_scale(self) -> None:
-        if self.data.normalize_target != "standard":
-            return
-        if self.scenario != "regression":
-            raise ConfigError(f"data.normalize_target: standard is for a regression target, not scenario "
-                              f"{self.scenario!r}; leave it out")
-        if self.loss_name not in (*catalog.STANDARD_SCALE_LOSSES, None):
-            raise ConfigError(f"data.normalize_target: standard does not fit loss {self.loss_name!r}, which needs "
-                              f"the target's own values; use auto or none")
-
-    def _check_weights(self) -> None:
-        weights = self.training.class_weight
-        if weights is not None and self.scenario == "regression":
-            raise ConfigError("training.class_weight: class weights are for classification, not regression")
-        if self.training.balanced_batches and self.scenario == "regression":
-            raise ConfigError("training.balanced_batches: balanced batches are for classification, not regression")
-        if self.training.balanced_batches and weights is not None:
-            raise ConfigError("training.balanced_batches: the batches are balanced already; weighting the classes "
-                              "too would correct twice; leave training.class_weight out")
-        if self.training.stop_at is not None:
-            self._check_monitor("training.stop_at.monitor", self.training.stop_at.monitor)
-
-    def _check_lbfgs(self) -> None:
-        """L-BFGS's line search needs one deterministic objective: the whole training set, and
-        nothing random in the network."""
-        problems = []
-        if self.training.batch_size != "full":
-            problems.append(f"training.batch_size must be full (got {self.training.batch_size!r})")
-        written = {"learning_rate", "clipnorm", "clipvalue", "schedule"} & self.optimizer.model_fields_set
-        if written:
-            problems.append(f"optimizer.{sorted(written)[0]} does not apply (it picks its own steps)")
-        if self.training.engine != "auto":
-            problems.append(f"training.engine must be auto (lbfgs is its own engine), got {self.training.engine!r}")
-        if self.training.early_stopping is not None or self.training.stop_at is not None:
-            problems.append("early_stopping and stop_at are not supported; use optimizer.max_iterations")
-        if self.training.balanced_batches:
-            problems.append("training.balanced_batches draws new rows every epoch")
-        defaults = self.model.regularization
-        for index, layer in enumerate(self.model.layers):
-            name, _ = name_and_params(layer.activation)
-            random = [k for k in ("dropout", "gaussian_noise", "batch_norm") if layer.setting(k, defaults)]
-            if random or name == "rrelu":
-                problems.append(f"model.layers.{index}: {', '.join(random + (['rrelu'] if name == 'rrelu' else []))} "
-                                f"makes the objective random or stateful")
-        if problems:
-            raise ConfigError("optimizer.name: lbfgs needs a deterministic full-batch objective: "
-                              + "; ".join(problems))
-
-    def _check_optimizer(self) -> None:
-        if self.optimizer.name == "lbfgs":
-            self._check_lbfgs()
-        schedule = self.optimizer.schedule
-        if self.optimizer.name == "rprop" and schedule.name != "constant":
-            raise ConfigError("optimizer.schedule: rprop adapts every weight's step size itself; "
-                              "leave the schedule out (its learning_rate is the initial step size)")
-        if schedule.name == "reduce_on_plateau":
-            self._check_monitor("optimizer.schedule.monitor", schedule.monitor)
-        if schedule.name == "bold_driver":
-            self._check_bold_driver()
-
-    def _check_bold_driver(self) -> None:
-        """It judges each step by the error on every training row, and can undo it: full-batch
-        SGD in the graph engine."""
-        problems = []
-        if self.optimizer.name != "sgd":
-            problems.append(f"optimizer.name must be sgd (got {self.optimizer.name!r})")
-        if self.training.batch_size != "full":
-            problems.append(f"training.batch_size must be full (got {self.training.batch_size!r})")
-        if self.training.engine == "fit":
-            problems.append("training.engine must be auto or graph (it runs in the graph engine)")
-        if problems:
-            raise ConfigError("optimizer.schedule: bold_driver judges whole-batch steps of SGD: " + "; ".join(problems))
+        return rules.streaming_problems(self)
 
     def warnings(self) -> list[str]:
         """Allowed, but probably not what was meant."""
@@ -641,29 +471,3 @@ class RunConfig(Section):
                          f"and on mini-batches (batch_size {self.training.batch_size}) the signs flip from batch to "
                          f"batch, so its steps shrink and it is unstable; batch_size: full is what it is for")
         return found
-
-    def _check_snapshots(self) -> None:
-        if isinstance(self.report.snapshots, list):
-            late = [epoch for epoch in self.report.snapshots if epoch != "last" and epoch > self.training.epochs]
-            if late:
-                raise ConfigError(f"report.snapshots: epoch {late[0]} is after the last epoch (training.epochs is "
-                                  f"{self.training.epochs}); use last for the end of training")
-
-    def _check_early_stopping(self) -> None:
-        stopping = self.training.early_stopping
-        if stopping is None:
-            return
-        self._check_monitor("training.early_stopping.monitor", stopping.monitor)
-
-    def _check_monitor(self, where: str, monitor: str) -> None:
-        choices = catalog.monitorable(self.scenario)
-        if monitor not in choices:
-            raise ConfigError(f"{where}: " + unknown_name("monitored quantity", monitor, choices))
-        if monitor.removeprefix("val_") == "data_loss" and not self.has_weight_penalty:
-            raise ConfigError(f"{where}: {monitor!r} equals {monitor.replace('data_loss', 'loss')!r} without an "
-                              f"l1 or l2 penalty; monitor {monitor.replace('data_loss', 'loss')!r}")
-        if monitor.startswith("val_") and self.data.validation_split == 0:
-            raise ConfigError(
-                f"{where}: {monitor!r} needs validation rows, but data.validation_split is 0; "
-                f"monitor 'loss' or set a validation_split"
-            )

@@ -1,6 +1,7 @@
 # The two commands of the README's quick start:
 #   make demo   makes .venv, installs mlpctl with its dependencies, trains configs/xor.yaml
-#   make test   makes .venv if missing, installs the test extras, lints mlpctl (ruff), runs the whole test suite
+#   make test   makes .venv if missing, installs the test extras, lints (ruff) and type-checks (mypy) mlpctl,
+#               runs the whole test suite
 # and for development: make test-fast   the suite without the tests marked slow
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -27,6 +28,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check mlpctl
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 test-fast: $(VENV)/.installed-test

@@ -111,9 +111,11 @@ def resolve(config: str | Path | Mapping | RunConfig, overrides: Mapping[str, An
     data.path is relative to the current folder) or a RunConfig, with `overrides`: dotted keys
     to values, as `--set` takes them (`{"training.epochs": 5, "model.layers.0.units": 8}`)."""
     if isinstance(config, RunConfig):
-        raw, path = config.model_dump(mode="json"), "config"
+        path: str | Path = "config"
+        raw = config.model_dump(mode="json")
     elif isinstance(config, Mapping):
-        raw, path = copy.deepcopy(dict(config)), "config"  # the overrides must not change the caller's
+        raw = copy.deepcopy(dict(config))  # the overrides must not change the caller's
+        path = "config"
     else:
         raw, path = read_raw(Path(config)), config
     for key, value in (overrides or {}).items():

@@ -33,7 +33,7 @@ ACTIVATIONS = {
 
 # Parameterised activations and those Keras has only as layers: name -> {parameter: type}.
 # Written as `activation: {name: leaky_relu, negative_slope: 0.1}`; built as a Keras layer.
-ACTIVATION_LAYERS = {
+ACTIVATION_LAYERS: dict[str, dict[str, type]] = {
     "leaky_relu": {"negative_slope": float},
     "elu": {"alpha": float},
     "relu": {"negative_slope": float, "max_value": float, "threshold": float},
@@ -49,7 +49,7 @@ ACTIVATION_LAYERS = {
 NO_GRADIENT = ("step", "sign", "heaviside", "threshold", "binary_step", "hard_limit")
 
 # Weight initialisers: name -> {parameter: type}. `{name: random_uniform, minval: -1, maxval: 1}`.
-INITIALIZERS = {
+INITIALIZERS: dict[str, dict[str, type]] = {
     "glorot_uniform": {}, "glorot_normal": {},
     "he_uniform": {}, "he_normal": {},
     "lecun_uniform": {}, "lecun_normal": {},
@@ -63,7 +63,7 @@ INITIALIZERS = {
 }
 
 # Loss -> the scenarios it fits. The first loss listed for a scenario is its default.
-LOSSES = {
+LOSSES: dict[str, tuple[str, ...]] = {
     "binary_crossentropy": ("binary",),
     "binary_focal_crossentropy": ("binary",),
     "hinge": ("binary",),
@@ -80,7 +80,7 @@ LOSSES = {
     "poisson": ("regression",),  # counts: the output becomes exponential (a log link), always positive
 }
 # Loss parameters: name -> {parameter: type}. `loss: {name: huber, delta: 0.5}`.
-LOSS_PARAMS = {
+LOSS_PARAMS: dict[str, dict[str, type]] = {
     "binary_crossentropy": {"label_smoothing": float},
     "categorical_crossentropy": {"label_smoothing": float},
     "binary_focal_crossentropy": {"gamma": float, "alpha": float, "apply_class_balancing": bool,
@@ -108,7 +108,7 @@ DEFAULT_LOSS = {
 OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
 # model.output.activation: scenario -> {output activation: the losses it pairs with (None: all of
 # the scenario's)}. tanh is the notes' binary output on targets -1/+1; poisson needs exp's log link.
-OUTPUTS = {
+OUTPUTS: dict[str, dict[str, tuple[str, ...] | None]] = {
     "binary": {"sigmoid": None, "tanh": ("mean_squared_error", "hinge", "squared_hinge")},
     "multiclass": {"softmax": None},
     "regression": {"linear": tuple(name for name, fits in LOSSES.items() if "regression" in fits and name != "poisson"),

@@ -9,7 +9,7 @@ loads early.
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Column, Table
 
@@ -62,7 +62,10 @@ class PlainProgress(Progress):
         self.start(0)
 
     def start(self, epochs: int) -> None:
-        self.epochs, self.last_shown, self.pending, self.shown_rate = epochs, None, None, None
+        self.epochs = epochs
+        self.last_shown: float | None = None
+        self.pending: tuple[int, dict[str, float]] | None = None
+        self.shown_rate: float | None = None
 
     def epoch(self, epoch: int, logs: dict[str, float]) -> None:
         now = self.clock()
@@ -108,13 +111,15 @@ class BarProgress(Progress):
             transient=False,
             expand=True,
         )
-        self.task = None
+        self.task: TaskID | None = None
 
     def start(self, epochs: int) -> None:
         self.task = self.bar.add_task("train", total=epochs, logs="")
         self.bar.start()
 
     def epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.task is None:
+            return
         self.bar.update(self.task, completed=epoch, logs=format_short(logs))
 
     def finish(self) -> None:

@@ -22,7 +22,7 @@ def sweep(
     seeds: Annotated[Optional[str], typer.Option("--seeds", metavar="1,2,3", help="Repeat every grid point with each seed.")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Trials at once; above 1, each in a worker process. Default 1 (with --executor ray: as many as the cluster fits).")] = None,
     metric: Annotated[Optional[str], typer.Option("--metric", help="SPLIT.NAME to rank by; default validation.loss (train.loss without validation rows).")] = None,
-    mode: Annotated[Optional[Literal[catalog.MODES]], typer.Option("--mode", help="Lower (min) or higher (max) is better; default from the metric's name.")] = None,
+    mode: Annotated[Optional[Literal[catalog.MODES]], typer.Option("--mode", help="Lower (min) or higher (max) is better; default from the metric's name.")] = None,  # type: ignore[valid-type]  # Typer reads the names at run time
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where the sweep directory goes.")] = Path("runs"),
     sweep_dir: Annotated[Optional[Path], typer.Option("--sweep-dir", metavar="DIR", help="The sweep directory itself (made if missing), instead of a new one in --output-dir: what the shards of a job array share.")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run only trials K, K+N, K+2N, ... (0 <= K < N, counting from 0) of the plan, with --sweep-dir.")] = None,

@@ -46,7 +46,9 @@ def train(
     if (config is None) == (resume is None) or (resume and (set_ or smoke)):
         raise ConfigError("train needs a CONFIG file, or --resume RUN_DIR (which takes the run's own "
                           "config.yaml: no CONFIG, --set or --smoke)")
-    config = config or resume / FILES["config"]  # a resumed run goes on with its own config
+    if resume is not None:  # a resumed run goes on with its own config
+        config = resume / FILES["config"]
+    assert config is not None
     run_config = load_config(config, set_ or [])
     warn_config(run_config, config, quiet)
 

@@ -4,7 +4,7 @@ catalog."""
 
 import math
 import re
-from typing import Annotated, Any, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
@@ -116,6 +116,11 @@ class CustomLoss(Section):
         return target
 
 
-InitializerSpec = Union[_names(catalog.INITIALIZERS), Component]
-LossSpec = Union[_names(catalog.LOSSES, catalog.LOSS_ALIASES), Component, CustomLoss]
-ActivationSpec = Union[_names(catalog.ACTIVATIONS, catalog.ACTIVATION_LAYERS), Component]
+if TYPE_CHECKING:  # the names are checked at run time (a JSON Schema enum); to a type checker they are str
+    InitializerSpec = str | Component
+    LossSpec = str | Component | CustomLoss
+    ActivationSpec = str | Component
+else:
+    InitializerSpec = Union[_names(catalog.INITIALIZERS), Component]
+    LossSpec = Union[_names(catalog.LOSSES, catalog.LOSS_ALIASES), Component, CustomLoss]
+    ActivationSpec = Union[_names(catalog.ACTIVATIONS, catalog.ACTIVATION_LAYERS), Component]

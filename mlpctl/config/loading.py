@@ -4,6 +4,7 @@ import copy
 import re
 import reprlib
 import types
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -16,7 +17,7 @@ from mlpctl.errors import ConfigError
 from mlpctl.files import read_regular
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
     """Read, override, resolve paths, validate. Raises ConfigError with one line per problem."""
     path = Path(path)
     return config_from_mapping(read_raw(path), overrides, path)
@@ -29,7 +30,7 @@ def read_raw(path: Path) -> dict:
     return raw
 
 
-def config_from_mapping(raw: dict, overrides: list[str] = (), path: str | Path = "config") -> RunConfig:
+def config_from_mapping(raw: dict, overrides: Sequence[str] = (), path: str | Path = "config") -> RunConfig:
     """Validate a config mapping (it is not changed) after `--set` overrides. `path` is the file
     it came from: it names it in error messages, and a relative data path is relative to it."""
     raw = copy.deepcopy(raw)
@@ -165,7 +166,7 @@ def _resolve_data_path(raw: dict, base: Path) -> None:
         data["path"] = str((base / data["path"]).resolve())
 
 
-def describe(error: dict) -> str:
+def describe(error: Mapping[str, Any]) -> str:
     """One line for one pydantic error: the user's field path, the problem, the bad value."""
     path, siblings = _walk(RunConfig, list(error["loc"]))
     where = ".".join(path) or "(top level)"
@@ -249,6 +250,7 @@ def is_model(candidate: Any) -> bool:
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """A config mapping as dotted keys -> values, as `--set` names them (`model.layers.0.units`);
     a list of mappings also gets `<key>.count`."""
+    items: Iterable[tuple[str, Any]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):

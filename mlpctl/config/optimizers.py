@@ -118,7 +118,7 @@ class AdamConfig(OptimizerBase):
 
 
 class AdamWConfig(AdamConfig):
-    name: Literal["adamw"]
+    name: Literal["adamw"]  # type: ignore[assignment]  # the tag of its own section, as pydantic's tagged unions want
     weight_decay: float = Field(0.004, ge=0.0, description="Decoupled weight decay.")
 
 
@@ -130,7 +130,7 @@ class NadamConfig(OptimizerBase):
 
 
 class AdamaxConfig(NadamConfig):
-    name: Literal["adamax"]
+    name: Literal["adamax"]  # type: ignore[assignment]  # the tag of its own section
 
 
 class AdagradConfig(OptimizerBase):

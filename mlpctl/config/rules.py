@@ -125,8 +125,9 @@ def _shown_loss(config) -> str:
     return config.loss if isinstance(config.loss, str) else config.loss.name
 
 
-def _output_losses(config) -> tuple[str, ...] | None:
-    return catalog.OUTPUTS[config.scenario].get(config.output_activation)
+def _output_losses(config) -> tuple[str, ...]:
+    """The losses the output activation pairs with; none where it pairs with any."""
+    return catalog.OUTPUTS[config.scenario].get(config.output_activation) or ()
 
 
 def _monitor_rules(key: str, monitor: Callable[[Any], str | None], example: dict[str, Any]) -> tuple[Rule, ...]:
@@ -136,19 +137,22 @@ def _monitor_rules(key: str, monitor: Callable[[Any], str | None], example: dict
     def choices(config) -> tuple[str, ...]:
         return catalog.monitorable(config.scenario)
 
+    def name(config) -> str:
+        return monitor(config) or ""
+
     def plain(config) -> str:
-        return monitor(config).replace("data_loss", "loss")
+        return name(config).replace("data_loss", "loss")
 
     return (
         Rule(key, lambda c: monitor(c) is not None and monitor(c) not in choices(c),
-             lambda c: unknown_name("monitored quantity", monitor(c), choices(c)),
+             lambda c: unknown_name("monitored quantity", name(c), choices(c)),
              {**example, key: "val_acuracy"}),
-        Rule(key, lambda c: monitor(c) is not None and monitor(c).removeprefix("val_") == "data_loss"
+        Rule(key, lambda c: monitor(c) is not None and name(c).removeprefix("val_") == "data_loss"
              and not c.has_weight_penalty,
-             lambda c: f"{monitor(c)!r} equals {plain(c)!r} without an l1 or l2 penalty; monitor {plain(c)!r}",
+             lambda c: f"{name(c)!r} equals {plain(c)!r} without an l1 or l2 penalty; monitor {plain(c)!r}",
              {**example, key: "val_data_loss"}),
-        Rule(key, lambda c: monitor(c) is not None and monitor(c).startswith("val_") and c.data.validation_split == 0,
-             lambda c: f"{monitor(c)!r} needs validation rows, but data.validation_split is 0; "
+        Rule(key, lambda c: monitor(c) is not None and name(c).startswith("val_") and c.data.validation_split == 0,
+             lambda c: f"{name(c)!r} needs validation rows, but data.validation_split is 0; "
                        f"monitor 'loss' or set a validation_split",
              {**example, key: "val_loss", "data.validation_split": 0}),
     )
@@ -260,7 +264,7 @@ RULES: tuple[Entry, ...] = (
          lambda c: f"{c.output_activation!r} is not an output for scenario {c.scenario!r}; use {_outputs(c)}",
          {"model.output.activation": "softmax"}),
     Rule("model.output.activation",
-         lambda c: bool(c.model.output.activation) and _output_losses(c) is not None
+         lambda c: bool(c.model.output.activation) and bool(_output_losses(c))
          and c.loss_name not in (*_output_losses(c), None),
          lambda c: f"{c.output_activation!r} does not pair with loss {c.loss_name!r}; "
                    f"use loss {' or '.join(map(repr, _output_losses(c)))}",

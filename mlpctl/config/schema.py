@@ -7,6 +7,7 @@ a table, `rules.py`, checked once the sections are valid; each names the key it 
 
 import math
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -105,6 +106,18 @@ class DataConfig(Section):
             return value
         raise ValueError(f"must be a positive integer or a fraction between 0 and 1, got {value!r}")
 
+    @property
+    def targets(self) -> list[str]:
+        """The target column, or a regression's columns, as a list (every valid config has one)."""
+        assert self.target is not None, "a validated data section has its target"
+        return [self.target] if isinstance(self.target, str) else list(self.target)
+
+    @property
+    def file(self) -> Path:
+        """data.path as a Path: every table has one (an image set has one where it was given)."""
+        assert self.path is not None, "a table has its data.path"
+        return Path(self.path)
+
     @model_validator(mode="after")
     def _check_rules(self) -> "DataConfig":
         """The data section's own cross-key rules (`rules.DATA_RULES`); an image set has its target
@@ -174,7 +187,7 @@ class LayerConfig(Section):
         table = {**{n: {} for n in catalog.ACTIVATIONS}, **catalog.ACTIVATION_LAYERS}
         spec = check_component("activation", spec, table)
         pieces = spec.params.get("pieces", catalog.MAXOUT_PIECES) if isinstance(spec, Component) else None
-        if isinstance(spec, Component) and spec.name == "maxout" and pieces < 2:
+        if isinstance(spec, Component) and spec.name == "maxout" and (pieces or 0) < 2:
             raise ValueError(f"maxout needs at least 2 pieces, got {spec.params['pieces']}")
         return spec
 
@@ -416,7 +429,13 @@ class RunConfig(Section):
         """The Keras name of the loss (aliases resolved); None for a custom loss."""
         if isinstance(self.loss, CustomLoss):
             return None
+        assert self.loss is not None, "the validator gives every config its scenario's loss"
         return catalog.canonical_loss(self.loss if isinstance(self.loss, str) else self.loss.name)
+
+    @property
+    def custom_loss(self) -> str | None:
+        """`loss.custom` (package.module:function), or None for a Keras loss."""
+        return self.loss.custom if isinstance(self.loss, CustomLoss) else None
 
     @property
     def has_weight_penalty(self) -> bool:
@@ -433,7 +452,7 @@ class RunConfig(Section):
     def label_column(self) -> str | None:
         """The classification target, whose labels are read as the file writes them; None for
         regression."""
-        return None if self.scenario == "regression" else self.data.target
+        return None if self.scenario == "regression" else self.data.targets[0]
 
     @property
     def standardizes_target(self) -> bool:

@@ -7,7 +7,6 @@ with the run so that later predictions apply the same transform.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -52,7 +51,7 @@ def streams(config: RunConfig) -> bool:
     setting = config.data.streaming
     if setting != "auto" or config.data.source != "table":
         return setting is True
-    path = Path(config.data.path)
+    path = config.data.file
     if not path.is_file() or path.stat().st_size <= STREAM_BYTES:
         return False
     problems = config.streaming_problems()
@@ -73,8 +72,8 @@ def load_dataset(config: RunConfig, max_rows: int | None = None):
 def read_frame(config: RunConfig):
     """The rows, and how many of them at the end are a test set of their own (an image set's)."""
     if config.data.source == "table":
-        return read_table(Path(config.data.path), config.data.names, config.label_column), 0
-    frame, train_rows = read_image_set(config.data.source, Path(config.data.path) if config.data.path else None)
+        return read_table(config.data.file, config.data.names, config.label_column), 0
+    frame, train_rows = read_image_set(config.data.source, config.data.file if config.data.path else None)
     return frame, len(frame) - train_rows
 
 
@@ -95,7 +94,7 @@ def load_in_memory(config: RunConfig, max_rows: int | None = None) -> Dataset:
     of the rows, taken after every row of the file is checked: a smoke run that passes means
     that `train` will not stop on the data either."""
     frame, held_out = read_frame(config)
-    targets = [config.data.target] if isinstance(config.data.target, str) else config.data.target
+    targets = config.data.targets
     weight_column = [config.data.sample_weight] if config.data.sample_weight else []
     features = feature_columns(frame, targets + weight_column, config.data.features)
     frame = handle_missing(frame, features, targets + weight_column, config.data.missing)

@@ -42,9 +42,13 @@ def read_images(source: str, path: Path | None) -> tuple[np.ndarray, np.ndarray,
                         f"data.path to your copy")
     try:
         if path.is_dir():
-            return tuple(_idx(path / name) for name in (FASHION[1], FASHION[0], FASHION[3], FASHION[2]))
+            x_train, y_train, x_test, y_test = (_idx(path / name)
+                                                for name in (FASHION[1], FASHION[0], FASHION[3], FASHION[2]))
+            return x_train, y_train, x_test, y_test
         with np.load(path, allow_pickle=False) as arrays:
-            return tuple(np.asarray(arrays[key]) for key in ("x_train", "y_train", "x_test", "y_test"))
+            x_train, y_train, x_test, y_test = (np.asarray(arrays[key])
+                                                for key in ("x_train", "y_train", "x_test", "y_test"))
+            return x_train, y_train, x_test, y_test
     except (*DAMAGED_NPZ, KeyError) as error:
         raise DataError(f"data.path: {path} is not {source} as keras.datasets keeps it "
                         f"(x_train, y_train, x_test, y_test): {str(error)[:200]}") from None

@@ -2,6 +2,7 @@
 saved with the run as preprocessing.json), and how it is fitted on the training rows: fill values,
 normalization, PCA and the categories of text columns."""
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -11,6 +12,8 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict  # pydantic validates typing.TypedDict only from Python 3.12
 
 from mlpctl.errors import DataError
+
+Normalize = Literal["standard", "minmax", "none"]
 
 TRANSFORM_ROWS = 16_384  # rows per block of Preprocessing.transform
 STATISTICS_COLUMNS = 64  # columns per block of column_statistics
@@ -36,7 +39,7 @@ class Preprocessing:
     __pydantic_config__ = AS_WRITTEN
     features: list[str]
     targets: list[str]
-    normalize: Literal["standard", "minmax", "none"]
+    normalize: Normalize
     center: list[float]
     scale: list[float]
     classes: list | None = None  # original labels, index = encoded class
@@ -59,7 +62,7 @@ class Preprocessing:
         if scenario == "binary":
             return 1
         if scenario == "multiclass":
-            return len(self.classes)
+            return len(self.classes or [])
         return len(self.targets)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -121,7 +124,7 @@ class Preprocessing:
         if (self.pca and not self.pca["components"]) or (self.pca and self.pca["scale"] is not None \
                 and len(self.pca["scale"]) != len(self.pca["components"])):
             return "pca: a scale per component, and at least one component"
-        scales = [*self.scale, *(self.target_scale or []), *((self.pca or {}).get("scale") or [])]
+        scales = [*self.scale, *(self.target_scale or []), *((self.pca["scale"] if self.pca else None) or [])]
         if any(value == 0 for value in scales):
             return "a scale of 0 (mlpctl writes 1 for a constant column)"
         if len(set(self.features)) != len(self.features) or not self.features or targets == 0:
@@ -171,8 +174,8 @@ def aligned_empty(shape: tuple[int, int]) -> np.ndarray:
 
 
 def fit_preprocessing(
-    train: pd.DataFrame, features: list[str], targets: list[str], normalize: str, classes, missing: str = "error",
-    categorical: list[str] = (),
+    train: pd.DataFrame, features: list[str], targets: list[str], normalize: Normalize, classes, missing: str = "error",
+    categorical: Sequence[str] = (),
 ) -> Preprocessing:
     numeric = [column for column in features if column not in categorical]
     fill = fill_values(train, numeric, missing)
@@ -214,7 +217,7 @@ def fit_target_scale(prep: Preprocessing, y_train: np.ndarray) -> None:
     prep.target_scale = np.where(scale > 0, scale, 1.0).tolist()
 
 
-def fit_pca(prep: Preprocessing, train: pd.DataFrame, kind: str, components) -> dict:
+def fit_pca(prep: Preprocessing, train: pd.DataFrame, kind: str, components) -> PCA:
     """Principal components of the training rows' normalized numeric inputs (the notes' PCA
     decorrelation); `components` is a count, or the share of variance to keep."""
     plain = Preprocessing(prep.numeric, prep.targets, prep.normalize, prep.center, prep.scale, fill=prep.fill)

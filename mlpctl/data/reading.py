@@ -29,7 +29,7 @@ def read_table(path: Path, names: list[str] | None = None, labels: str | None = 
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_parquet(path) if parquet else pd.read_csv(path, **csv_header(names))
     except pd.errors.ParserWarning:
-        raise DataError(f"data.names: {len(names)} names, but the lines of {path} have more fields") from None
+        raise DataError(f"data.names: {len(names or [])} names, but the lines of {path} have more fields") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"data.path: cannot read {path} as CSV: {exc}") from None
     except (OSError, ValueError) as exc:  # pyarrow's errors for a file that is not Parquet
@@ -37,7 +37,7 @@ def read_table(path: Path, names: list[str] | None = None, labels: str | None = 
     if frame.empty:
         raise DataError(f"data.path: {path} has no data rows")
     check_names(frame, names, path)
-    if labels in frame.columns and not parquet:
+    if labels is not None and labels in frame.columns and not parquet:
         frame = with_text(frame, as_written(path, [labels], **csv_header(names)), labels)
     frame = frame.reset_index(drop=True)
     frame.attrs["rows_are"] = "row" if parquet else "line"

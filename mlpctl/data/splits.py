@@ -17,7 +17,7 @@ def split_indices(n_rows: int, config: RunConfig, labels: np.ndarray | None) -> 
     rng = np.random.default_rng(config.seed)
     fractions = {"validation": config.data.validation_split, "test": config.data.test_split}
     groups = [np.arange(n_rows)] if labels is None else _by_class(labels.reshape(-1))
-    parts = {name: [] for name in SPLITS}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
     for group in groups:
         group = rng.permutation(group)
         start = 0

@@ -13,6 +13,7 @@ What needs all the rows at once is refused under streaming (config.schema says w
 
 import contextlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,7 @@ SPLIT_CODES = {"train": 0, "validation": 1, "test": 2}
 
 
 def chunks(path: Path, rows: int | None = None, names: list[str] | None = None, role: str = "data.path",
-           text_columns: list[str] = (), parquet: bool | None = None, labels: str | None = None):
+           text_columns: Sequence[str] = (), parquet: bool | None = None, labels: str | None = None):
     """The file's rows, `rows` at a time, each chunk's index their positions in the file;
     `names`: the columns of a CSV file without a header line; `role`: what errors name the
     file as (data.path, --input); `text_columns`: CSV columns kept as the text the file has
@@ -144,9 +145,9 @@ class Scan:
     targets: list[str]
     categorical: list[str]
     weight_column: list[str]
-    numeric: list[str] = field(default_factory=list)  # the features that are not categorical
-    inputs: Moments | None = None
-    target: Moments | None = None
+    numeric: list[str]  # the features that are not categorical
+    inputs: Moments
+    target: Moments
     categories: dict[str, set] = field(default_factory=dict)
     labels: Counter = field(default_factory=Counter)  # every row's label, classification
     train_labels: Counter = field(default_factory=Counter)
@@ -158,10 +159,10 @@ class Scan:
 def scan(config: RunConfig) -> Scan:
     """Pass one: every row checked as `train` checks it, the training rows' statistics."""
     data = config.data
-    targets = [data.target] if isinstance(data.target, str) else data.target
+    targets = data.targets
     weight_column = [data.sample_weight] if data.sample_weight else []
     found = None
-    for frame in chunks(Path(data.path), names=data.names, labels=config.label_column):
+    for frame in chunks(data.file, names=data.names, labels=config.label_column):
         if found is None:
             features = feature_columns(frame, targets + weight_column, data.features)
             categorical = categorical_columns(frame, features, data.categorical)
@@ -282,8 +283,8 @@ class StreamingDataset:
         limit counted per split."""
         config = self.config
         left = dict.fromkeys(splits, self.limit)
-        for frame in chunks(Path(config.data.path), names=config.data.names, labels=config.label_column):
-            if self.limit is not None and all(left[split] <= 0 for split in splits):
+        for frame in chunks(config.data.file, names=config.data.names, labels=config.label_column):
+            if self.limit is not None and all((left[split] or 0) <= 0 for split in splits):
                 return
             frame = handle_missing(frame, self.preprocessing.features,
                                    self.preprocessing.targets + _weight_column(config), config.data.missing,
@@ -292,9 +293,10 @@ class StreamingDataset:
                                 config.data.test_split)
             for split in splits:
                 part = frame[codes == SPLIT_CODES[split]]
-                if self.limit is not None:
-                    part = part.iloc[:max(left[split], 0)]
-                    left[split] -= len(part)
+                limit = left[split]
+                if limit is not None:
+                    part = part.iloc[:max(limit, 0)]
+                    left[split] = limit - len(part)
                 if not part.empty:
                     yield split, part
 
@@ -334,6 +336,7 @@ def load_streaming(config: RunConfig, max_rows: int | None = None) -> StreamingD
     prep, warnings = preprocessing_of(config, found)
     weight = None
     if config.training.class_weight is not None:
+        assert prep.classes is not None, "class weights are for classification (the config checks it)"
         codes = np.concatenate([np.full(count, prep.classes.index(plain_value(label)))
                                 for label, count in found.train_labels.items()]) \
             if found.train_labels else np.zeros(0, int)

@@ -35,7 +35,7 @@ def image(path: Path) -> str:
 def facts(document: dict, trainable: int) -> list[list]:
     """What a reader of the page asks first: where the run is, when, on how many rows."""
     rows = document.get("rows") or {}
-    found = [["run directory", document.get("run_dir")],
+    found: list[list] = [["run directory", document.get("run_dir")],
              ["started", document.get("started")], ["finished", document.get("finished")],
              ["rows", ", ".join(f"{split} {count}" for split, count in rows.items())],
              ["trainable parameters", f"{trainable:,}"]]

@@ -44,7 +44,7 @@ def plot_split(x: dict) -> str:
 def best_epoch(rows: list[dict[str, float]]) -> int:
     key = "val_loss" if "val_loss" in rows[0] else "loss"
     finite = [row for row in rows if row[key] == row[key]]  # NaN != NaN
-    return min(finite, key=lambda row: row[key])["epoch"] if finite else rows[-1]["epoch"]
+    return int(min(finite, key=lambda row: row[key])["epoch"] if finite else rows[-1]["epoch"])
 
 
 class Figures:
@@ -52,7 +52,9 @@ class Figures:
     draw, a degenerate input) is noted in `failed` and the others are still drawn."""
 
     def __init__(self, directory: Path):
-        self.directory, self.written, self.failed = directory, [], []
+        self.directory = directory
+        self.written: list[Path] = []
+        self.failed: list[str] = []
 
     def draw(self, name: str, draw) -> None:
         """`draw(path)` makes `<directory>/<name>`."""

@@ -9,6 +9,8 @@ by name are Keras' own `keras.activations.get`.
 """
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 import keras
 
@@ -99,7 +101,7 @@ def _inverse_time(learning_rate, decay_steps, decay_rate, power, staircase):
 
 # Schedule name -> (learning_rate, parameters) -> a Keras LearningRateSchedule, or the plain rate:
 # constant, and reduce_on_plateau and bold_driver, which the engines apply after each epoch.
-SCHEDULES = {
+SCHEDULES: dict[str, Callable[..., Any]] = {
     "constant": lambda learning_rate: learning_rate,
     "reduce_on_plateau": lambda learning_rate, **callback_settings: learning_rate,
     "bold_driver": lambda learning_rate, **callback_settings: learning_rate,

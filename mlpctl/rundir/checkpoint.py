@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class Checkpoints:
     def due(self, done: int) -> bool:
         if self.path is None:
             return False
-        by_count = bool(self.every_epochs) and done % self.every_epochs == 0
+        by_count = bool(self.every_epochs) and done % (self.every_epochs or 1) == 0
         by_time = bool(self.every_seconds) and self.clock() - self.last >= self.every_seconds
         return by_count or by_time
 
@@ -85,7 +86,10 @@ class Checkpoints:
                 "duration_s": previous + self.clock() - self.started, "data_digest": self.data_digest,
                 "config": self.config}
         buffer = io.BytesIO()
-        np.savez(buffer, meta=np.array(json.dumps(meta)), **{f"a{i}": np.asarray(a) for i, a in enumerate(arrays)})
+        assert self.path is not None, "only a run that writes checkpoints saves one"
+        members: dict[str, Any] = {"meta": np.array(json.dumps(meta)),
+                                   **{f"a{i}": np.asarray(a) for i, a in enumerate(arrays)}}
+        np.savez(buffer, **members)
         atomic_write(self.path, buffer.getvalue())
         self.last = self.clock()
 

@@ -3,7 +3,9 @@
 import csv
 import io
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from mlpctl.errors import DataError
 from mlpctl.files import JSON_BYTES, read_regular, unwritable
@@ -27,17 +29,17 @@ class HistoryLog(Progress):
     """Passes every report on to `inner` and appends each epoch's row to history.csv, flushed
     at least every HISTORY_FLUSH_SECONDS, so a run that is killed keeps its epochs."""
 
-    def __init__(self, path: Path, columns: list[str], inner: Progress, rows: list[dict] = ()):
+    def __init__(self, path: Path, columns: list[str], inner: Progress, rows: Sequence[dict] = ()):
         self.path, self.columns, self.inner = path, ["epoch", *columns], inner
         self.rows = [with_data_loss(row) for row in rows]  # a resumed run's epochs so far
-        self.handle = None
+        self.handle: TextIO | None = None
         self.flushed = 0.0
 
     def start(self, epochs: int) -> None:
         try:
-            self.handle = open(self.path, "w", newline="", encoding="utf-8")
-            self.handle.write(history_csv(self.rows, self.columns))
-            self.handle.flush()
+            self.handle = handle = open(self.path, "w", newline="", encoding="utf-8")
+            handle.write(history_csv(self.rows, self.columns))
+            handle.flush()
         except OSError as error:
             raise unwritable(self.path, error) from None
         self.inner.start(epochs)

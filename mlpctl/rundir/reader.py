@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlpctl.config import RunConfig, load_config
 from mlpctl.data import Preprocessing
@@ -33,7 +34,7 @@ class TrainedRun:
     run_dir: Path
     config: RunConfig
     preprocessing: Preprocessing
-    model: object  # keras.Model
+    model: Any  # keras.Model
 
     @property
     def classes(self) -> list | None:

@@ -52,7 +52,7 @@ class Comparison:
         """The run with the best value of the metric (lower or higher by `catalog.mode_of`)."""
         scored = [run for run in self.runs if run.value(self.metric) is not None]
         pick = min if self.mode == "min" else max
-        return pick(scored, key=lambda run: run.value(self.metric)) if scored else None
+        return pick(scored, key=lambda run: run.value(self.metric) or 0.0) if scored else None
 
     def document(self) -> dict:
         best = self.best()
@@ -215,7 +215,7 @@ def steps_per_epoch(run: RunFacts) -> int:
     rows = (run.metrics.get("rows") or {}).get("train")
     if not isinstance(rows, int) or rows < 1:
         raise DataError(f"--x step: {run.run_dir / 'metrics.json'} does not say how many training rows it had")
-    batch = run.config.get("training.batch_size")
+    batch = run.config.get("training.batch_size", "full")
     return 1 if batch == "full" else math.ceil(rows / min(int(batch), rows))
 
 

@@ -28,7 +28,7 @@ def _compile_for_evaluation(run: TrainedRun) -> list[str]:
 
     run.model.compile(loss=lambda y_true, y_pred: keras.ops.zeros_like(y_pred[..., 0]),
                       metrics=metrics_of(run.config.scenario, one_hot=False))
-    return [f"loss not computed: the run's loss is {run.config.loss.custom}, and evaluate does not "
+    return [f"loss not computed: the run's loss is {run.config.custom_loss}, and evaluate does not "
             f"import code named by a run directory"]
 
 

@@ -5,6 +5,7 @@ order, normalization and label mapping (`Preprocessing`), and the scoring of `sc
 TensorFlow is started only when the run's model is opened.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +98,7 @@ def check_input(source: str) -> None:
         raise DataError(f"--input: file not found: {source}")
 
 
-def read_input(source: str, fmt: str | None = None, text_columns: list[str] = (),
+def read_input(source: str, fmt: str | None = None, text_columns: Sequence[str] = (),
                labels: str | None = None) -> pd.DataFrame:
     """A CSV or Parquet file, or '-' for CSV (or --format parquet) on stdin; `text_columns`
     of a CSV as the text they hold (`as_written`), and the `labels` column's labels as written
@@ -111,14 +112,14 @@ def read_input(source: str, fmt: str | None = None, text_columns: list[str] = ()
             raise DataError(f"--input: file not found: {source}")
         if fmt == "parquet":
             return pd.read_parquet(sys.stdin.buffer if source == "-" else source)
-        text = io.StringIO(sys.stdin.read()) if source == "-" else source
-        frame = pd.read_csv(text)
+        piped = io.StringIO(sys.stdin.read()) if source == "-" else None
+        frame = pd.read_csv(piped if piped is not None else source)
         as_text = [*text_columns, *([labels] if labels else [])]
         if not as_text:
             return frame
-        if source == "-":
-            text.seek(0)
-        return with_text(frame, as_written(text, as_text), labels)
+        if piped is not None:
+            piped.seek(0)
+        return with_text(frame, as_written(piped if piped is not None else source, as_text), labels)
     except DataError:
         raise
     except Exception as error:  # noqa: BLE001 - any reader failure is the input's problem
@@ -196,7 +197,8 @@ def predict_file(run: TrainedRun, source: str, destination: str, keep: list[str]
         frame = read_input(source, fmt, keep)
         write_output(predict_frame(run, frame, keep, proba), destination, fmt)
         return len(frame), unseen_warnings(unseen_categories(frame, run.preprocessing))
-    seen, rows = {}, 0
+    seen: dict[str, list] = {}
+    rows = 0
 
     def predictions():
         nonlocal rows

@@ -3,6 +3,7 @@ and by every sweep trial, so a trial is exactly an ordinary run. Loads TensorFlo
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlpctl import runtime, signals
 from mlpctl.config import RunConfig, flatten, format_value
@@ -21,13 +22,16 @@ from mlpctl.rundir.tensorboard import write_tensorboard
 from mlpctl.training import engines
 from mlpctl.training.engines import history_columns
 
+if TYPE_CHECKING:  # training.train imports TensorFlow; a run loads it only once the data is read
+    from mlpctl.training.train import TrainResult
+
 SMOKE_ROWS = 300
 SMOKE_EPOCHS = 2
 
 
 @dataclass
 class Run:
-    result: object  # train.TrainResult
+    result: "TrainResult"
     document: dict  # metrics.json's content
     run_dir: Path
     warnings: list[str] = field(default_factory=list)  # plots that could not be drawn
@@ -71,7 +75,7 @@ def check_environment(config: RunConfig) -> None:
         runtime.import_tensorflow()  # the user's loss module may import it: the door sets its defaults
         from mlpctl.model import import_custom
 
-        import_custom(config.loss.custom)
+        import_custom(str(config.custom_loss))
 
 
 def make_smoke(config: RunConfig) -> RunConfig:
@@ -133,7 +137,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     engines.check_model_fits(config, dataset)
     for warning in dataset.warnings if on_warning else ():
         on_warning(warning)
-    data_digest = checkpoint.digest(Path(config.data.path))
+    data_digest = checkpoint.digest(config.data.file)
     if saved and saved.data_digest != data_digest:
         raise DataError(f"--resume: {config.data.path} changed since the run started; it cannot go on with other rows")
     columns, record = history_columns(config), None
@@ -174,7 +178,8 @@ def _checkpoints(config: RunConfig, run_dir: Path, smoke: bool, saved: Saved | N
     """When this run writes checkpoints (never for a smoke run), and the one it resumes from."""
     every = config.training.checkpoint
     path = None if smoke or every is None else run_dir / checkpoint.FILE
-    return checkpoint.Checkpoints(path, every and every.every_epochs, every and every.every_seconds, saved,
+    return checkpoint.Checkpoints(path, every.every_epochs if every else None,
+                                  every.every_seconds if every else None, saved,
                                   data_digest, config=config.model_dump(mode="json"))
 
 

@@ -9,6 +9,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -135,7 +136,7 @@ def starter_config(csv: Path, target: str, output: Path, scenario: str | None = 
     text = [c for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
     tiny = len(frame) < TINY
     units = min(64, max(8, 2 * len(features)))
-    config = {
+    config: dict[str, Any] = {
         "name": safe_name(csv.stem, "run"),
         "scenario": scenario,
         "seed": 0,

@@ -11,6 +11,7 @@ import itertools
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlpctl import catalog
 from mlpctl.config import RunConfig
@@ -146,6 +147,6 @@ def history_columns(config: RunConfig) -> list[str]:
     return list(with_data_loss(dict.fromkeys(logged_columns(config))))
 
 
-def validation_rows(x: dict, y: dict) -> tuple | None:
+def validation_rows(x: dict, y: dict) -> tuple[Any, Any] | None:
     """(x, y) of the validation split, or None without one."""
     return (x["validation"], y["validation"]) if "validation" in x else None

@@ -73,7 +73,8 @@ class GraphEngine:
         self.plateau = InGraphReduceLROnPlateau(model, plateau, keys) if plateau else None
         self.bold_driver = InGraphBoldDriver(model, bold_driver, keys) if bold_driver else None
         self.jit = jit  # the whole chunk compiled by XLA (training.jit)
-        self.compiled, self.notes = False, []
+        self.compiled = False
+        self.notes: list[str] = []
         self._run = tf.function(self._run_chunk, reduce_retracing=True, autograph=False, jit_compile=jit or None)
 
     def state_variables(self) -> list:

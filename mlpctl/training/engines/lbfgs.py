@@ -9,6 +9,7 @@ import scipy.optimize
 import tensorflow as tf
 
 from mlpctl.config import RunConfig
+from mlpctl.config.optimizers import LbfgsConfig
 from mlpctl.rundir.checkpoint import Checkpoints, restore, values
 from mlpctl.signals import check as check_stop_signal
 from mlpctl.training.engines import Outcome, logged_columns, validation_rows
@@ -23,6 +24,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
     A resumed run restarts L-BFGS from the checkpointed weights: scipy's curvature pairs are not
     saved, so the iterations after it are not those of an unstopped run (a note says so)."""
     options = config.optimizer
+    assert isinstance(options, LbfgsConfig), "the lbfgs engine runs only the lbfgs optimizer"
     engine = LbfgsEngine(model, logged_columns(config), x["train"], y["train"], weights, validation_rows(x, y),
                          snapshots_of(config), probe_of(config, model, x["train"], y["train"], weights))
     return engine.train(options.max_iterations or config.training.epochs, options.history_size,

@@ -4,6 +4,7 @@ trials they make. Worked out and checked before anything trains, without TensorF
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ class Plan:
     seeds: list[int] | None
     base: dict = field(default_factory=dict)  # the base config file's mapping, data path absolute
 
-    def load(self, overrides: list[str] = ()) -> RunConfig:
+    def load(self, overrides: Sequence[str] = ()) -> RunConfig:
         """The validated config of the base with the fixed --set and `overrides` applied."""
         return config_from_mapping(self.base, [*self.sets, *overrides], self.config)
 
@@ -35,7 +36,7 @@ class Plan:
 
     def trials(self) -> list["Trial"]:
         points = itertools.product(*self.grid.values()) if self.grid else [()]
-        seeds = self.seeds or [None]
+        seeds: list[int | None] = list(self.seeds or []) or [None]
         return [
             Trial(index, dict(zip(self.grid, values)), seed)
             for index, (values, seed) in enumerate(itertools.product(points, seeds), start=1)

@@ -14,6 +14,7 @@ import socket
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlpctl.errors import ConfigError, described
 
@@ -114,7 +115,7 @@ def run_in_ray(tasks: list, run_trial, settings: RaySettings, sweep_dir: Path):
     env = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"} if settings.gpus_per_trial else {}
     remote = ray.remote(num_cpus=settings.cpus_per_trial, num_gpus=settings.gpus_per_trial, max_retries=0,
                         runtime_env={"env_vars": env} if env else None)(trial_on_a_node)
-    waiting, running = list(tasks), {}
+    waiting, running = list(tasks), dict[Any, Any]()
     try:
         while waiting or running:
             while waiting and (settings.in_flight is None or len(running) < settings.in_flight):

@@ -57,7 +57,7 @@ def points_summary(rows: list[Row], metric: str) -> list[dict]:
         groups.setdefault(json.dumps(row.point, sort_keys=True), []).append(row)
     summary = []
     for group in groups.values():
-        values = [r.value(metric) for r in group if r.status == "completed" and r.value(metric) is not None]
+        values = [value for r in group if r.status == "completed" and (value := r.value(metric)) is not None]
         summary.append({
             "point": group[0].point,
             "seeds": [r.seed for r in group],

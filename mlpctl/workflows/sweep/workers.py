@@ -46,7 +46,8 @@ class Worker:
 def run_in_workers(tasks: list, workers: int, run_trial, sweep_dir: Path):
     """(key, result) for each task as it finishes, in `workers` processes running
     `run_trial(task)`; `task[-3]` is the trial's index and `task[-2]` its key."""
-    context, waiting, pool = get_context("spawn"), list(tasks), []
+    context, waiting = get_context("spawn"), list(tasks)
+    pool: list[Worker] = []
     try:
         while waiting or any(worker.task for worker in pool):
             pool = [worker for worker in pool if worker.process.is_alive() or worker.task]

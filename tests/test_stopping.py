@@ -553,3 +553,84 @@ def test_resume_refuses_an_edited_config_before_touching_the_run_and_goes_on_onc
     resumed = cli("train", "--resume", run.run_dir, "--json")
     assert resumed.exit_code == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "completed" and json.loads(resumed.stdout)["epochs_run"] == 6
+
+
+def _sigterm_after_epoch(monkeypatch, stop_epoch: int) -> None:
+    """A real SIGTERM to this process as epoch `stop_epoch` is logged: the handler records it,
+    and the engine takes it where it checks."""
+    from mlpctl.rundir.history import HistoryLog
+
+    epoch = HistoryLog.epoch
+
+    def epoch_then_sigterm(self, number, row):
+        epoch(self, number, row)
+        if number == stop_epoch:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(HistoryLog, "epoch", epoch_then_sigterm)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine, epochs", [("graph", 3000), ("fit", 60), ("streamed", 60)])
+def test_a_graceful_stop_before_any_periodic_checkpoint_resumes_to_bitwise_the_same_run(cli, tmp_path, monkeypatch,
+                                                                                         engine, epochs):
+    """#28: a SIGTERM before the first periodic checkpoint (an hour away here) lost the epochs:
+    "no checkpoint: it stopped before its first one". Now the stop writes one where it is taken."""
+    from mlpctl.rundir import checkpoint
+
+    chosen = ("data.streaming=true", "training.engine=fit") if engine == "streamed" else (f"training.engine={engine}",)
+    settings = (*RESUMABLE, *(arg for setting in chosen for arg in ("--set", setting)),
+                "--set", f"training.epochs={epochs}", "--set", "training.checkpoint={every_seconds: 3600}")
+    reference = run_dir_of(cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path / "ref", "--json", *settings))
+    _sigterm_after_epoch(monkeypatch, 7)
+    stopped = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path / "cut", "--json", *settings)
+    monkeypatch.undo()
+    assert stopped.exit_code == 143, stopped.output
+    document, run_dir = json.loads(stopped.stdout), run_dir_of(stopped)
+    assert document["status"] == "interrupted" and 7 <= document["epochs_run"] < epochs
+    assert checkpoint.load(run_dir / "checkpoint.npz").epoch == document["epochs_run"]  # where it stopped
+    resumed = cli("train", "--resume", run_dir, "--json")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["resumed_after_epoch"] == document["epochs_run"]
+    assert (run_dir / "history.csv").read_text() == (reference / "history.csv").read_text()
+    ours, theirs = weights_of(run_dir), weights_of(reference)
+    assert len(ours) == len(theirs) and all((a == b).all() for a, b in zip(ours, theirs))
+
+
+def test_a_stop_at_the_last_epoch_or_with_checkpoints_off_writes_no_checkpoint(cli, tmp_path, monkeypatch):
+    """Training was over there (or the user asked for none): nothing to go on from."""
+    _sigterm_after_epoch(monkeypatch, 5)
+    last = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path / "last", "--json", "--set", "training.epochs=5",
+               "--set", "training.engine=fit", "--set", "report.plots=false")
+    assert last.exit_code == 143 and not (run_dir_of(last) / "checkpoint.npz").exists()
+    off = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path / "off", "--json", "--set", "training.epochs=50",
+              "--set", "training.engine=fit", "--set", "training.checkpoint=null", "--set", "report.plots=false")
+    assert off.exit_code == 143 and json.loads(off.stdout)["epochs_run"] == 5
+    assert not (run_dir_of(off) / "checkpoint.npz").exists()
+    result = cli("train", "--resume", run_dir_of(off))
+    assert result.exit_code == 2 and "has no checkpoint of its 5 epoch(s)" in result.stderr
+
+
+def test_a_run_stopped_before_its_first_epoch_resumes_by_starting_again_in_its_own_directory(cli, tmp_path,
+                                                                                             monkeypatch):
+    from mlpctl.workflows import run as running
+
+    load_trainer = running.load_trainer
+
+    def stopped_while_tensorflow_starts(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return load_trainer(*args, **kwargs)
+
+    settings = ("--set", "training.epochs=40", "--set", "report.plots=false")
+    reference = run_dir_of(cli("train", CONFIGS / "xor.yaml", "-o", tmp_path / "ref", "--json", *settings))
+    monkeypatch.setattr(running, "load_trainer", stopped_while_tensorflow_starts)
+    stopped = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path / "cut", "--json", *settings)
+    monkeypatch.undo()
+    [run_dir] = (tmp_path / "cut").iterdir()
+    document = json.loads((run_dir / "metrics.json").read_text())
+    assert stopped.exit_code == 143 and document["status"] == "interrupted" and document["epochs_run"] == 0
+    resumed = cli("train", "--resume", run_dir, "--json")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "completed"
+    assert (run_dir / "history.csv").read_text() == (reference / "history.csv").read_text()
+    assert sorted(path.name for path in run_dir.parent.iterdir()) == sorted([run_dir.name, "latest"])  # one directory

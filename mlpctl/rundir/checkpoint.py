@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ class Checkpoints:
         self.resume, self.data_digest, self.clock, self.config = resume, data_digest, clock, config
         self.last = clock()
         self.started = clock()
+        self.saved_epoch = resume.epoch if resume else 0  # the epoch the checkpoint on disk is at
 
     @property
     def start_epoch(self) -> int:
@@ -91,7 +93,14 @@ class Checkpoints:
                                    **{f"a{i}": np.asarray(a) for i, a in enumerate(arrays)}}
         np.savez(buffer, **members)
         atomic_write(self.path, buffer.getvalue())
-        self.last = self.clock()
+        self.last, self.saved_epoch = self.clock(), done
+
+    def stopped_at(self, done: int, save: Callable[[int], None]) -> None:
+        """A graceful stop (Ctrl-C, SIGTERM, SIGHUP) taken at the boundary after epoch `done`:
+        `save(done)` writes the checkpoint there, unless checkpoints are off or the one on disk
+        is at that epoch already, so that --resume goes on from exactly where the run stopped."""
+        if self.path is not None and done > self.saved_epoch:
+            save(done)
 
 
 def values(variables) -> list[np.ndarray]:

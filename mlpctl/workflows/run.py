@@ -17,7 +17,7 @@ from mlpctl.rundir import checkpoint, layout
 from mlpctl.rundir.checkpoint import Saved
 from mlpctl.rundir.history import HistoryLog
 from mlpctl.rundir.record import RunRecord, write_config, write_run
-from mlpctl.rundir.states import read_record, status_of
+from mlpctl.rundir.states import epochs_done, read_record, status_of
 from mlpctl.rundir.tensorboard import write_tensorboard
 from mlpctl.training import engines
 from mlpctl.training.engines import history_columns
@@ -84,8 +84,11 @@ def make_smoke(config: RunConfig) -> RunConfig:
     return config
 
 
-def resumable(run_dir: Path) -> Saved:
-    """The checkpoint an interrupted or killed run goes on from; anything else is refused."""
+def resumable(run_dir: Path) -> Saved | None:
+    """The checkpoint an interrupted or killed run goes on from; None for one stopped before its
+    first epoch, which starts again in its own directory (nothing is lost); anything else is
+    refused. A graceful stop leaves a checkpoint where it stopped, so only a kill (-9, the OOM
+    killer) before the first periodic checkpoint, or `training.checkpoint: null`, leaves none."""
     try:
         document = read_record(run_dir / layout.FILES["metrics"])
     except FileNotFoundError:
@@ -95,10 +98,13 @@ def resumable(run_dir: Path) -> Saved:
         reason = "it is still running" if state == "running" else f"it ended {state}"
         raise ConfigError(f"--resume: {run_dir} cannot be resumed: {reason}")
     path = run_dir / checkpoint.FILE
-    if not path.is_file():
-        raise ConfigError(f"--resume: {run_dir} has no checkpoint: it stopped before its first one "
-                          f"(training.checkpoint); train its config.yaml again")
-    return checkpoint.load(path)
+    if path.is_file():
+        return checkpoint.load(path)
+    done = epochs_done(document, run_dir)
+    if done == 0:
+        return None
+    raise ConfigError(f"--resume: {run_dir} has no checkpoint of its {done} epoch(s): it was {state} before its "
+                      f"first one (training.checkpoint); train its config.yaml again")
 
 
 def check_same_config(saved: Saved, config: RunConfig) -> None:
@@ -129,7 +135,7 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     warning about the data before training (they are in metrics.json's notes too). `cores`: the cores this run may
     use (a sweep worker's share), if not all. `resume`: an interrupted or killed run directory
     (whose config this is) to go on with, from its last checkpoint."""
-    saved = resumable(resume) if resume else None
+    saved = resumable(resume) if resume else None  # None with resume: stopped before its first epoch
     if saved:
         check_same_config(saved, config)
     check_environment(config)

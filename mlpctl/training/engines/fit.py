@@ -40,7 +40,8 @@ def fit(config: RunConfig, model, training, steps_per_epoch: int | None, validat
     monitors = [*plateau_callback(config), *early_stopping_callback(config)]
     keeper = StateKeeper(monitors, recorder, checkpoints)
     # the recorder after the monitors: it records the rate at the end of the epoch, after any
-    # reduction; the keeper last: it restores what the monitors reset, and saves the epoch's row
+    # reduction; the keeper last: it restores what the monitors reset, saves the epoch's row, and
+    # takes a stop there, when every callback has seen the epoch
     callbacks = [*monitors, recorder, keeper]
     start = checkpoints.start_epoch
     if checkpoints.resume:
@@ -90,8 +91,18 @@ class StateKeeper(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         done = epoch + 1
-        if self.model.stop_training or done >= self.params["epochs"] or not self.checkpoints.due(done):
-            return
+        ended = self.model.stop_training or done >= self.params["epochs"]
+        if not ended and self.checkpoints.due(done):
+            self.save(done)
+        try:
+            check_stop_signal()
+        except KeyboardInterrupt:  # a resumed run would not stop where an ended one did: no checkpoint then
+            if not ended:
+                self.checkpoints.stopped_at(done, self.save)
+            raise
+
+    def save(self, done: int) -> None:
+        """The checkpoint after epoch `done`: the variables and the monitors' state."""
         arrays, states = values(model_variables(self.model)), []
         for monitor in self.monitors:
             state = {name: getattr(monitor, name) for name in self.SCALARS if hasattr(monitor, name)}
@@ -151,7 +162,6 @@ class EpochRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{key: float(logs[key]) for key in self.columns}}
         self.rows.append(row)
         self.progress.epoch(epoch + 1, row)
-        check_stop_signal()
         if not math.isfinite(row.get("loss", 0.0)):
             self.diverged = True
             self.model.stop_training = True

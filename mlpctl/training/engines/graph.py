@@ -106,8 +106,9 @@ class GraphEngine:
                     history.append({"epoch": len(history) + 1, **dict(zip(self.keys, row))})
                     progress.epoch(len(history), history[-1])
                 self.snapshots.after_epoch(len(history), self.model)  # chunks end at the snapshot epochs
-                check_stop_signal()
-                if bool(stop.numpy()):
+                ended = bool(stop.numpy()) or len(history) >= epochs
+                self._check_stop(checkpoints, history, ended)
+                if ended:
                     break
                 if checkpoints.due(len(history)):
                     checkpoints.save(len(history), history, values(self.state_variables()))
@@ -117,6 +118,18 @@ class GraphEngine:
         stopped_at = self.stopping.on_train_end() if self.stopping else None
         return Outcome(history, bool(self.diverged.numpy()), interrupted, stopped_at, self.snapshots.taken,
                        notes=self.notes, compiled=self.jit)
+
+    def _check_stop(self, checkpoints: Checkpoints, history: list[dict], ended: bool) -> None:
+        """Where a stop is taken: between chunks, every variable at the end of the last epoch run.
+        It leaves a checkpoint there, unless training ends here anyway (the last epoch, or an early
+        stop: a resumed run would not stop where this one did)."""
+        try:
+            check_stop_signal()
+        except KeyboardInterrupt:
+            if not ended:
+                checkpoints.stopped_at(len(history), lambda done: checkpoints.save(
+                    done, history, values(self.state_variables())))
+            raise
 
     def _call(self, first_epoch: int, count: int):
         """One chunk. When XLA cannot compile it (an op without an XLA kernel, in a component

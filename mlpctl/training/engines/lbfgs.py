@@ -92,7 +92,12 @@ class LbfgsEngine:
             self.snapshots.after_epoch(len(history) + 1, self.model)
             history.append(row)
             progress.epoch(len(history), row)
-            check_stop_signal()
+            try:
+                check_stop_signal()
+            except KeyboardInterrupt:  # between iterations: the weights are this iteration's
+                checkpoints.stopped_at(len(history), lambda done: checkpoints.save(
+                    done, history, values(self.model.variables)))
+                raise
             if checkpoints.due(len(history)):
                 checkpoints.save(len(history), history, values(self.model.variables))
             if not math.isfinite(row["loss"]):

@@ -23,7 +23,7 @@ import pandas as pd
 from mlpctl.config import RunConfig, config_from_mapping, read_raw
 from mlpctl.config.loading import set_key
 from mlpctl.errors import ConfigError, OutputError
-from mlpctl.files import point_latest
+from mlpctl.files import follow_latest, point_latest
 from mlpctl.progress import Progress
 from mlpctl.rundir import reader, states
 from mlpctl.signals import stop_signals_handled
@@ -98,7 +98,7 @@ class Run:
 
 def load_run(path: str | Path) -> Run:
     """A run directory made by `mlpctl train` or `mlpctl.train`, read back."""
-    run = Run(path)
+    run = Run(follow_latest(Path(path)))
     try:
         run.record  # noqa: B018 - a directory without a readable metrics.json is refused here, not later
     except FileNotFoundError:

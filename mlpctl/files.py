@@ -163,6 +163,8 @@ def point_latest(run_dir: Path) -> None:
     link, or, where the file system has none, a file holding the run directory's path.
     Raises OutputError if neither can be written."""
     link = run_dir.parent / LATEST
+    if link.is_file() and not link.is_symlink() and follow_latest(link) == link:
+        raise OutputError(f"{link}: not one mlpctl wrote (a file of yours?): left as it is, not pointed at this run")
     temporary = link.parent / f".{LATEST}.{secrets.token_hex(4)}.tmp"
     try:
         os.symlink(run_dir.name, temporary)
@@ -174,3 +176,16 @@ def point_latest(run_dir: Path) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise unwritable(link, error) from None
+
+
+def follow_latest(path: Path) -> Path:
+    """A run directory as a command was given it: `latest` as `point_latest` writes it where the
+    file system has no links (a file holding the run directory's path) is the run it names, so
+    every command that takes a run directory follows it; any other path is returned as it is."""
+    if path.name != LATEST or path.is_symlink() or not path.is_file():
+        return path
+    try:
+        named = Path(read_regular(path, 4096).decode("utf-8").strip())
+    except (OSError, UnicodeDecodeError, MlpctlError):
+        return path
+    return named if named.is_absolute() and named.is_dir() and named.parent == path.parent.resolve() else path

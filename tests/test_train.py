@@ -203,3 +203,40 @@ def test_latest_points_to_the_last_completed_run_and_compare_counts_it_once(cli,
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     compared = json.loads(cli("compare", first, second, out / "latest", "--json").stdout)
     assert [run["run_dir"] for run in compared["runs"]] == [str(first), str(second)]
+
+
+def test_without_symlinks_every_command_follows_the_latest_file(cli, tmp_path, monkeypatch):
+    """#28 item 18: where links cannot be made, `latest` is a file holding the run's path, and
+    predict, evaluate, show, compare, --resume and the API refused it as "not a run directory"."""
+    import mlpctl
+
+    def no_links(*args, **kwargs):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "symlink", no_links)
+    out = tmp_path / "runs"
+    run_dir = run_dir_of(cli("train", CONFIGS / "xor.yaml", "-o", out, "--json", "-q", "--set", "training.epochs=3",
+                             "--set", "report.plots=false"))
+    latest = out / "latest"
+    assert latest.is_file() and not latest.is_symlink() and latest.read_text().strip() == str(run_dir.resolve())
+    predicted = cli("predict", latest, "-i", DATA / "xor.csv")
+    assert predicted.exit_code == 0 and predicted.stdout.startswith("prediction\n"), predicted.stderr
+    assert cli("evaluate", latest, "--data", DATA / "xor.csv", "-q").exit_code == 0
+    shown = cli("show", latest)
+    assert shown.exit_code == 0 and "run: completed" in shown.stderr
+    compared = json.loads(cli("compare", *sorted(out.iterdir()), "--json").stdout)
+    assert [run["run_dir"] for run in compared["runs"]] == [str(run_dir.resolve())]  # `runs/*`: the run once
+    assert mlpctl.load_run(latest).run_dir.resolve() == run_dir.resolve()
+    resumed = cli("train", "--resume", latest)
+    assert resumed.exit_code == 2 and "cannot be resumed: it ended completed" in resumed.stderr
+
+
+def test_a_file_named_latest_that_mlpctl_did_not_write_is_kept_with_a_warning(cli, tmp_path):
+    """#28 item 16: a user's own `latest` was replaced by the link."""
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / "latest").write_text("my notes\n")
+    result = cli("train", CONFIGS / "xor.yaml", "-o", out, "-q", "--set", "training.epochs=3", "--set", "report.plots=false")
+    assert result.exit_code == 0
+    assert (out / "latest").read_text() == "my notes\n"
+    assert "not one mlpctl wrote" in result.stderr and "the run itself is complete" in result.stderr

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlpctl.errors import ExitCode, MlpctlError, exit_code_of
-from mlpctl.files import write_stdout
+from mlpctl.files import follow_latest, write_stdout
 from mlpctl.signals import signal_of
 
 app = typer.Typer(
@@ -30,7 +30,7 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks (als
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own logs.")]
 OutputDirOption = Annotated[Path, typer.Option("--output-dir", "-o", help="Where run directories go.")]
-RunDirArgument = Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory from `mlpctl train`.")]
+RunDirArgument = Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory from `mlpctl train`.", callback=follow_latest)]
 
 
 def _json_option(what: str):

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mlpctl.cli.app import DebugOption, SetOption, app, guarded, out
+from mlpctl.files import follow_latest
 from mlpctl.rundir.layout import FILES
 
 
@@ -22,6 +23,7 @@ def show(
     directory, its config and (on stderr) the run's status."""
     from mlpctl.config import load_config, resolved_yaml
 
+    config = follow_latest(config)
     if config.is_dir():
         _print_run_status(config)
         config = config / FILES["config"]

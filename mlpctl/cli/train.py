@@ -20,6 +20,7 @@ from mlpctl.cli.app import (
     warn_config,
 )
 from mlpctl.errors import exit_code_of
+from mlpctl.files import follow_latest
 from mlpctl.rundir.layout import FILES
 
 
@@ -27,7 +28,7 @@ from mlpctl.rundir.layout import FILES
 @guarded
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="The run's YAML config file (not with --resume).")] = None,
-    resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN_DIR", help="Go on with an interrupted or killed run from its last checkpoint, in its own directory.")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN_DIR", help="Go on with an interrupted or killed run from its last checkpoint, in its own directory.", callback=lambda path: path and follow_latest(path))] = None,
     set_: SetOption = None,
     output_dir: OutputDirOption = Path("runs"),
     json_output: JsonMetricsOption = False,

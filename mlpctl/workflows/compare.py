@@ -16,7 +16,7 @@ from mlpctl.config.loading import read_yaml
 from mlpctl.config.metric import check_split, default_metric
 from mlpctl.errors import ConfigError, DataError
 from mlpctl.figures import plots
-from mlpctl.files import read_json
+from mlpctl.files import follow_latest, read_json
 from mlpctl.rundir import reader, states
 from mlpctl.rundir.layout import FILES, SWEEP_FILES
 
@@ -73,7 +73,7 @@ class Comparison:
 def expand(paths: list[Path]) -> list[Path]:
     """Run directories as given, and every trial of a sweep directory, in order."""
     found = []
-    for path in paths:
+    for path in map(follow_latest, paths):
         if (path / SWEEP_FILES["record"]).is_file():
             trials = read_json(path / SWEEP_FILES["record"]).get("trials")
             if not isinstance(trials, list) or not all(isinstance(t, dict) for t in trials):

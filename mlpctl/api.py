@@ -173,7 +173,8 @@ def train(config: str | Path | Mapping | RunConfig, *, overrides: Mapping[str, A
 
 
 def start(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
-          resume: Path | None = None, verbose: bool = False, on_start=None, on_warning=None) -> Run:
+          resume: Path | None = None, verbose: bool = False, on_start=None, on_warning=None,
+          force: bool = False) -> Run:
     """The one path of `mlpctl train` and `mlpctl.train`: stop signals handled, the run
     executed (`run.execute`), `latest` pointed at a completed run. `on_start(run_dir)` as the
     directory is made; `on_warning(line)` for the data's warnings before training."""
@@ -181,7 +182,7 @@ def start(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: boo
         config = make_smoke(config)
     with stop_signals_handled():
         done = execute(config, output_dir, progress, smoke=smoke, verbose=verbose, on_start=on_start,
-                       resume=resume, on_warning=on_warning)
+                       resume=resume, on_warning=on_warning, force=force)
     warnings = list(done.warnings)
     if done.result.status == "completed" and not smoke:
         try:

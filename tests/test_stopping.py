@@ -634,3 +634,63 @@ def test_a_run_stopped_before_its_first_epoch_resumes_by_starting_again_in_its_o
     assert json.loads(resumed.stdout)["status"] == "completed"
     assert (run_dir / "history.csv").read_text() == (reference / "history.csv").read_text()
     assert sorted(path.name for path in run_dir.parent.iterdir()) == sorted([run_dir.name, "latest"])  # one directory
+
+
+# --- one process per run directory: the lock, --force and the heartbeat (#28 items 3 and 5) -------
+
+def _stopped_run(cli, tmp_path, monkeypatch) -> Path:
+    """A real run stopped by SIGTERM after epoch 3 of 30, with its checkpoint."""
+    _sigterm_after_epoch(monkeypatch, 3)
+    result = cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--json", "--set", "training.epochs=30",
+                 "--set", "training.engine=fit", "--set", "report.plots=false")
+    monkeypatch.undo()
+    assert result.exit_code == 143
+    return run_dir_of(result)
+
+
+def test_a_run_holds_its_lock_while_it_trains_and_lets_go_when_it_ends(cli, tmp_path, monkeypatch):
+    from mlpctl.rundir import lock
+    from mlpctl.rundir.history import HistoryLog
+
+    seen, epoch = [], HistoryLog.epoch
+
+    def epoch_and_look(self, number, row):
+        epoch(self, number, row)
+        seen.append(lock.is_held(self.path.parent))
+
+    monkeypatch.setattr(HistoryLog, "epoch", epoch_and_look)
+    run_dir = run_dir_of(cli("train", CONFIGS / "xor.yaml", "-o", tmp_path, "--json", "--set", "training.epochs=3",
+                             "--set", "training.engine=fit", "--set", "report.plots=false"))
+    assert seen == [True, True, True] and not lock.is_held(run_dir)
+
+
+def test_a_second_resume_of_a_run_being_resumed_is_refused_and_touches_nothing(cli, tmp_path, monkeypatch):
+    """A retried CI job or a requeued batch job: both trained into one directory."""
+    from mlpctl.rundir import lock
+
+    run_dir = _stopped_run(cli, tmp_path, monkeypatch)
+    before = {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()}
+    with lock.held(run_dir):  # the other resume, in the middle of its run
+        result = cli("train", "--resume", run_dir)
+        assert result.exit_code == 2 and "still running: another process holds its lock" in result.stderr
+        forced = cli("train", "--resume", run_dir, "--force")
+        assert forced.exit_code == 2 and "holds its lock" in forced.stderr
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()} == before
+    assert cli("train", "--resume", run_dir, "-q").exit_code == 0
+
+
+def test_a_run_that_died_on_another_host_resumes_with_force_and_show_says_it_is_silent(cli, tmp_path, monkeypatch):
+    run_dir = _stopped_run(cli, tmp_path, monkeypatch)
+    document = json.loads((run_dir / "metrics.json").read_text())
+    (run_dir / "metrics.json").write_text(json.dumps({**document, "status": "running", "host": "node-17",
+                                                      "pid": 4242}))
+    ten_minutes_ago = time.time() - 600
+    os.utime(run_dir / ".lock", (ten_minutes_ago, ten_minutes_ago))
+    shown = cli("show", run_dir)
+    assert "running after 3 epoch(s) (pid 4242 on node-17); no sign of life for 10 minute(s)" in shown.stderr
+    refused = cli("train", "--resume", run_dir)
+    assert refused.exit_code == 2 and "still running" in refused.stderr and "--force" in refused.stderr
+    resumed = cli("train", "--resume", run_dir, "--force", "--json")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["resumed_after_epoch"] == 3
+    assert cli("train", CONFIGS / "xor.yaml", "--force").exit_code == 2  # --force is for --resume

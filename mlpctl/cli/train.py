@@ -29,6 +29,7 @@ from mlpctl.rundir.layout import FILES
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="The run's YAML config file (not with --resume).")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN_DIR", help="Go on with an interrupted or killed run from its last checkpoint, in its own directory.", callback=lambda path: path and follow_latest(path))] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --resume: take a run still recorded as running as gone (its process died on another host); refused while its lock is held.")] = False,
     set_: SetOption = None,
     output_dir: OutputDirOption = Path("runs"),
     json_output: JsonMetricsOption = False,
@@ -44,6 +45,8 @@ def train(
     from mlpctl.errors import ConfigError
 
     console = make_console()
+    if force and resume is None:
+        raise ConfigError("--force is for --resume RUN_DIR")
     if (config is None) == (resume is None) or (resume and (set_ or smoke)):
         raise ConfigError("train needs a CONFIG file, or --resume RUN_DIR (which takes the run's own "
                           "config.yaml: no CONFIG, --set or --smoke)")
@@ -61,7 +64,7 @@ def train(
         if not quiet:
             print(f"warning: {line}", file=sys.stderr)
 
-    run = start(run_config, output_dir, make_progress(console, quiet), smoke=smoke, resume=resume, verbose=verbose,
+    run = start(run_config, output_dir, make_progress(console, quiet), smoke=smoke, resume=resume, force=force, verbose=verbose,
                 on_start=announce, on_warning=warn)
     document = run.record
     for warning in run.warnings:

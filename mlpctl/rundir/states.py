@@ -4,6 +4,7 @@ back with the types its readers rely on (`read_record`)."""
 
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,8 @@ from mlpctl.errors import DataError
 from mlpctl.files import JSON_BYTES, read_json, read_regular
 from mlpctl.rundir.layout import FILES
 
+HEARTBEAT_SECONDS = 30.0  # how often a running run renews its lock file (rundir.lock)
+SILENT_SECONDS = 3 * HEARTBEAT_SECONDS  # longer without a beat: no sign of life
 PID_LIMIT = 2**31  # pids are C ints; a bigger one cannot be asked about
 Count = Annotated[int, Field(ge=0)]
 
@@ -73,8 +76,21 @@ def status_of(document: dict) -> str:
 
 def describe(document: dict, run_dir: Path | None = None) -> str:
     """`killed after 120 epoch(s) (pid 4242 on host)`, `completed after 300 epoch(s)`, ..."""
+    status = status_of(document)
     where = f" (pid {document.get('pid')} on {document.get('host')})" if document.get("status") == "running" else ""
-    return f"{status_of(document)} after {epochs_done(document, run_dir)} epoch(s){where}"
+    silent = silent_for(run_dir) if status == "running" and run_dir is not None else None
+    if silent is not None and silent > SILENT_SECONDS:
+        where += f"; no sign of life for {silent / 60:.0f} minute(s): if it is gone, resume it with --force"
+    return f"{status} after {epochs_done(document, run_dir)} epoch(s){where}"
+
+
+def silent_for(run_dir: Path) -> float | None:
+    """Seconds since the run's last heartbeat (its lock file's age); None for a run that has no
+    lock file (one made before mlpctl kept one)."""
+    try:
+        return max(0.0, time.time() - (run_dir / FILES["lock"]).stat().st_mtime)
+    except OSError:
+        return None
 
 
 def epochs_done(document: dict, run_dir: Path | None = None) -> int:

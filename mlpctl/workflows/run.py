@@ -1,6 +1,7 @@
 """One run, start to finish: data -> run directory -> train -> report. Used by `mlpctl train`
 and by every sweep trial, so a trial is exactly an ordinary run. Loads TensorFlow lazily."""
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,11 +14,11 @@ from mlpctl.figures import learning
 from mlpctl.figures.report import write_report
 from mlpctl.files import create_run_dir
 from mlpctl.progress import Progress
-from mlpctl.rundir import checkpoint, layout
+from mlpctl.rundir import checkpoint, layout, lock
 from mlpctl.rundir.checkpoint import Saved
 from mlpctl.rundir.history import HistoryLog
 from mlpctl.rundir.record import RunRecord, write_config, write_run
-from mlpctl.rundir.states import epochs_done, read_record, status_of
+from mlpctl.rundir.states import describe, epochs_done, read_record, status_of
 from mlpctl.rundir.tensorboard import write_tensorboard
 from mlpctl.training import engines
 from mlpctl.training.engines import history_columns
@@ -84,18 +85,23 @@ def make_smoke(config: RunConfig) -> RunConfig:
     return config
 
 
-def resumable(run_dir: Path) -> Saved | None:
+def resumable(run_dir: Path, force: bool = False) -> Saved | None:
     """The checkpoint an interrupted or killed run goes on from; None for one stopped before its
     first epoch, which starts again in its own directory (nothing is lost); anything else is
     refused. A graceful stop leaves a checkpoint where it stopped, so only a kill (-9, the OOM
-    killer) before the first periodic checkpoint, or `training.checkpoint: null`, leaves none."""
+    killer) before the first periodic checkpoint, or `training.checkpoint: null`, leaves none.
+    `force`: a run recorded as running is taken as gone (its process died on another host, where
+    this one cannot look); the caller holds the run's lock, so a live run is never taken."""
     try:
         document = read_record(run_dir / layout.FILES["metrics"])
     except FileNotFoundError:
         raise ConfigError(f"--resume: {run_dir} is not a run directory (no metrics.json)") from None
     state = status_of(document)
+    if state == "running" and force:
+        state = "killed"
     if state not in ("interrupted", "killed"):
-        reason = "it is still running" if state == "running" else f"it ended {state}"
+        reason = (f"it is still running ({describe(document, run_dir)}); --force takes it as gone"
+                  if state == "running" else f"it ended {state}")
         raise ConfigError(f"--resume: {run_dir} cannot be resumed: {reason}")
     path = run_dir / checkpoint.FILE
     if path.is_file():
@@ -126,7 +132,7 @@ def check_same_config(saved: Saved, config: RunConfig) -> None:
 
 def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
             verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None,
-            resume: Path | None = None, on_warning=None) -> Run:
+            resume: Path | None = None, on_warning=None, force: bool = False) -> Run:
     """Data is read and checked before a run directory exists. From the moment it exists, it is
     in one of the documented states (mlpctl.rundir): config.yaml, then metrics.json `running`, the
     history as it grows, and whatever ends the run (a stop signal, an error of ours or of the
@@ -134,8 +140,20 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     `on_start(run_dir)` is called once the directory exists, `on_warning(line)` for each
     warning about the data before training (they are in metrics.json's notes too). `cores`: the cores this run may
     use (a sweep worker's share), if not all. `resume`: an interrupted or killed run directory
-    (whose config this is) to go on with, from its last checkpoint."""
-    saved = resumable(resume) if resume else None  # None with resume: stopped before its first epoch
+    (whose config this is) to go on with, from its last checkpoint (`force`: see `resumable`).
+    The run directory's lock is held throughout (`rundir.lock`): a resumed run's before anything
+    is read, a new run's from the moment its directory exists (not a smoke run's)."""
+    with contextlib.ExitStack() as locks:
+        if resume:
+            locks.enter_context(lock.held(resume))
+        return _execute(config, output_dir, progress, locks, smoke=smoke, verbose=verbose, run_name=run_name,
+                        on_start=on_start, cores=cores, resume=resume, on_warning=on_warning, force=force)
+
+
+def _execute(config: RunConfig, output_dir: Path, progress: Progress, locks: contextlib.ExitStack, *, smoke: bool,
+             verbose: bool, run_name: str | None, on_start, cores: int | None, resume: Path | None, on_warning,
+             force: bool) -> Run:
+    saved = resumable(resume, force) if resume else None  # None with resume: stopped before its first epoch
     if saved:
         check_same_config(saved, config)
     check_environment(config)
@@ -150,6 +168,8 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     try:
         with signals.deferred():  # a directory, config.yaml and metrics.json `running`: all or none
             run_dir = resume or _new_run_dir(config, output_dir, run_name, smoke)
+            if not (resume or smoke):  # a smoke run is never resumed: it keeps metrics.json alone
+                locks.enter_context(lock.held(run_dir))
             record = RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None)
         if on_start:
             on_start(run_dir)

@@ -694,3 +694,33 @@ def test_a_run_that_died_on_another_host_resumes_with_force_and_show_says_it_is_
     assert resumed.exit_code == 0, resumed.stderr
     assert json.loads(resumed.stdout)["resumed_after_epoch"] == 3
     assert cli("train", CONFIGS / "xor.yaml", "--force").exit_code == 2  # --force is for --resume
+
+
+def test_a_run_stopped_by_a_full_disk_resumes_from_its_last_checkpoint_once_space_is_freed(cli, tmp_path,
+                                                                                            monkeypatch):
+    """#28 item 4: `output_error` was refused by --resume for good."""
+    import errno
+
+    from mlpctl.files import unwritable
+    from mlpctl.rundir.history import HistoryLog
+
+    settings = ("--set", "training.epochs=12", "--set", "training.engine=fit", "--set", "report.plots=false",
+                "--set", "training.checkpoint={every_epochs: 4}")
+    reference = run_dir_of(cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path / "ref", "--json", *settings))
+    epoch = HistoryLog.epoch
+
+    def disk_full_at_epoch_7(self, number, row):
+        epoch(self, number, row)
+        if number == 7:
+            raise unwritable(self.path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(HistoryLog, "epoch", disk_full_at_epoch_7)
+    full = cli("train", CONFIGS / "xor_cloud.yaml", "-o", tmp_path / "full", *settings)
+    monkeypatch.undo()
+    [run_dir] = (tmp_path / "full").iterdir()
+    assert full.exit_code == 2 and "No space left on device" in full.stderr
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "output_error"
+    resumed = cli("train", "--resume", run_dir, "--json")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["resumed_after_epoch"] == 4
+    assert (run_dir / "history.csv").read_text() == (reference / "history.csv").read_text()

@@ -85,8 +85,11 @@ def make_smoke(config: RunConfig) -> RunConfig:
     return config
 
 
+RESUMABLE_STATES = ("interrupted", "killed", "output_error")  # output_error: a full disk, once space is freed
+
+
 def resumable(run_dir: Path, force: bool = False) -> Saved | None:
-    """The checkpoint an interrupted or killed run goes on from; None for one stopped before its
+    """The checkpoint an interrupted, killed or output_error run goes on from; None for one stopped before its
     first epoch, which starts again in its own directory (nothing is lost); anything else is
     refused. A graceful stop leaves a checkpoint where it stopped, so only a kill (-9, the OOM
     killer) before the first periodic checkpoint, or `training.checkpoint: null`, leaves none.
@@ -99,7 +102,7 @@ def resumable(run_dir: Path, force: bool = False) -> Saved | None:
     state = status_of(document)
     if state == "running" and force:
         state = "killed"
-    if state not in ("interrupted", "killed"):
+    if state not in RESUMABLE_STATES:
         reason = (f"it is still running ({describe(document, run_dir)}); --force takes it as gone"
                   if state == "running" else f"it ended {state}")
         raise ConfigError(f"--resume: {run_dir} cannot be resumed: {reason}")

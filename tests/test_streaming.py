@@ -164,3 +164,24 @@ def test_sample_weights_are_checked_in_pass_one(cli, write_config, tmp_path):
                             "data.streaming": True})
     result = cli("train", write_config(config), "-o", tmp_path / "runs")
     assert result.exit_code == 3 and "data.sample_weight: column 'w' has 1 weight(s) <= 0" in result.stderr
+
+
+def test_a_file_changed_between_the_passes_is_a_data_error_not_an_internal_one(cli, write_config, tmp_path,
+                                                                               monkeypatch):
+    """#28 item 7: a CSV rewritten after pass one met the later pass as a ValueError, exit 1."""
+    data = tmp_path / "xor.csv"
+    data.write_text((DATA / "xor_cloud.csv").read_text())
+    config = write_config(base_config(**{"data.path": str(data), "data.streaming": True, "training.engine": "fit",
+                                         "training.epochs": 2, "report.plots": False}))
+    scan = streaming.scan
+
+    def scan_then_rewrite(config):
+        found = scan(config)
+        with open(data, "a") as handle:
+            handle.write("0.5,oops,1\n")  # text in a numeric column, after every row was checked
+        return found
+
+    monkeypatch.setattr(streaming, "scan", scan_then_rewrite)
+    result = cli("train", config, "-o", tmp_path / "runs")
+    assert result.exit_code == 3, result.output
+    assert f"data.path: {data} changed while the run was reading it" in result.stderr

@@ -250,6 +250,7 @@ class StreamingDataset:
     warnings: list[str]
     class_weight: np.ndarray | None
     limit: int | None = None  # --smoke: at most this many rows of each split
+    source: tuple[int, int] | None = None  # the file's `stamp` when pass one read it
     spilled: Spill | None = None
     weights = None  # per-row weights are made chunk by chunk
     streaming = True
@@ -281,8 +282,19 @@ class StreamingDataset:
     def _frames(self, splits: tuple[str, ...]):
         """(split, rows of that split) for each chunk of the file, in its order; --smoke's
         limit counted per split."""
-        config = self.config
         left = dict.fromkeys(splits, self.limit)
+        self.check_unchanged()
+        yield from self._passed_frames(splits, left)
+        self.check_unchanged()  # a pass read to its end: the file must not have changed while it read
+
+    def check_unchanged(self) -> None:
+        """Every pass reads the rows pass one checked, or the run stops with a data error: a file
+        rewritten meanwhile was a ValueError deep in a pass (exit 1), or, worse, other rows."""
+        if self.source is not None and stamp(self.config.data.file) != self.source:
+            raise changed_while_read(self.config.data.file)
+
+    def _passed_frames(self, splits: tuple[str, ...], left: dict):
+        config = self.config
         for frame in chunks(config.data.file, names=config.data.names, labels=config.label_column):
             if self.limit is not None and all((left[split] or 0) <= 0 for split in splits):
                 return
@@ -332,7 +344,10 @@ def _weight_column(config: RunConfig) -> list[str]:
 def load_streaming(config: RunConfig, max_rows: int | None = None) -> StreamingDataset:
     """Pass one over the file, then a dataset that reads it again for each pass; `max_rows`
     (--smoke): every row is still checked, and each pass reads at most that many per split."""
+    before = stamp(config.data.file)
     found = scan(config)
+    if stamp(config.data.file) != before:
+        raise changed_while_read(config.data.file)
     prep, warnings = preprocessing_of(config, found)
     weight = None
     if config.training.class_weight is not None:
@@ -342,10 +357,24 @@ def load_streaming(config: RunConfig, max_rows: int | None = None) -> StreamingD
             if found.train_labels else np.zeros(0, int)
         weight = class_weights(config.training.class_weight, codes, prep.classes)
     rows = {split: min(found.rows[split], max_rows or found.rows[split]) for split in SPLIT_CODES if found.rows[split]}
-    dataset = StreamingDataset(config, prep, rows, {}, {}, warnings, weight, max_rows)
+    dataset = StreamingDataset(config, prep, rows, {}, {}, warnings, weight, max_rows, before)
     for split in dataset.rows:  # the plots' rows: the first SAMPLE_ROWS of each split
         dataset.x[split], dataset.y[split] = first_rows(dataset.batches(split, SAMPLE_ROWS), SAMPLE_ROWS)
     return dataset
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    """What tells that a file changed without reading it again: its size and modification time."""
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise DataError(f"data.path: {path} cannot be read any more ({error.strerror})") from None
+    return info.st_size, info.st_mtime_ns
+
+
+def changed_while_read(path: Path) -> DataError:
+    return DataError(f"data.path: {path} changed while the run was reading it (its size or time is not what the "
+                     f"first pass read); a streamed file must stay as it is until the run ends")
 
 
 def first_rows(batches, count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -342,3 +342,35 @@ def test_a_plan_of_more_trials_than_the_limit_is_refused_before_one_is_made(cli)
     assert refused.exit_code == 2 and "6 trials (2 x 3 seeds) is more than 5" in refused.stderr
     assert "--max-trials 6" in refused.stderr
     assert cli(*small, "--max-trials", "6").exit_code == 0
+
+
+def test_two_shards_of_different_plans_starting_together_cannot_both_claim_a_new_sweep_dir(tmp_path):
+    """#28 item 8: the plan was checked against sweep.json, which the first shard writes only
+    once it has planned; a second shard arriving before that was accepted and the trials mixed.
+    Here 8 threads race on each of 20 new folders, each with a plan of its own."""
+    import threading
+
+    from mlpctl.errors import ConfigError
+    from mlpctl.workflows.sweep import plan_from_arguments, shared_sweep_dir
+
+    plans = [plan_from_arguments(CONFIGS / "xor.yaml", ["training.epochs=1,2"], [f"seed={k}"], None, None)[0]
+             for k in range(8)]
+    for folder in range(20):
+        shared, accepted, barrier = tmp_path / f"sweep-{folder}", [], threading.Barrier(len(plans))
+
+        def shard(plan, shared=shared, accepted=accepted, barrier=barrier):
+            barrier.wait()
+            try:
+                shared_sweep_dir(shared, plan)
+            except ConfigError:
+                return
+            accepted.append(plan)
+
+        threads = [threading.Thread(target=shard, args=(plan,)) for plan in plans]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(accepted) == 1, folder
+        shared_sweep_dir(shared, accepted[0])  # the claiming plan's other shards are welcome
+        assert not [path for path in shared.iterdir() if path.name.startswith(".")]  # no temporary files left

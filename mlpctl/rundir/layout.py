@@ -14,5 +14,6 @@ FILES = {
     "lock": ".lock",  # held while a process runs in the directory; its age is the last sign of life
 }
 FOLDERS = {"tensorboard": "tensorboard", "evaluations": "evaluations"}
-SWEEP_FILES = {"record": "sweep.json", "table": "sweep.csv"}  # a sweep's folder, beside its trials' run directories
+# a sweep's folder, beside its trials' run directories; plan.json: the plan that claimed a --sweep-dir
+SWEEP_FILES = {"record": "sweep.json", "table": "sweep.csv", "plan": "plan.json"}
 FINAL_STATES = ("completed", "diverged", "interrupted", "failed", "invalid", "data_error", "output_error")

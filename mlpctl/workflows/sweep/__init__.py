@@ -9,13 +9,16 @@ completed trials are kept, the others run again, with the config the sweep start
 its file was edited since. This module is the sweep's life cycle, start to exit code.
 """
 
+import json
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlpctl.config import read_raw
 from mlpctl.config.metric import metric_and_mode
-from mlpctl.errors import ConfigError, ExitCode, OutputError, exit_code_of
-from mlpctl.files import create_run_dir
+from mlpctl.errors import ConfigError, DataError, ExitCode, OutputError, exit_code_of
+from mlpctl.files import JSON_BYTES, create_run_dir, read_regular
 from mlpctl.rundir.layout import SWEEP_FILES
 from mlpctl.signals import signal_of
 from mlpctl.workflows.sweep.plan import (
@@ -185,15 +188,45 @@ def new_sweep_dir(output_dir: Path, plan: Plan) -> Path:
 
 
 def shared_sweep_dir(sweep_dir: Path, plan: Plan) -> Path:
-    """The sweep directory every shard names (--sweep-dir): made by the first to arrive; the
-    others check that it holds the same plan, so that shards of different sweeps never mix."""
+    """The sweep directory every shard names (--sweep-dir): the first to arrive claims it for its
+    plan, atomically (plan.json, linked into place whole), and every other shard must bring the
+    same plan, however close their starts: shards of different sweeps never mix."""
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"--sweep-dir: cannot create {sweep_dir}: {error.strerror}") from None
-    if (sweep_dir / SWEEP_FILES["record"]).is_file():
-        other = load_previous(sweep_dir)[0]
-        if (other.base, other.sets, other.grid, other.seeds) != (plan.base, plan.sets, plan.grid, plan.seeds):
-            raise ConfigError(f"--sweep-dir: {sweep_dir} holds another sweep's plan; give every shard the same "
-                              f"config, --set, --grid and --seeds, or use a new folder")
+    mine = plan_identity(plan)
+    if (sweep_dir / SWEEP_FILES["record"]).is_file() and not (sweep_dir / SWEEP_FILES["plan"]).is_file():
+        claimed = plan_identity(load_previous(sweep_dir)[0])  # a sweep directory from before plan.json
+    else:
+        claimed = claim(sweep_dir / SWEEP_FILES["plan"], mine)
+    if claimed != mine:
+        raise ConfigError(f"--sweep-dir: {sweep_dir} holds another sweep's plan; give every shard the same "
+                          f"config, --set, --grid and --seeds, or use a new folder")
     return sweep_dir
+
+
+def plan_identity(plan: Plan) -> str:
+    """What makes two shards' plans the same plan, as text."""
+    return json.dumps({"base": plan.base, "sets": plan.sets, "grid": plan.grid, "seeds": plan.seeds},
+                      sort_keys=True, indent=1) + "\n"
+
+
+def claim(path: Path, content: str) -> str:
+    """`path` made with `content` unless it exists; either way, the content it holds. Linked
+    into place from a whole temporary file, so no reader ever sees it half written."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_text(content)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    except OSError as error:
+        raise OutputError(f"--sweep-dir: cannot write {path}: {error.strerror}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    try:
+        return read_regular(path, JSON_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot be read ({error})") from None

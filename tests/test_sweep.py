@@ -374,3 +374,49 @@ def test_two_shards_of_different_plans_starting_together_cannot_both_claim_a_new
         assert len(accepted) == 1, folder
         shared_sweep_dir(shared, accepted[0])  # the claiming plan's other shards are welcome
         assert not [path for path in shared.iterdir() if path.name.startswith(".")]  # no temporary files left
+
+
+def test_a_large_sweep_does_not_rewrite_sweep_json_after_every_trial(tmp_path, monkeypatch):
+    """#28 item 11: sweep.json (38 MB at 100,000 trials) was rewritten after each trial, so a sweep's
+    own bookkeeping grew with the square of its trials (3,000 instant trials: 458 s; now about 1 s).
+    Each trial's row is still saved as it ends, and the last sweep.json has every trial."""
+    import mlpctl.workflows.sweep as sweeps
+
+    plan = sweeps.plan_from_arguments(CONFIGS / "xor.yaml", [f"seed={','.join(map(str, range(500)))}"], [], None,
+                                      None)[0]
+    written, save = [], sweeps.save
+
+    def counted(*args):
+        written.append(1)
+        return save(*args)
+
+    def instant_trials(plan, sweep_dir, rows, jobs, fail_fast, record, mine, ray):
+        for trial in mine:
+            row = rows[trial.key]
+            row.status, row.metrics, row.run_dir = "completed", {"validation": {"loss": trial.index / 1000}}, "x"
+            record(row)
+            assert (sweep_dir / "rows" / f"trial-{trial.index:03d}.json").is_file()  # saved as it ends
+
+    monkeypatch.setattr(sweeps, "save", counted)
+    monkeypatch.setattr(sweeps, "run_trials", instant_trials)
+    sweep_dir = sweeps.new_sweep_dir(tmp_path, plan)
+    outcome = sweeps.run_sweep(plan, sweep_dir, {}, "validation.loss", "min", 1, False)
+    assert len(written) <= 3  # before the first trial, perhaps once between, and at the end
+    on_disk = json.loads((sweep_dir / "sweep.json").read_text())
+    assert [t["status"] for t in on_disk["trials"]] == ["completed"] * 500 and on_disk == outcome.document
+
+
+def test_the_summary_is_rewritten_at_a_bounded_rate_and_share_of_the_time():
+    from mlpctl.workflows.sweep import Throttle
+
+    now, calls = [0.0], []
+
+    def write():
+        calls.append(now[0])
+        now[0] += 0.5  # a summary that takes half a second to write
+
+    throttle = Throttle(write, clock=lambda: now[0])
+    for _ in range(1000):
+        now[0] += 0.01
+        throttle.maybe()
+    assert calls and all(later - earlier >= 5.0 for earlier, later in zip(calls, calls[1:]))  # 10 x its cost

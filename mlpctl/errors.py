@@ -10,7 +10,9 @@ class ExitCode(IntEnum):
     DATA = 3
     DIVERGED = 4
     HANGUP = 129  # SIGHUP: the terminal closed, an ssh connection dropped
+    # INTERRUPTED and TERMINATED follow; KILLED: a sweep whose trial's process was killed (SIGKILL: the OOM killer)
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    KILLED = 137
     TERMINATED = 143  # SIGTERM: timeout, Slurm, Kubernetes, a CI cancel
 
 
@@ -23,6 +25,7 @@ EXIT_BY_STATUS = {
     "failed": ExitCode.INTERNAL,
     "output_error": ExitCode.CONFIG,
     "interrupted": ExitCode.INTERRUPTED,
+    "killed": ExitCode.KILLED,
 }
 
 

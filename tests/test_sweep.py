@@ -420,3 +420,37 @@ def test_the_summary_is_rewritten_at_a_bounded_rate_and_share_of_the_time():
         now[0] += 0.01
         throttle.maybe()
     assert calls and all(later - earlier >= 5.0 for earlier, later in zip(calls, calls[1:]))  # 10 x its cost
+
+
+def test_sweep_resume_goes_on_with_a_stopped_trial_from_its_own_checkpoint(cli, tmp_path, monkeypatch):
+    """It trained the trial again from epoch 1, in a new directory (trial-002-2)."""
+    import os
+    import signal
+
+    from mlpctl.rundir.history import HistoryLog
+
+    sweep = ("sweep", CONFIGS / "xor_cloud.yaml", "--grid", "optimizer.learning_rate=0.1,0.05", "--json", "-q",
+             "--set", "training.epochs=20", "--set", "training.engine=fit", "--set", "report.plots=false",
+             "--set", "training.checkpoint={every_seconds: 3600}")
+    reference = json.loads(cli(*sweep, "-o", tmp_path / "ref").stdout)
+    epoch, seen = HistoryLog.epoch, []
+
+    def sigterm_in_the_second_trial(self, number, row):
+        epoch(self, number, row)
+        seen.append(number)
+        if seen.count(1) == 2 and number == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(HistoryLog, "epoch", sigterm_in_the_second_trial)
+    stopped = cli(*sweep, "-o", tmp_path / "cut")
+    monkeypatch.undo()
+    assert stopped.exit_code == 143
+    [sweep_dir] = (tmp_path / "cut").iterdir()
+    resumed = cli("sweep", "--resume", sweep_dir, "--json", "-q")
+    assert resumed.exit_code == 0, resumed.stderr
+    trials = json.loads(resumed.stdout)["trials"]
+    assert [t["run_dir"] for t in trials] == ["trial-001", "trial-002"]
+    assert json.loads((sweep_dir / "trial-002" / "metrics.json").read_text())["resumed_after_epoch"] == 5
+    ref_dir = tmp_path / "ref" / next(p.name for p in (tmp_path / "ref").iterdir())
+    assert (sweep_dir / "trial-002" / "history.csv").read_text() == (ref_dir / "trial-002" / "history.csv").read_text()
+    assert [t["metrics"] for t in trials] == [t["metrics"] for t in reference["trials"]]

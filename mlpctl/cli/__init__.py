@@ -42,7 +42,7 @@ def _root(
 
     Exit codes: 0 completed, 1 internal error (a bug), 2 usage, config or unwritable output,
     3 data error, 4 training diverged, 129 hung up (SIGHUP), 130 interrupted (Ctrl-C),
-    143 terminated (SIGTERM).
+    137 a sweep's trial was killed (SIGKILL), 143 terminated (SIGTERM).
     """
 
 

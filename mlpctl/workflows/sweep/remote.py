@@ -135,7 +135,8 @@ def _outcome(ray, ref, task, sweep_dir: Path) -> tuple[str, dict]:
     try:
         key, result, archive = ray.get(ref)
     except Exception as error:  # noqa: BLE001 - the task died (its worker was killed, the node lost)
-        return task[-2], {"status": "failed", "error": f"Ray task failed: {described(error)}"}
+        killed = type(error).__name__ == "OutOfMemoryError"  # Ray's memory monitor ended the task
+        return task[-2], {"status": "killed" if killed else "failed", "error": f"Ray task failed: {described(error)}"}
     if archive and result.get("run_dir") and not (sweep_dir / result["run_dir"]).exists():
         unpack(archive, sweep_dir)
     return key, result

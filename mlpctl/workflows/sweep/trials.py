@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlpctl.config import RunConfig
 from mlpctl.errors import MlpctlError, status_of_error
 from mlpctl.workflows.sweep.plan import Plan, Trial, check_plan
 from mlpctl.workflows.sweep.remote import RaySettings, run_in_ray
@@ -64,6 +65,26 @@ def _completed(rows: dict[str, Row], trials: list[Trial]) -> int:
     return sum(rows[trial.key].status == "completed" for trial in trials if trial.key in rows)
 
 
+def unfinished_run(sweep_dir: Path, index: int, config: RunConfig) -> Path | None:
+    """The trial's own run directory from an earlier attempt that can go on (interrupted, killed,
+    a full disk) with this very config and no process in it, the newest first; None: start anew.
+    So `sweep --resume` resumes a stopped trial from its checkpoint instead of starting it over."""
+    # imported here: reading a run directory back loads pandas, which --dry-run does without
+    from mlpctl.rundir import lock, reader, states
+    from mlpctl.workflows.run import RESUMABLE_STATES
+
+    wanted = config.model_dump(mode="json")
+    candidates = sorted(sweep_dir.glob(f"trial-{index:03d}*"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for run_dir in candidates:
+        try:
+            if (states.status_of(reader.record(run_dir)) in RESUMABLE_STATES and not lock.is_held(run_dir)
+                    and reader.config(run_dir).model_dump(mode="json") == wanted):
+                return run_dir
+        except (OSError, MlpctlError):
+            continue  # not one that can go on: a new directory, as before
+    return None
+
+
 def _run_trial(task) -> tuple[str, dict]:
     plan, overrides, sweep_dir, index, key, cores = task
     from mlpctl.progress import Progress
@@ -72,7 +93,9 @@ def _run_trial(task) -> tuple[str, dict]:
     started = time.perf_counter()
     result: dict[str, Any] = {}
     try:
-        run = execute(plan.load(overrides), Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores)
+        config = plan.load(overrides)
+        resume = unfinished_run(Path(sweep_dir), index, config)
+        run = execute(config, Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores, resume=resume)
         result.update(status=run.result.status, run_dir=os.path.relpath(run.run_dir, sweep_dir),
                       epochs_run=run.result.epochs_run, metrics=run.document["metrics"])
     except MlpctlError as error:

@@ -3,7 +3,8 @@
 Each worker is a long-lived process (it imports TensorFlow once) with a pipe of its own: the
 sweep hands it one trial at a time and waits on every busy worker's pipe and process sentinel
 at once. A worker that dies (the OOM killer, kill -9) is noticed at once: its trial is recorded
-`failed`, "worker died (signal N)", and a new worker takes the trials left. Workers die with the
+`killed` (SIGKILL: the OOM killer, kill -9; `failed` for any other death), "worker died (signal
+N)", and a new worker takes the trials left. Workers die with the
 sweep: on Linux the kernel kills them when it goes (PR_SET_PDEATHSIG), elsewhere a watchdog
 thread sees the parent gone; and the sweep ends them itself when it stops.
 """
@@ -74,7 +75,7 @@ def _idle(pool: list, workers: int, context, run_trial) -> Worker | None:
 
 
 def _outcome(worker: Worker, sweep_dir: Path) -> tuple[str, dict]:
-    """The worker's result, or, when it died holding the trial, a failed one saying so."""
+    """The worker's result, or, when it died holding the trial, one saying so."""
     task, worker.task = worker.task, None
     try:
         if worker.conn.poll():
@@ -84,7 +85,8 @@ def _outcome(worker: Worker, sweep_dir: Path) -> tuple[str, dict]:
     worker.process.join()
     code = worker.process.exitcode or 0
     cause = f"signal {-code}: {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-    result = {"status": "failed", "error": f"worker died ({cause})",
+    killed = code == -signal.SIGKILL  # the OOM killer, kill -9: not a bug of the trial's
+    result = {"status": "killed" if killed else "failed", "error": f"worker died ({cause})",
               "duration_s": round(time.perf_counter() - worker.since, 3)}
     run_dir = _run_dir_of(sweep_dir, task[-3], worker.process.pid)
     if run_dir:

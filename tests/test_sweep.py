@@ -454,3 +454,30 @@ def test_sweep_resume_goes_on_with_a_stopped_trial_from_its_own_checkpoint(cli, 
     ref_dir = tmp_path / "ref" / next(p.name for p in (tmp_path / "ref").iterdir())
     assert (sweep_dir / "trial-002" / "history.csv").read_text() == (ref_dir / "trial-002" / "history.csv").read_text()
     assert [t["metrics"] for t in trials] == [t["metrics"] for t in reference["trials"]]
+
+
+@pytest.mark.slow
+def test_a_grpc_port_that_is_not_a_ray_head_is_one_line_within_the_connect_time(cli, tmp_path, monkeypatch):
+    """#28 items 9 and 10: a port that speaks gRPC (HTTP/2) passes the probe, and ray.init then
+    retried for minutes, printing Ray's C++ warnings, deaf to Ctrl-C. Now the address is tried in
+    a process of its own, given CONNECT_SECONDS (shortened here)."""
+    from concurrent import futures
+
+    import grpc
+
+    from mlpctl.workflows.sweep import remote
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    monkeypatch.setattr(remote, "CONNECT_SECONDS", 3.0)
+    started = time.monotonic()
+    try:
+        result = cli("sweep", CONFIGS / "xor.yaml", "--executor", "ray", "--address", f"127.0.0.1:{port}",
+                     "-o", tmp_path, "--grid", "training.epochs=1,2")
+    finally:
+        server.stop(None)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "no Ray head answered within 3 s" in result.stderr
+    assert time.monotonic() - started < 30
+    assert not any(tmp_path.iterdir())

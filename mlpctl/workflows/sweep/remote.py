@@ -10,15 +10,21 @@ they finish; closing the generator (fail-fast, Ctrl-C) cancels the tasks not yet
 
 import io
 import os
+import selectors
 import socket
+import subprocess
+import sys
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlpctl.errors import ConfigError, described
+from mlpctl.signals import stop_signals_handled
 
 CONNECT_SECONDS = 30.0  # a head that does not answer by then is reported, not waited for forever
+IMPORT_SECONDS = 120.0  # for the connection's own process to import Ray (not counted in CONNECT_SECONDS)
 
 
 @dataclass
@@ -62,11 +68,15 @@ def check_output_dir(settings: RaySettings, output_dir: Path) -> None:
 def connect(ray, settings: RaySettings) -> bool:
     """Connect to the cluster (or start a local Ray); True when this process started Ray and
     must shut it down. A `host:port` that does not accept a connection within CONNECT_SECONDS
-    is reported at once: Ray itself would retry for minutes."""
+    is reported at once: Ray itself would retry for minutes. An address is tried first in a
+    process of its own (`try_address`), so that one Ray keeps retrying (a gRPC port that is not
+    a Ray head's, a tunnel to nowhere) costs CONNECT_SECONDS, one line, and a Ctrl-C that works."""
     if ray.is_initialized():
         return False
     if settings.address not in (None, "auto"):
         probe(settings.address)
+    if settings.address is not None:
+        try_address(settings.address)
     try:
         ray.init(address=settings.address, log_to_driver=False, logging_level="ERROR",
                  **({"include_dashboard": False} if settings.address is None else {}))
@@ -74,6 +84,46 @@ def connect(ray, settings: RaySettings) -> bool:
         raise ConfigError(f"--address {settings.address or '(local)'}: cannot connect to Ray: {described(error)}; "
                           f"check the address, that the head node is up, and Ray's token (RAY_AUTH_TOKEN)") from None
     return settings.address is None
+
+
+TRY_ADDRESS = """
+import os, sys
+os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+import ray
+print("imported", flush=True)
+ray.init(address=sys.argv[1], log_to_driver=False, logging_level="ERROR")
+ray.shutdown()
+"""
+
+
+def try_address(address: str) -> None:
+    """ray.init(address) in a child process, given CONNECT_SECONDS to connect once it has
+    imported Ray: its C++ retries and warnings stay there, a Ctrl-C here ends it, and its
+    failure comes back as one line."""
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen([sys.executable, "-c", TRY_ADDRESS, address], stdout=subprocess.PIPE,
+                                 stderr=errors, stdin=subprocess.DEVNULL, text=True)
+        assert child.stdout is not None
+        try:
+            with stop_signals_handled(), selectors.DefaultSelector() as selector:  # a Ctrl-C ends the wait
+                selector.register(child.stdout, selectors.EVENT_READ)
+                selector.select(IMPORT_SECONDS)  # "imported", or the end of a child that failed first
+                child.wait(CONNECT_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise ConfigError(f"--address {address}: no Ray head answered within {CONNECT_SECONDS:.0f} s (the "
+                              f"port speaks gRPC, but Ray cannot connect through it); check the address, or the "
+                              f"tunnel") from None
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            child.stdout.close()
+        errors.seek(0)
+        lines = [line for line in errors.read().splitlines() if line.strip() and not line.startswith((" ", "["))]
+    if child.returncode != 0:
+        cause = lines[-1][:300] if lines else f"exit code {child.returncode}"
+        raise ConfigError(f"--address {address}: cannot connect to Ray: {cause}; check the address, that the head "
+                          f"node is up, and Ray's token (RAY_AUTH_TOKEN)")
 
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS

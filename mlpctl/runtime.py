@@ -10,6 +10,7 @@ import contextlib
 import os
 import platform
 import sys
+from pathlib import Path
 
 _NATIVE_LOGS = {"shown": False}  # start_tensorflow's verbose, for native_logs_hidden
 ONE_THREAD_WORK = 10_000_000  # weights x rows per training step; below it, one TF thread is fastest
@@ -48,6 +49,40 @@ def xla_cache_folder() -> str | None:
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(chosen or os.path.join(base, "mlpctl", "xla"), machine_kind())
+
+
+CACHE_MB = 1024  # the XLA cache's default cap (MLPCTL_XLA_CACHE_MB), pruned oldest first when TF starts
+
+
+def cache_cap() -> int:
+    """The XLA cache's cap in bytes: MLPCTL_XLA_CACHE_MB, else CACHE_MB."""
+    try:
+        return max(0, int(float(os.environ.get("MLPCTL_XLA_CACHE_MB", CACHE_MB)) * 2**20))
+    except ValueError:
+        return CACHE_MB * 2**20
+
+
+def prune_cache(folder: Path, cap: int) -> int:
+    """Files of `folder` deleted, the least recently written first, until what is left is at most
+    three quarters of `cap` bytes (so that it is not pruned again at every start); returns how
+    many. A file another process removes meanwhile, or cannot be removed, is passed over: the
+    cache is only a cache."""
+    try:
+        files = [(entry.stat().st_mtime, entry.stat().st_size, entry) for entry in folder.iterdir() if entry.is_file()]
+    except OSError:
+        return 0
+    total = sum(size for _, size, _ in files)
+    if total <= cap:
+        return 0
+    removed = 0
+    for _, size, entry in sorted(files, key=lambda item: item[0]):
+        if total <= cap * 3 // 4:
+            break
+        with contextlib.suppress(OSError):
+            entry.unlink()
+            total -= size
+            removed += 1
+    return removed
 
 
 def machine_kind() -> str:
@@ -103,6 +138,9 @@ def import_tensorflow(verbose: bool = False, onednn: bool = False):
     The environment (tensorflow_environment) counts only before the first import."""
     for name, value in tensorflow_environment(verbose, onednn).items():
         os.environ.setdefault(name, value)
+    cache = xla_cache_folder()
+    if cache and "tensorflow" not in sys.modules:
+        prune_cache(Path(cache), cache_cap())
     with native_stderr_silenced(enabled=not verbose):
         import keras  # noqa: F401 - imported here, quietly, so that later imports are silent
         import tensorflow

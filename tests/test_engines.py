@@ -187,3 +187,22 @@ def test_auto_compiles_with_xla_where_the_steps_pay_for_the_compile():
     assert choice("xor", "training.engine=fit", "training.epochs=20000", rows=4, weights=17)[0] is False
     assert choice("xor", "training.jit=true", "training.epochs=2", rows=4, weights=17) == (True, "training.jit: on")
     assert choice("xor", "training.jit=false", "training.epochs=20000", rows=4, weights=17) == (False, "training.jit: off")
+
+
+def test_the_xla_cache_is_pruned_oldest_first_to_three_quarters_of_its_cap(tmp_path, monkeypatch):
+    """#28 item 12: the cache grew without bound (a file per shape, on every machine kind)."""
+    import os
+
+    from mlpctl import runtime
+
+    for age in range(8):  # 8 programs of 100 KB, program-0 the oldest
+        program = tmp_path / f"program-{age}.pb"
+        program.write_bytes(b"x" * 100_000)
+        os.utime(program, (1_000_000 + age, 1_000_000 + age))
+    assert runtime.prune_cache(tmp_path, 1_000_000) == 0  # 800 KB under a 1 MB cap: nothing to do
+    assert runtime.prune_cache(tmp_path, 500_000) == 5  # down to 3 x 100 KB <= 375 KB
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["program-5.pb", "program-6.pb", "program-7.pb"]
+    monkeypatch.setenv("MLPCTL_XLA_CACHE_MB", "2")
+    assert runtime.cache_cap() == 2 * 2**20
+    monkeypatch.setenv("MLPCTL_XLA_CACHE_MB", "lots")
+    assert runtime.cache_cap() == runtime.CACHE_MB * 2**20

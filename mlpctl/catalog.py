@@ -131,6 +131,7 @@ def default_output(scenario: str, loss: str | None) -> str:
 
 
 def canonical_loss(name: str) -> str:
+    """The Keras name of a loss a config may spell another way (`mse` -> `mean_squared_error`)."""
     return LOSS_ALIASES.get(name, name)
 
 

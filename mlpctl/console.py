@@ -127,12 +127,14 @@ class BarProgress(Progress):
 
 
 def make_progress(console: Console, quiet: bool) -> Progress:
+    """What a training run shows: nothing (quiet), a live bar on a terminal, else plain lines at a bounded rate."""
     if quiet:
         return Progress()
     return BarProgress(console) if console.is_terminal else PlainProgress(console)
 
 
 def metrics_table(metrics: dict[str, dict[str, float | None]]) -> Table:
+    """The final metrics, one row per split and one column per metric, for a person."""
     names = list(dict.fromkeys(name for split in metrics.values() for name in split))
     table = Table(title="final metrics")
     table.add_column("split")

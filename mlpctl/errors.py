@@ -4,6 +4,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """mlpctl's exit codes, the same for every command (README, Errors and exit codes)."""
     COMPLETED = 0
     INTERNAL = 1
     CONFIG = 2  # usage or config error
@@ -36,10 +37,12 @@ class MlpctlError(Exception):
 
 
 class ConfigError(MlpctlError):
+    """A usage or config problem, or output that cannot be written: exit 2."""
     exit_code = ExitCode.CONFIG
 
 
 class DataError(MlpctlError):
+    """The data, or a file mlpctl reads back, is not what it must be: exit 3."""
     exit_code = ExitCode.DATA
 
 

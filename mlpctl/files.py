@@ -99,6 +99,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 
 
 def write_json(path: Path, document: dict) -> None:
+    """A JSON document written atomically (temporary file, then rename)."""
     atomic_write(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 

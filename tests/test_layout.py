@@ -59,3 +59,17 @@ def test_importing_mlpctl_changes_no_environment_variable_and_no_umask():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment,
                             cwd=ROOT, check=True)
     assert result.stdout.split() == ["[]", "[]"]
+
+
+def test_every_public_class_and_function_of_the_package_says_what_it_is_for():
+    """A docstring on each module-level public class and function a newcomer meets (methods that
+    override Keras', pydantic's or the progress protocol's are documented where they are defined)."""
+    import ast
+
+    missing = []
+    for path in sorted((ROOT / "mlpctl").rglob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_") \
+                    and not ast.get_docstring(node):
+                missing.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert missing == []

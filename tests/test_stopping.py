@@ -54,7 +54,7 @@ def test_sigterm_ends_training_like_ctrl_c_keeps_every_epoch_and_says_which(tmp_
     Also: TensorFlow's start-up logs stay hidden, and the plain progress lines are few."""
     process = start_training(tmp_path, *LONG)
     lines = wait_for(process, "epoch ")
-    time.sleep(1.5)  # some chunks of epochs later
+    wait_until(lambda: len(history_rows(the_run_dir(tmp_path))) > 1)  # some chunks of epochs later, on disk
     process.send_signal(signal.SIGTERM)
     stdout, rest = process.communicate(timeout=60)
     stderr = "".join(lines) + rest
@@ -79,7 +79,7 @@ def test_sigterm_ends_training_like_ctrl_c_keeps_every_epoch_and_says_which(tmp_
 def test_kill_9_leaves_a_running_record_that_readers_call_killed(tmp_path, cli):
     process = start_training(tmp_path, *LONG)
     wait_for(process, "epoch ")
-    time.sleep(1.5)  # history.csv is flushed at least every second
+    wait_until(lambda: len(history_rows(the_run_dir(tmp_path))) > 1)  # flushed at least every second
     process.kill()
     process.wait(timeout=30)
     run_dir = the_run_dir(tmp_path)

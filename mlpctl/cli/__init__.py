@@ -64,5 +64,6 @@ def standard_streams_open() -> None:
 
 
 def main() -> None:
+    """The `mlpctl` command: standard streams made usable, then the Typer app."""
     standard_streams_open()
     app()

@@ -74,6 +74,7 @@ def guarded(command):
 
 
 def fail(error: BaseException, message: str, code: ExitCode, debug: bool) -> None:
+    """Print `message` as `error:` lines on stderr (the traceback first with --debug) and exit with `code`."""
     if debug:
         traceback.print_exception(error)
     with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) takes stderr with it

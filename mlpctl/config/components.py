@@ -106,6 +106,7 @@ def _names(*tables) -> Any:
 
 
 class CustomLoss(Section):
+    """`loss: {custom: package.module:function}`: the user's own loss, imported only when a run uses it."""
     custom: str = Field(description="package.module:function, imported from your environment.")
 
     @field_validator("custom")

@@ -66,6 +66,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def read_yaml(path: Path) -> dict:
+    """A YAML file's mapping, read bounded and strictly (duplicate keys, aliases that explode, non-UTF-8 refused)."""
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: {path.stat().st_size} bytes is too big for a config file "

@@ -7,6 +7,7 @@ from mlpctl.errors import ConfigError
 
 
 def default_metric(has_validation: bool) -> str:
+    """What a sweep or a comparison ranks by when not told: validation.loss, or train.loss without validation rows."""
     return "validation.loss" if has_validation else "train.loss"
 
 

@@ -9,10 +9,12 @@ from mlpctl.config.components import Section
 
 
 class ConstantSchedule(Section):
+    """schedule: constant: the learning rate as given, every step."""
     name: Literal["constant"]
 
 
 class ExponentialSchedule(Section):
+    """schedule: exponential: the rate times decay_rate every decay_steps steps (Keras' ExponentialDecay)."""
     name: Literal["exponential"]
     decay_steps: int = Field(gt=0, description="Optimizer steps (batches) per decay_rate factor.")
     decay_rate: float = Field(gt=0.0, description="lr * decay_rate ** (step / decay_steps).")
@@ -20,6 +22,7 @@ class ExponentialSchedule(Section):
 
 
 class InverseTimeSchedule(Section):
+    """schedule: inverse_time: the rate over (1 + decay_rate * step / decay_steps) ** power."""
     name: Literal["inverse_time"]
     decay_steps: int = Field(gt=0, description="Optimizer steps (batches) per unit of decay.")
     decay_rate: float = Field(gt=0.0, description="lr / (1 + decay_rate * step / decay_steps) ** power.")
@@ -29,6 +32,7 @@ class InverseTimeSchedule(Section):
 
 
 class StepSchedule(Section):
+    """schedule: step: the rate cut by a factor at given steps (Keras' PiecewiseConstantDecay)."""
     name: Literal["step"]
     boundaries: list[int] = Field(min_length=1, description="Optimizer steps where the rate changes.")
     values: list[float] = Field(min_length=2, description="Rates: one more than boundaries; replaces learning_rate.")
@@ -42,6 +46,7 @@ class StepSchedule(Section):
 
 
 class CosineSchedule(Section):
+    """schedule: cosine: a linear warm-up if asked, then the rate down a half cosine over decay_steps."""
     name: Literal["cosine"]
     decay_steps: int = Field(gt=0, description="Optimizer steps of the cosine decay (after warm-up).")
     alpha: float = Field(0.0, ge=0.0, le=1.0, description="Final rate as a fraction of the initial one.")
@@ -79,6 +84,7 @@ ScheduleConfig = Annotated[
 
 
 class OptimizerBase(Section):
+    """What every optimizer section has: the learning rate, its schedule, and gradient clipping."""
     learning_rate: float = Field(0.001, gt=0.0, description="Step size.")
     clipnorm: float | None = Field(None, gt=0.0, description="Clip each gradient to this norm.")
     clipvalue: float | None = Field(None, gt=0.0, description="Clip each gradient element.")
@@ -95,6 +101,7 @@ class OptimizerBase(Section):
 
 
 class SGDConfig(OptimizerBase):
+    """optimizer: sgd: plain gradient descent, with momentum and Nesterov's if asked."""
     name: Literal["sgd"]
     learning_rate: float = Field(0.01, gt=0.0, description="Step size; SGD's default is larger.")
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="The notes' 'inertia'.")
@@ -102,6 +109,7 @@ class SGDConfig(OptimizerBase):
 
 
 class RMSpropConfig(OptimizerBase):
+    """optimizer: rmsprop: steps scaled by a running mean of squared gradients."""
     name: Literal["rmsprop"]
     rho: float = Field(0.9, gt=0.0, lt=1.0, description="Decay of the squared-gradient average.")
     momentum: float = Field(0.0, ge=0.0, lt=1.0)
@@ -110,6 +118,7 @@ class RMSpropConfig(OptimizerBase):
 
 
 class AdamConfig(OptimizerBase):
+    """optimizer: adam, the default: momentum and RMSprop's scaling, bias-corrected."""
     name: Literal["adam"]
     beta_1: float = Field(0.9, gt=0.0, lt=1.0, description="Decay of the gradient average.")
     beta_2: float = Field(0.999, gt=0.0, lt=1.0, description="Decay of the squared-gradient average.")
@@ -118,11 +127,13 @@ class AdamConfig(OptimizerBase):
 
 
 class AdamWConfig(AdamConfig):
+    """optimizer: adamw: Adam with decoupled weight decay."""
     name: Literal["adamw"]  # type: ignore[assignment]  # the tag of its own section, as pydantic's tagged unions want
     weight_decay: float = Field(0.004, ge=0.0, description="Decoupled weight decay.")
 
 
 class NadamConfig(OptimizerBase):
+    """optimizer: nadam: Adam with Nesterov momentum."""
     name: Literal["nadam"]
     beta_1: float = Field(0.9, gt=0.0, lt=1.0)
     beta_2: float = Field(0.999, gt=0.0, lt=1.0)
@@ -130,22 +141,26 @@ class NadamConfig(OptimizerBase):
 
 
 class AdamaxConfig(NadamConfig):
+    """optimizer: adamax: Adam with the infinity norm."""
     name: Literal["adamax"]  # type: ignore[assignment]  # the tag of its own section
 
 
 class AdagradConfig(OptimizerBase):
+    """optimizer: adagrad: each weight's rate shrinks with its summed squared gradients."""
     name: Literal["adagrad"]
     initial_accumulator_value: float = Field(0.1, ge=0.0)
     epsilon: float = Field(1e-7, gt=0.0)
 
 
 class AdadeltaConfig(OptimizerBase):
+    """optimizer: adadelta: Adagrad's idea with windows of past steps and gradients."""
     name: Literal["adadelta"]
     rho: float = Field(0.95, gt=0.0, lt=1.0)
     epsilon: float = Field(1e-7, gt=0.0)
 
 
 class FtrlConfig(OptimizerBase):
+    """optimizer: ftrl: follow-the-regularized-leader, with its own l1 and l2."""
     name: Literal["ftrl"]
     learning_rate_power: float = Field(-0.5, le=0.0)
     initial_accumulator_value: float = Field(0.1, ge=0.0)
@@ -156,6 +171,7 @@ class FtrlConfig(OptimizerBase):
 
 
 class LionConfig(OptimizerBase):
+    """optimizer: lion: the sign of a momentum, for each weight."""
     name: Literal["lion"]
     learning_rate: float = Field(0.0001, gt=0.0, description="Lion wants a smaller rate than Adam.")
     beta_1: float = Field(0.9, gt=0.0, lt=1.0)

@@ -22,6 +22,7 @@ BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
 
 
 def reference_markdown() -> str:
+    """The README's config reference, generated from the schema's fields (the README holds it between its markers)."""
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     rows += _rows(RunConfig, "")
     names = [
@@ -138,6 +139,7 @@ def _codes(names) -> str:
 
 
 def update(readme: Path) -> None:
+    """Rewrite the reference between the markers of `readme` (`python -m mlpctl.config.reference README.md`)."""
     text = readme.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
     readme.write_text(text[:start] + reference_markdown() + text[end:])

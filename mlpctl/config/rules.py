@@ -26,6 +26,7 @@ Says = str | Callable[[Any], str]
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule across keys: where `broken(config)`, the config is refused with `KEY: says`."""
     key: str  # where the message points, a dotted key of the config
     broken: Callable[[Any], bool]  # the config breaks the rule
     says: Says  # what is wrong and what to do instead (after "KEY: ")

@@ -36,6 +36,7 @@ def known_initializer(spec: Any) -> Any:
 
 
 class DataConfig(Section):
+    """The `data` section: where the rows come from, which columns are what, how they are split and prepared."""
     source: Literal["table", "mnist", "fashion_mnist"] = Field(
         "table", description="table: data.path is a CSV or Parquet table. mnist, fashion_mnist: Keras' handwritten "
         "digits (or clothes), 28x28 pixels flattened to 784 inputs pixel_0 .. pixel_783 scaled to [0, 1], target "
@@ -147,6 +148,7 @@ class RegularizationConfig(Section):
 
 
 class LayerConfig(Section):
+    """One hidden layer: units, activation, initialisers, and regularization of its own over model.regularization."""
     units: int = Field(gt=0, description="Number of units in this hidden Dense layer.")
     activation: ActivationSpec = Field(
         "relu", description="Activation name, or {name: ..., parameter: value}; see the lists below.",
@@ -220,6 +222,7 @@ class OutputConfig(Section):
 
 
 class ModelConfig(Section):
+    """The `model` section: the hidden layers, the output layer, default initialisers and regularization."""
     layers: list[LayerConfig] = Field(
         description="Hidden layers; the output layer comes from the scenario. [] for none: the inputs feed the "
         "output layer directly (the perceptron, logistic or linear regression).",
@@ -234,6 +237,7 @@ class ModelConfig(Section):
 
 
 class EarlyStoppingConfig(Section):
+    """training.early_stopping: stop when a monitored quantity stops improving (Keras' EarlyStopping)."""
     monitor: str = Field("val_loss", description="A logged quantity, e.g. val_loss, val_accuracy.")
     patience: int = Field(5, ge=0, description="Epochs without improvement before stopping.")
     min_delta: float = Field(0.0, ge=0.0, description="Smallest change that counts as improvement.")
@@ -267,6 +271,7 @@ class CheckpointConfig(Section):
 
 
 class TrainingConfig(Section):
+    """The `training` section: epochs, batches, the engine and XLA, class weights, stops and checkpoints."""
     epochs: int = Field(50, gt=0, description="Passes over the training rows.")
     batch_size: int | Literal["full"] = Field(
         32, description="Rows per step, or 'full' for the whole training set per step."
@@ -335,6 +340,7 @@ class TrainingConfig(Section):
 
 
 class ReportConfig(Section):
+    """The `report` section: plots, TensorBoard, snapshots of the weights and gradient norms."""
     plots: bool = Field(True, description="Write the plots and report.html after training.")
     tensorboard: bool = Field(False, description="Also write TensorBoard logs under the run directory.")
     snapshots: int | list[int | Literal["last"]] | None = Field(
@@ -381,6 +387,11 @@ class ReportConfig(Section):
 
 
 class RunConfig(Section):
+    """A whole mlpctl config: data, model, loss, optimizer, training and report, every default filled in."""
+
+    # Built by config.load_config(path, overrides) or config_from_mapping; resolved_yaml writes it
+    # back with every default, as a run directory's config.yaml keeps it; rules.py's table is
+    # checked once every section is valid.
     name: str = Field(max_length=100, description="Used in the run directory name.")
     scenario: Literal["binary", "multiclass", "regression"] = Field(
         description="Sets the output layer, the default loss and the metrics."

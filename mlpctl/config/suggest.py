@@ -37,11 +37,13 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest of `choices` to a misspelt `word`, or nothing."""
     match = closest(word, choices)
     return f"; did you mean {match!r}?" if match else ""
 
 
 def unknown_name(kind: str, value: str, choices: Iterable[str]) -> str:
+    """One line for a name that is not one of `choices`: what it is, the closest choice, and the choices."""
     choices = list(choices)
     hint = did_you_mean(value, choices)
     return f"unknown {kind} {value!r}{hint} (choose from {', '.join(choices)})"

@@ -34,6 +34,7 @@ __all__ = ["Dataset", "Preprocessing", "StreamingDataset", "class_weights", "loa
 
 @dataclass
 class Dataset:
+    """The rows of a run in memory, split and transformed (`x`, `y` by split name), with the fitted `preprocessing`."""
     x: dict[str, np.ndarray]  # split name -> inputs; only splits with rows
     y: dict[str, np.ndarray]
     preprocessing: Preprocessing

@@ -29,6 +29,7 @@ FASHION = ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "t10k-lab
 
 
 def default_path(source: str) -> Path:
+    """Where keras.datasets keeps an image set's file (~/.keras/datasets)."""
     return (CACHE / KERAS_FILES[source][0]).expanduser()
 
 

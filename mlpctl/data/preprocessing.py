@@ -26,6 +26,7 @@ AS_WRITTEN = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 @with_config(AS_WRITTEN)
 class PCA(TypedDict):
+    """A fitted principal-component rotation (data.decorrelate) of the numeric features."""
     mean: list[float]  # per numeric feature
     components: list[list[float]]  # k x numeric features
     scale: list[float] | None  # per component (whitening), or none
@@ -103,6 +104,7 @@ class Preprocessing:
         return x if self.fill is None else np.where(np.isnan(x), np.asarray(self.fill), x)
 
     def to_dict(self) -> dict:
+        """preprocessing.json's content."""
         return asdict(self)
 
     def inconsistency(self, scenario: str) -> str | None:
@@ -177,6 +179,7 @@ def fit_preprocessing(
     train: pd.DataFrame, features: list[str], targets: list[str], normalize: Normalize, classes, missing: str = "error",
     categorical: Sequence[str] = (),
 ) -> Preprocessing:
+    """The transform of a run, fitted on its training rows only: fill values, centers and scales, categories."""
     numeric = [column for column in features if column not in categorical]
     fill = fill_values(train, numeric, missing)
     center, scale = column_statistics(train, numeric, fill, normalize)

@@ -113,6 +113,7 @@ def csv_header(names: list[str] | None) -> dict:
 
 
 def check_names(frame: pd.DataFrame, names: list[str] | None, path: Path) -> None:
+    """data.names against the file's fields: as many names as fields, none repeated."""
     if names is not None and frame.iloc[:, -1].isna().all() and len(frame.columns) > 1:
         raise DataError(f"data.names: {len(names)} names, but {path} has fewer columns")
 
@@ -145,6 +146,7 @@ def where(frame: pd.DataFrame, position: int) -> str:
 
 
 def feature_columns(frame: pd.DataFrame, targets: list[str], features: list[str] | None):
+    """The input columns: data.features as given (each checked to exist), else every column but the targets."""
     columns = [str(column) for column in frame.columns]
     for role, names in (("data.target", targets), ("data.features", features or [])):
         for name in names:

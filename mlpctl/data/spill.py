@@ -103,4 +103,5 @@ def write_spill(parts, folder: Path, inputs: int, outputs: int, weighted: bool, 
 
 
 def remove_spill(folder: Path) -> None:
+    """A streamed run's spilled rows (.rows/) removed, whatever state they are in."""
     shutil.rmtree(folder, ignore_errors=True)

@@ -66,6 +66,7 @@ def row_weights(config: RunConfig, rows: pd.DataFrame, labels: np.ndarray, per_c
 
 
 def check_sample_weights(rows: pd.DataFrame, column: str) -> None:
+    """A sample-weight column holds finite, non-negative numbers, not all zero."""
     values = rows[column].to_numpy(dtype=np.float64)
     if (values <= 0).any():
         raise DataError(f"data.sample_weight: column {column!r} has {int((values <= 0).sum())} weight(s) <= 0")

@@ -373,6 +373,7 @@ def stamp(path: Path) -> tuple[int, int]:
 
 
 def changed_while_read(path: Path) -> DataError:
+    """The data error for a streamed file that changed between the passes of a run."""
     return DataError(f"data.path: {path} changed while the run was reading it (its size or time is not what the "
                      f"first pass read); a streamed file must stay as it is until the run ends")
 

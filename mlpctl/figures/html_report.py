@@ -16,6 +16,7 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 
 
 def table(header: list[str], rows: list[list]) -> str:
+    """An HTML table of `rows` under `header`, every cell escaped."""
     head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(cell))}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -28,6 +29,7 @@ def _fmt(value) -> str:
 
 
 def image(path: Path) -> str:
+    """A PNG embedded in the page (base64), so report.html needs no other file."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 

@@ -33,6 +33,7 @@ def small_multiples(count: int, width: float = 3.4, height: float = 3.0):
 
 
 def png_bytes(figure) -> bytes:
+    """A figure as PNG bytes (for the frames of an animation)."""
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=DPI)
@@ -112,6 +113,7 @@ def hidden_units(frame: dict, raw_points, labels, class_names: list, features: l
 
 
 def fit_axis(axis, curve_x, curve_y, points: list[tuple[str, np.ndarray, np.ndarray]], title: str) -> None:
+    """One panel of a one-input regression: the training rows and the model's curve."""
     for label, xs, ys in points:
         axis.scatter(xs, ys, s=10, alpha=0.6, label=label)
     axis.plot(curve_x, curve_y, color="black", linewidth=1.5, label="prediction")

@@ -48,6 +48,7 @@ def save(figure, path: Path) -> None:
 # --- learning curves ---------------------------------------------------------------------------
 
 def learning_curves(rows: list[dict[str, float]], path: Path, best_epoch: int | None = None) -> None:
+    """learning_curves.png: loss and metrics per epoch, train beside validation, the best epoch marked."""
     save(learning_curves_figure(rows, best_epoch), path)
 
 
@@ -168,6 +169,7 @@ def top_confusions(matrix: np.ndarray, names: list, count: int = TOP_CONFUSIONS)
 
 
 def confusion_summary(matrix: np.ndarray, normalised: np.ndarray, names: list, path: Path, split: str) -> None:
+    """What a confusion matrix of many classes says in words: mean and lowest recalls, the largest confusions."""
     plt = pyplot()
     figure, (heat, listing) = plt.subplots(1, 2, figsize=(13, 7), gridspec_kw={"width_ratios": [3, 2]})
     image = heat.imshow(normalised, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
@@ -188,6 +190,7 @@ def confusion_summary(matrix: np.ndarray, normalised: np.ndarray, names: list, p
 
 
 def roc_curve(fpr: np.ndarray, tpr: np.ndarray, area: float, path: Path, split: str, positive) -> None:
+    """roc_curve.png: the true-positive rate against the false-positive rate, with its area."""
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(4.5, 4.5))
     axis.plot(fpr, tpr, label=f"AUC = {area:.3f}")
@@ -216,6 +219,7 @@ def pr_curve(recall: np.ndarray, precision: np.ndarray, average: float, chance: 
 # --- regression --------------------------------------------------------------------------------
 
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, targets: list[str], path: Path, split: str) -> None:
+    """predicted_vs_actual.png: each row's prediction against its target, in the target's own units."""
     plt = pyplot()
     figure, axes = plt.subplots(1, len(targets), figsize=(4.5 * len(targets), 4.5), squeeze=False)
     for index, (axis, name) in enumerate(zip(axes[0], targets)):
@@ -230,6 +234,7 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, targets: list
 
 
 def residuals(actual: np.ndarray, predicted: np.ndarray, targets: list[str], path: Path, split: str) -> None:
+    """residuals.png: the prediction errors against the predictions."""
     plt = pyplot()
     figure, axes = plt.subplots(1, len(targets), figsize=(4.5 * len(targets), 4), squeeze=False)
     for index, (axis, name) in enumerate(zip(axes[0], targets)):
@@ -270,6 +275,7 @@ def fitted_surface(grid: tuple[np.ndarray, np.ndarray], values: np.ndarray, raw_
 def decision_regions(grid: tuple[np.ndarray, np.ndarray], regions: np.ndarray, positive: np.ndarray | None,
                      raw_points: np.ndarray, labels: np.ndarray, features: list[str], path: Path, title: str,
                      class_names: list) -> None:
+    """decision_boundary.png for two inputs: the class the model gives each point of the plane, and the rows."""
     save(decision_regions_figure(grid, regions, positive, raw_points, labels, features, title, class_names), path)
 
 

@@ -42,6 +42,7 @@ def plot_split(x: dict) -> str:
 
 
 def best_epoch(rows: list[dict[str, float]]) -> int:
+    """The epoch with the lowest validation loss (training loss without validation rows); the last if none is finite."""
     key = "val_loss" if "val_loss" in rows[0] else "loss"
     finite = [row for row in rows if row[key] == row[key]]  # NaN != NaN
     return int(min(finite, key=lambda row: row[key])["epoch"] if finite else rows[-1]["epoch"])

@@ -49,6 +49,7 @@ def compile_model(model: keras.Model, config: RunConfig, train_rows: int | None 
 
 
 def penalty(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
+    """A layer's kernel regularizer from its l1 and l2, or None."""
     return keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
 
 

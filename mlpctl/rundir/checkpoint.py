@@ -26,6 +26,7 @@ FILE = FILES["checkpoint"]
 
 @dataclass
 class Saved:
+    """A checkpoint read back: the epochs done, the history, every variable's array and the engine's state."""
     epoch: int  # epochs done
     history: list[dict]
     arrays: list[np.ndarray]  # in the order the engine gave them
@@ -45,6 +46,7 @@ def digest(path: Path) -> str:
 
 
 def load(path: Path) -> Saved:
+    """checkpoint.npz read back; a cut or damaged file is a DataError naming it."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["meta"]))
@@ -76,6 +78,7 @@ class Checkpoints:
         return self.every_epochs - done % self.every_epochs if self.path and self.every_epochs else None
 
     def due(self, done: int) -> bool:
+        """Whether a periodic checkpoint is due after epoch `done` (training.checkpoint)."""
         if self.path is None:
             return False
         by_count = bool(self.every_epochs) and done % (self.every_epochs or 1) == 0
@@ -83,6 +86,7 @@ class Checkpoints:
         return by_count or by_time
 
     def save(self, done: int, history: list[dict], arrays: list, state: dict | None = None) -> None:
+        """checkpoint.npz for the epochs done: the arrays, the engine's state and the history, written atomically."""
         previous = self.resume.duration_s if self.resume else 0.0
         meta = {"epoch": done, "history": history, "arrays": len(arrays), "state": state or {},
                 "duration_s": previous + self.clock() - self.started, "data_digest": self.data_digest,
@@ -104,6 +108,7 @@ class Checkpoints:
 
 
 def values(variables) -> list[np.ndarray]:
+    """The arrays of `variables`, copied out of TensorFlow."""
     return [np.asarray(variable.numpy() if hasattr(variable, "numpy") else variable) for variable in variables]
 
 

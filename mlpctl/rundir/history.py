@@ -14,6 +14,7 @@ from mlpctl.scoring import with_data_loss
 
 
 def history_csv(rows: list[dict[str, float]], columns: list[str] | None = None) -> str:
+    """history.csv's text for `rows`, with `columns` (default: every key, in order)."""
     columns = columns or list(dict.fromkeys(key for row in rows for key in row)) or ["epoch"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

@@ -31,6 +31,7 @@ def config(run_dir: Path) -> RunConfig:
 
 @dataclass
 class TrainedRun:
+    """A trained run opened for use: its config, its fitted preprocessing and its model."""
     run_dir: Path
     config: RunConfig
     preprocessing: Preprocessing

@@ -15,6 +15,7 @@ from mlpctl.rundir.states import this_process
 
 
 def write_config(run_dir: Path, config: RunConfig) -> None:
+    """config.yaml: the resolved config, every default filled in, so the run can be repeated from its directory."""
     atomic_write(run_dir / FILES["config"], resolved_yaml(config))
 
 

@@ -58,6 +58,7 @@ def _process_start(pid: int) -> int | None:
 
 
 def this_process() -> dict:
+    """Who runs a run: pid, host and the process's start time (to tell a reused pid apart)."""
     return {"pid": os.getpid(), "host": socket.gethostname(), "pid_started": _process_start(os.getpid())}
 
 

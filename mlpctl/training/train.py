@@ -27,6 +27,7 @@ from mlpctl.training.engines.batches import eval_pipeline
 
 @dataclass
 class TrainResult:
+    """What training hands to the report: the trained model, how it ended, its history and final metrics."""
     model: keras.Sequential
     status: str  # completed | diverged | interrupted
     history: list[dict[str, float]]
@@ -41,6 +42,7 @@ class TrainResult:
 
     @property
     def epochs_run(self) -> int:
+        """The epochs trained (a resumed run's counted from its first)."""
         return len(self.history)
 
 

@@ -23,6 +23,7 @@ from mlpctl.rundir.layout import FILES, SWEEP_FILES
 
 @dataclass
 class RunFacts:
+    """One run as compare reads it: its config (flattened), metrics.json and history."""
     run_dir: Path
     config: dict[str, Any]  # flattened: dotted key -> value
     metrics: dict  # metrics.json
@@ -39,6 +40,7 @@ class RunFacts:
 
 @dataclass
 class Comparison:
+    """The runs compared, the config keys that differ between them, and the metric they are judged by."""
     runs: list[RunFacts]
     differing: list[str]
     metric: str
@@ -134,6 +136,7 @@ def read_runs(paths: list[Path]) -> tuple[list[RunFacts], list[str]]:
 
 
 def collect(paths: list[Path], metric: str | None) -> Comparison:
+    """The runs (and sweeps' trials) to compare, read, with the keys that differ; unreadable ones listed."""
     runs, unreadable = read_runs(expand(paths))
     keys = list(dict.fromkeys(key for run in runs for key in run.config))
     differing = [key for key in keys if len({json.dumps(run.config.get(key), sort_keys=True) for run in runs}) > 1]
@@ -162,6 +165,7 @@ def history_column(metric: str) -> str:
 
 
 def table(comparison: Comparison):
+    """The comparison as a Rich table: differing keys, status, epochs and the metric."""
     from rich.table import Table
 
     table = Table(title=f"{len(comparison.runs)} runs: the config keys that differ, and {comparison.metric}")
@@ -212,6 +216,7 @@ def x_values(run: RunFacts, axis: str) -> list[float]:
 
 
 def steps_per_epoch(run: RunFacts) -> int:
+    """Weight updates per epoch of a run, for the plot's step axis (from its rows and batch size)."""
     rows = (run.metrics.get("rows") or {}).get("train")
     if not isinstance(rows, int) or rows < 1:
         raise DataError(f"--x step: {run.run_dir / 'metrics.json'} does not say how many training rows it had")

@@ -180,6 +180,7 @@ def unseen_categories(frame: pd.DataFrame, prep: Preprocessing, seen: dict | Non
 
 
 def unseen_warnings(seen: dict[str, list]) -> list[str]:
+    """One warning per categorical column that met values training never saw."""
     return [f"column {column!r}: {count} value(s) the run never saw (first {first!r}), encoded as all zeros"
             for column, (count, first) in seen.items()]
 

@@ -32,6 +32,7 @@ SMOKE_EPOCHS = 2
 
 @dataclass
 class Run:
+    """A run that ended: what training returned, metrics.json's content, its directory, warnings."""
     result: "TrainResult"
     document: dict  # metrics.json's content
     run_dir: Path
@@ -39,6 +40,7 @@ class Run:
 
 
 def dense_weights(config: RunConfig, dataset: Dataset) -> int:
+    """The weights of the run's Dense layers (what its steps cost)."""
     return engines.dense_weights(config, dataset.preprocessing)
 
 

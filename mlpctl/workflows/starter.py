@@ -116,6 +116,7 @@ def missing_strategy(frame: pd.DataFrame, target: str, features: list) -> tuple[
 
 
 def starter_config(csv: Path, target: str, output: Path, scenario: str | None = None) -> str:
+    """A starter config's YAML text for a CSV and its target: columns chosen, scenario guessed, notes as comments."""
     frame = read_table(csv)
     if target not in frame.columns:
         columns = [str(c) for c in frame.columns]
@@ -186,6 +187,7 @@ def _check(text: str, output: Path) -> None:
 
 
 def write_starter(csv: Path, target: str, output: Path | None, scenario: str | None, force: bool) -> Path:
+    """`mlpctl init`: the starter config written (refusing to overwrite without `force`); returns its path."""
     output = output or Path(f"{safe_name(csv.stem, 'run')}.yaml")
     if not output.parent.is_dir():
         raise ConfigError(f"--output: folder {output.parent} does not exist")

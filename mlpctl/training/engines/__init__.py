@@ -27,6 +27,7 @@ XLA_BIG_STEPS = 2_000  # bigger steps: it saves ~0.7 ms each (MNIST-shaped net, 
 
 @dataclass
 class Outcome:
+    """What an engine hands back: the history, how it ended, the snapshots taken, notes for metrics.json."""
     history: list[dict[str, float]]
     diverged: bool
     interrupted: bool

@@ -23,6 +23,7 @@ from mlpctl.training.engines.watch import GradientProbe, Snapshots, probe_of, sn
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress: Progress,
         checkpoints: Checkpoints | None = None) -> Outcome:
+    """Train with Keras' `model.fit` on tf.data pipelines of the in-memory rows."""
     checkpoints = checkpoints or Checkpoints(None, None, None)
     validation = validation_rows(x, y)
     training = training_pipeline(x["train"], y["train"], weights, batch, config.seed, config.training.epochs,
@@ -65,6 +66,7 @@ def fit(config: RunConfig, model, training, steps_per_epoch: int | None, validat
 
 
 def model_variables(model) -> list:
+    """Every variable a checkpoint keeps: the model's and the optimizer's."""
     return [*model.variables, *model.optimizer.variables]
 
 
@@ -116,6 +118,7 @@ class StateKeeper(keras.callbacks.Callback):
 
 
 def early_stopping_callback(config: RunConfig) -> list[keras.callbacks.Callback]:
+    """Keras' EarlyStopping as training.early_stopping says, or nothing."""
     stopping = config.training.early_stopping
     if stopping is None:
         return []
@@ -125,6 +128,7 @@ def early_stopping_callback(config: RunConfig) -> list[keras.callbacks.Callback]
 
 
 def plateau_callback(config: RunConfig) -> list[keras.callbacks.Callback]:
+    """Keras' ReduceLROnPlateau as a reduce_on_plateau schedule says, or nothing."""
     schedule = config.optimizer.schedule
     if schedule.name != "reduce_on_plateau":
         return []

@@ -31,6 +31,7 @@ MAX_CHUNK = 100_000
 
 def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progress,
         checkpoints: Checkpoints | None = None, jit: bool = False) -> Outcome:
+    """Train with the graph engine: many epochs per TensorFlow call, XLA where it pays."""
     schedule = config.optimizer.schedule
     engine = GraphEngine(
         model, logged_columns(config), x["train"], y["train"],

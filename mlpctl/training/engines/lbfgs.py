@@ -32,6 +32,7 @@ def run(config: RunConfig, model, x: dict, y: dict, weights, batch: int, progres
 
 
 class LbfgsEngine:
+    """Full-batch L-BFGS over every weight of the model (scipy), one iteration per history row."""
     def __init__(self, model, keys, x, y, weights, validation, snapshots: Snapshots | None = None,
                  probe: GradientProbe | None = None):
         self.model, self.keys = model, keys

@@ -53,6 +53,7 @@ def read(path, width: int):
 
 
 def shuffled_epoch(paths, width: int, seed: int, epoch) -> tf.data.Dataset:
+    """One epoch's order of a streamed run's spill files and of the rows in each, from (seed, epoch)."""
     pair = epoch_seed(seed, epoch)
     order = permutation(tf.size(paths), pair)
 

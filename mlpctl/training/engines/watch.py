@@ -36,6 +36,7 @@ class Snapshots:
 
 
 def snapshots_of(config: RunConfig) -> Snapshots:
+    """What report.snapshots asks the engine to keep, for this config."""
     return Snapshots(config.report.snapshot_epochs(config.training.epochs))
 
 
@@ -71,4 +72,5 @@ class GradientProbe:
 
 
 def probe_of(config: RunConfig, model, x: np.ndarray, y: np.ndarray, weights) -> GradientProbe | None:
+    """The gradient-norm probe report.gradient_norms asks for, or None."""
     return GradientProbe(model, x, y, weights) if config.report.gradient_norms else None

@@ -126,6 +126,7 @@ class Throttle:
 
 @dataclass
 class Outcome:
+    """A sweep's end: sweep.json's content, the exit code, and whether a stop ended it."""
     document: dict  # sweep.json's content
     exit_code: ExitCode
     interrupted: bool
@@ -189,6 +190,7 @@ def connect_ray(settings: RaySettings) -> None:
 
 
 def check_directories(shard: Shard | None, sweep_dir: Path | None, resume: Path | None) -> None:
+    """--shard needs --sweep-dir; --resume takes its own directory."""
     if shard and not (sweep_dir or resume):
         raise ConfigError("--shard needs --sweep-dir DIR, the one folder every shard writes into (or --resume DIR)")
     if sweep_dir and resume:
@@ -208,6 +210,7 @@ def open_sweep_dir(plan: Plan, rows: dict[str, Row], resume: Path | None, sweep_
 
 
 def new_sweep_dir(output_dir: Path, plan: Plan) -> Path:
+    """A new sweep directory in `output_dir`, named after the base config and the time."""
     return create_run_dir(output_dir, f"{plan.load().name}-sweep")
 
 

@@ -35,6 +35,7 @@ class Plan:
         return math.prod(len(values) for values in self.grid.values()) * len(self.seeds or [None])
 
     def trials(self) -> list["Trial"]:
+        """Every trial of the plan, in order: the grid's product, each point once per seed."""
         points = itertools.product(*self.grid.values()) if self.grid else [()]
         seeds: list[int | None] = list(self.seeds or []) or [None]
         return [
@@ -45,6 +46,7 @@ class Plan:
 
 @dataclass
 class Trial:
+    """One trial of a plan: its grid point and seed, and the --set overrides that make its config."""
     index: int  # 1-based
     point: dict[str, Any]  # grid key -> value
     seed: int | None
@@ -109,6 +111,7 @@ def parse_grid(arguments: list[str]) -> dict[str, list]:
 
 
 def parse_seeds(text: str | None) -> list[int] | None:
+    """--seeds 1,2,3 as a list of integers (None without it)."""
     if text is None:
         return None
     try:

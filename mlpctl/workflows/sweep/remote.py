@@ -29,6 +29,7 @@ IMPORT_SECONDS = 120.0  # for the connection's own process to import Ray (not co
 
 @dataclass
 class RaySettings:
+    """How the trials run on Ray (--executor ray): the cluster, each trial's resources, collection."""
     address: str | None  # None: a Ray of our own on this machine, ended with the sweep
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
@@ -205,6 +206,7 @@ def trial_on_a_node(run_trial, task, collect: bool) -> tuple[str, dict, bytes | 
 
 
 def pack(run_dir: Path) -> bytes:
+    """A trial's run directory as tar.gz bytes, sent back from a node (--collect)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         archive.add(run_dir, arcname=run_dir.name)

@@ -20,6 +20,7 @@ from mlpctl.workflows.sweep.plan import Plan, Trial
 
 @dataclass
 class Row:
+    """One trial's line of sweep.json and sweep.csv: its point, seed, how it ended, where, and its metrics."""
     trial: int
     point: dict[str, Any]
     seed: int | None
@@ -69,6 +70,7 @@ def points_summary(rows: list[Row], metric: str) -> list[dict]:
 
 
 def sweep_document(plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
+    """sweep.json's content: the plan, the ranking metric, every trial, the best, and each point's mean."""
     order = ranked(rows, metric, mode)
     best = order[0] if order and order[0].status == "completed" and order[0].value(metric) is not None else None
     return {
@@ -82,6 +84,7 @@ def sweep_document(plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
 
 
 def sweep_csv(plan: Plan, rows: list[Row]) -> str:
+    """sweep.csv: one row per trial, its grid values and every final metric as `split.name` columns."""
     metric_names = sorted({f"{split}.{name}" for row in rows for split, values in row.metrics.items()
                            for name in values})
     columns = ["trial", *plan.grid, "seed", "status", "epochs_run", "duration_s", *metric_names, "run_dir", "error"]
@@ -98,6 +101,7 @@ def sweep_csv(plan: Plan, rows: list[Row]) -> str:
 
 
 def save(sweep_dir: Path, plan: Plan, metric: str, mode: str, rows: list[Row]) -> dict:
+    """sweep.json and sweep.csv rewritten from `rows`; returns sweep.json's content."""
     document = sweep_document(plan, metric, mode, rows)
     write_json(sweep_dir / SWEEP_FILES["record"], document)
     atomic_write(sweep_dir / SWEEP_FILES["table"], sweep_csv(plan, rows))
@@ -161,6 +165,7 @@ def finish(rows: list[Row], interrupted: bool) -> None:
 
 
 def describe_best(document: dict, sweep_dir: Path) -> str | None:
+    """One line on the best trial (its values, metric and run directory), or None before any completed."""
     best = document["best"]
     if best is None:
         return None

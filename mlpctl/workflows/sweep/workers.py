@@ -23,6 +23,7 @@ GRACE_SECONDS = 5  # for a worker to end after SIGTERM before it is killed
 
 
 class Worker:
+    """A worker process that runs trials one at a time, with a pipe of its own."""
     def __init__(self, context, run_trial):
         self.conn, child_end = context.Pipe()
         self.process = context.Process(target=_serve, args=(child_end, os.getpid(), run_trial), daemon=True)

@@ -32,7 +32,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(TEST_JOBS) -m "not slow"
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -125,6 +125,7 @@ def test_balanced_batches_give_the_same_run_in_both_engines():
                                   "training.early_stopping=null", "training.batch_size=50"))
 
 
+@pytest.mark.slow
 def test_xla_compiled_chunks_train_the_same_run_as_the_plain_graph():
     """training.jit: on compiles whole chunks of epochs with XLA; its fused arithmetic may round
     differently, and nothing else changes: the same batches, the same early stop, the same
@@ -144,6 +145,7 @@ def test_xla_compiled_chunks_train_the_same_run_as_the_plain_graph():
         np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_chunk_xla_cannot_compile_runs_without_it_and_says_so(monkeypatch):
     """An op without an XLA kernel (here the old shuffle, StatelessShuffle) fails the compile
     before anything runs: the run goes on uncompiled, with a note, and metrics.json says so."""

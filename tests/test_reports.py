@@ -67,6 +67,15 @@ def trained(tmp_path_factory):
     return runs
 
 
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """Short runs without plots, for the tests of predict and evaluate (the fast subset)."""
+    out = tmp_path_factory.mktemp("quick")
+    overrides = ["training.epochs=8", "training.early_stopping=null", "report.plots=false"]
+    return {name: execute(load_config(CONFIGS / f"{name}.yaml", overrides), out, Progress())
+            for name in ("xor_cloud", "regression")}
+
+
 @pytest.mark.parametrize("name", sorted(PLOTS))
 @pytest.mark.slow
 def test_each_scenario_gets_its_plots_as_sensible_pngs(trained, name):
@@ -80,6 +89,7 @@ def test_each_scenario_gets_its_plots_as_sensible_pngs(trained, name):
 
 
 @pytest.mark.parametrize("name", sorted(PLOTS))
+@pytest.mark.slow
 def test_report_html_is_self_contained_with_every_plot(trained, name):
     run_dir = trained[name].run_dir
     page = Page()
@@ -95,6 +105,7 @@ def test_report_html_is_self_contained_with_every_plot(trained, name):
     assert "http://" not in outside and "https://" not in outside and "@import" not in outside
 
 
+@pytest.mark.slow
 def test_report_html_says_where_when_on_how_many_rows_and_how_many_weights(trained):
     run = trained["xor_cloud"]
     page = Page()
@@ -126,8 +137,8 @@ def test_per_class_scores_and_curves_against_known_answers():
     assert average == pytest.approx(0.8333333)  # sklearn's average_precision_score gives 0.8333
 
 
-def test_predict_on_the_training_csv_reproduces_training_time_predictions(cli, trained, tmp_path):
-    run = trained["xor_cloud"]
+def test_predict_on_the_training_csv_reproduces_training_time_predictions(cli, quick, tmp_path):
+    run = quick["xor_cloud"]
     frame = read_table(DATA / "xor_cloud.csv")
     prep = Preprocessing(**json.loads((run.run_dir / "preprocessing.json").read_text()))
     expected = scoring.scores(run.result.model, prep.transform(frame))[:, 0]
@@ -166,20 +177,20 @@ def test_string_labels_come_back_as_strings_through_a_pipe(cli, tmp_path, write_
                                         "--keep id --keep colour, or drop them"),
     ("x1,x2\n0.5,abc\n", "column 'x2': 1 missing or non-numeric value(s), first 'abc'"),
 ])
-def test_bad_prediction_input_exits_3_and_writes_nothing(cli, trained, tmp_path, csv, fragment):
+def test_bad_prediction_input_exits_3_and_writes_nothing(cli, quick, tmp_path, csv, fragment):
     source = tmp_path / "in.csv"
     source.write_text(csv)
     output = tmp_path / "out.csv"
-    result = cli("predict", trained["xor_cloud"].run_dir, "-i", source, "-o", output)
+    result = cli("predict", quick["xor_cloud"].run_dir, "-i", source, "-o", output)
     assert result.exit_code == 3 and fragment in result.stderr
     assert not output.exists() and result.stdout == ""
 
 
-def test_predict_reads_and_writes_parquet(cli, trained, tmp_path):
+def test_predict_reads_and_writes_parquet(cli, quick, tmp_path):
     source = tmp_path / "in.parquet"
     read_table(DATA / "regression.csv").to_parquet(source)
     output = tmp_path / "out.parquet"
-    assert cli("predict", trained["regression"].run_dir, "-i", source, "-o", output).exit_code == 0
+    assert cli("predict", quick["regression"].run_dir, "-i", source, "-o", output).exit_code == 0
     assert pd.read_parquet(output).shape == (500, 1)
 
 
@@ -200,12 +211,12 @@ def test_evaluate_on_the_test_rows_gives_the_runs_test_metrics(cli, trained, tmp
     assert {"confusion_matrix.png"} <= {p.name for p in __import__("pathlib").Path(evaluation).iterdir()}
 
 
-def test_evaluate_names_unseen_labels(cli, trained, tmp_path):
+def test_evaluate_names_unseen_labels(cli, quick, tmp_path):
     data = tmp_path / "odd.csv"
     frame = read_table(DATA / "xor_cloud.csv")
     frame.loc[0, "y"] = 7
     frame.to_csv(data, index=False)
-    result = cli("evaluate", trained["xor_cloud"].run_dir, "--data", data)
+    result = cli("evaluate", quick["xor_cloud"].run_dir, "--data", data)
     assert result.exit_code == 3 and "label(s) the run never saw: 7" in result.stderr
 
 
@@ -364,7 +375,7 @@ def test_compare_puts_runs_on_weight_updates_or_seconds_for_a_fair_race(cli, tmp
     assert png_size(tmp_path / "steps.png")[0] >= 300
 
 
-def test_predict_reads_a_big_file_a_chunk_at_a_time_with_the_numbers_of_one_read(cli, trained, tmp_path, monkeypatch):
+def test_predict_reads_a_big_file_a_chunk_at_a_time_with_the_numbers_of_one_read(cli, quick, tmp_path, monkeypatch):
     """Chunks of 7 rows here (100,000 in use): the same predictions as predicting every row at
     once, the rows of a later chunk named by their row in the file, and nothing written when one
     is bad."""
@@ -372,7 +383,7 @@ def test_predict_reads_a_big_file_a_chunk_at_a_time_with_the_numbers_of_one_read
     from mlpctl.workflows.predict import open_run, predict_frame
 
     monkeypatch.setattr(streaming, "CHUNK_ROWS", 7)
-    run_dir = trained["xor_cloud"].run_dir
+    run_dir = quick["xor_cloud"].run_dir
     rows = pd.read_csv(DATA / "xor_cloud.csv").drop(columns="y")
     for name in ("out.csv", "out.parquet"):
         assert cli("predict", run_dir, "-i", DATA / "xor_cloud.csv", "-o", tmp_path / name, "--proba").exit_code == 0

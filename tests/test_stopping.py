@@ -203,6 +203,7 @@ def test_a_sigterm_lost_after_the_last_epoch_still_ends_the_run_as_interrupted(c
     assert (run_dir_of(result) / "model.keras").exists()
 
 
+@pytest.mark.slow
 def test_labels_are_plain_text_and_a_failing_plot_is_a_note_not_a_lost_run(cli, tmp_path, write_config, monkeypatch):
     from mlpctl.figures import plots
 
@@ -697,6 +698,7 @@ def test_a_run_that_died_on_another_host_resumes_with_force_and_show_says_it_is_
     assert cli("train", CONFIGS / "xor.yaml", "--force").exit_code == 2  # --force is for --resume
 
 
+@pytest.mark.slow
 def test_a_run_stopped_by_a_full_disk_resumes_from_its_last_checkpoint_once_space_is_freed(cli, tmp_path,
                                                                                             monkeypatch):
     """#28 item 4: `output_error` was refused by --resume for good."""

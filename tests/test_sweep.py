@@ -422,6 +422,7 @@ def test_the_summary_is_rewritten_at_a_bounded_rate_and_share_of_the_time():
     assert calls and all(later - earlier >= 5.0 for earlier, later in zip(calls, calls[1:]))  # 10 x its cost
 
 
+@pytest.mark.slow
 def test_sweep_resume_goes_on_with_a_stopped_trial_from_its_own_checkpoint(cli, tmp_path, monkeypatch):
     """It trained the trial again from epoch 1, in a new directory (trial-002-2)."""
     import os

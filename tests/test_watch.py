@@ -92,6 +92,7 @@ def test_both_engines_log_the_same_gradient_norms():
             assert ours[key] == pytest.approx(theirs[key], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_vanishing_gradients_show_in_the_norms_of_six_sigmoid_layers():
     """The lecture's pair: the first of six sigmoid layers gets a gradient orders of magnitude
     below the output layer's (measured: 240 times); with relu they are alike (0.8)."""
@@ -132,6 +133,7 @@ def _png_size(path):
         return image.size
 
 
+@pytest.mark.slow
 def test_the_pictures_of_a_two_input_run_are_real_images(cli, tmp_path, write_config):
     config = write_config(base_config(**{"training.epochs": 20, "report.snapshots": [1, 5, "last"],
                                          "report.gradient_norms": True}))

@@ -11,9 +11,9 @@ from `mlpctl.api` when first named, and TensorFlow's settings are made by
 """
 
 __version__ = "0.1.0"
-__all__ = ["Run", "__version__", "load_run", "train"]
+__all__ = ["Run", "__version__", "load_run", "resume", "train"]
 
-_API = ("Run", "load_run", "train")
+_API = ("Run", "load_run", "resume", "train")
 
 
 def __getattr__(name: str):

@@ -172,6 +172,19 @@ def train(config: str | Path | Mapping | RunConfig, *, overrides: Mapping[str, A
     return start(resolve(config, overrides), Path(output_dir), Callbacks(callbacks, shown), smoke=smoke)
 
 
+def resume(run_dir: str | Path, *, force: bool = False, callbacks: Iterable = (), quiet: bool = True) -> Run:
+    """Go on with an interrupted, killed or output_error run from its checkpoint, in its own
+    directory, as `mlpctl train --resume` does (`force`: as `--force`, for a run recorded as
+    running whose process died on another host). Returns the Run; raises mlpctl's errors."""
+    run_dir = follow_latest(Path(run_dir))
+    shown = Progress()
+    if not quiet:
+        from mlpctl.console import make_console, make_progress
+
+        shown = make_progress(make_console(), False)
+    return start(reader.config(run_dir), run_dir.parent, Callbacks(callbacks, shown), resume=run_dir, force=force)
+
+
 def start(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
           resume: Path | None = None, verbose: bool = False, on_start=None, on_warning=None,
           force: bool = False) -> Run:

@@ -1,6 +1,8 @@
 """The Python API: `mlpctl.train`, `mlpctl.load_run` and `Run`, the path `mlpctl train` takes too."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -100,3 +102,21 @@ def test_importing_mlpctl_and_naming_its_api_loads_no_tensorflow():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.slow
+def test_resume_goes_on_with_an_interrupted_run_as_the_command_line_does(tmp_path):
+    """A notebook's interrupt leaves the run `interrupted`, with a checkpoint where it stopped."""
+    class StopAtEpoch3:
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # a notebook's interrupt
+
+    settings = {"training.epochs": 20, "training.engine": "fit", "report.plots": False}
+    reference = mlpctl.train(CONFIGS / "xor_cloud.yaml", overrides=settings, output_dir=tmp_path / "ref")
+    stopped = mlpctl.train(CONFIGS / "xor_cloud.yaml", overrides=settings, output_dir=tmp_path / "cut",
+                           callbacks=[StopAtEpoch3()])
+    assert stopped.status == "interrupted"
+    resumed = mlpctl.resume(stopped.run_dir)
+    assert resumed.status == "completed" and resumed.record["resumed_after_epoch"] == 3
+    assert resumed.history == reference.history

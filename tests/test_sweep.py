@@ -251,7 +251,11 @@ def ray_head():
         yield f"127.0.0.1:{port}", env
     finally:
         os.killpg(head.pid, signal.SIGTERM)
-        head.wait(timeout=60)
+        try:
+            head.wait(timeout=5)  # Ray's own shutdown takes about 30 s; the session is thrown away anyway
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait(timeout=30)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -1,5 +1,6 @@
 """The data stage: label encodings per scenario, stratified splits, training-only statistics."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ from mlpctl.config import load_config
 from mlpctl.data import load_dataset
 from mlpctl.errors import DataError
 
-from conftest import CONFIGS, base_config
+from conftest import CONFIGS, DATA, base_config, run_dir_of
 
 
 def dataset_from(write_config, tmp_path, csv: str, **changes):
@@ -42,12 +43,54 @@ def test_minmax_maps_training_rows_to_unit_interval(write_config):
     assert train.min() == pytest.approx(0, abs=1e-6) and train.max() == pytest.approx(1, abs=1e-6)
 
 
-def test_splits_differ_with_the_seed_and_repeat_with_it(write_config):
-    def test_rows(seed):
-        return load_dataset(load_config(write_config(base_config(seed=seed)))).x["test"]
+def test_splits_follow_the_split_seed_not_the_seed(write_config):
+    """#24: `seed` drew the rows too, so a sweep over seeds compared different splits."""
+    def test_rows(**changes):
+        return load_dataset(load_config(write_config(base_config(**changes)))).x["test"]
 
-    assert np.array_equal(test_rows(1), test_rows(1))
-    assert not np.array_equal(test_rows(1), test_rows(2))
+    assert np.array_equal(test_rows(**{"data.split_seed": 1}), test_rows(**{"data.split_seed": 1}))
+    assert not np.array_equal(test_rows(**{"data.split_seed": 1}), test_rows(**{"data.split_seed": 2}))
+    assert np.array_equal(test_rows(seed=1), test_rows(seed=2))  # the initialisation's seed leaves the rows alone
+
+
+@pytest.mark.slow
+def test_the_split_is_recorded_and_rebuilds_with_pandas_alone(cli, write_config, tmp_path):
+    import pandas as pd
+
+    from mlpctl.data import read_table
+
+    data = tmp_path / "gaps.csv"
+    frame = read_table(DATA / "xor_cloud.csv")
+    frame.loc[[3, 10], "x1"] = None  # dropped rows leave gaps in the numbering
+    frame.to_csv(data, index=False)
+    config = write_config(base_config(**{"data.path": str(data), "data.missing": "drop", "report.plots": False,
+                                         "training.epochs": 2}))
+    run_dir = run_dir_of(cli("train", config, "-o", tmp_path / "runs", "--json"))
+    split = pd.read_csv(run_dir / "split.csv")
+    assert list(split.columns) == ["row", "split"] and len(split) == len(frame) - 2
+    assert {3, 10}.isdisjoint(split["row"]) and split["row"].is_unique
+    dataset = load_dataset(load_config(run_dir / "config.yaml"))
+    raw = pd.read_csv(data)
+    for name in ("train", "validation", "test"):  # each split's rows, in the order training used them
+        rows = raw.loc[split.loc[split["split"] == name, "row"]]
+        assert np.array_equal(dataset.preprocessing.transform(rows), dataset.x[name])
+    document = json.loads((run_dir / "metrics.json").read_text())
+    assert document["split_seed"] == 0 and len(document["data_sha256"]) == 64
+
+
+def test_an_old_run_directorys_config_splits_by_its_seed_as_it_did(write_config, tmp_path):
+    """A config.yaml written before data.split_seed, in its run directory, repeats and resumes on its own rows."""
+    import yaml
+
+    from mlpctl.rundir.reader import run_config
+
+    old = tmp_path / "old-run"
+    old.mkdir()
+    raw = yaml.safe_load(write_config(base_config(seed=5)).read_text())
+    (old / "config.yaml").write_text(yaml.safe_dump(raw))
+    (old / "metrics.json").write_text("{}")
+    assert run_config(old / "config.yaml").data.split_seed == 5
+    assert load_config(old / "config.yaml").data.split_seed == 0  # elsewhere a config without it gets the default
 
 
 @pytest.mark.parametrize(

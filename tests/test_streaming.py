@@ -39,7 +39,7 @@ def test_pass_one_gives_the_in_memory_statistics_of_the_same_rows(write_config, 
     config = load_config(write_config(base_config(**{
         "scenario": "regression", "data.path": str(path), "data.missing": "mean", "data.streaming": True})))
     streamed = load_dataset(config)
-    codes = streaming.split_codes(np.arange(len(frame)), config.seed, 0.15, 0.15)
+    codes = streaming.split_codes(np.arange(len(frame)), config.data.split_seed, 0.15, 0.15)
     train = frame[codes == 0]
     features = ["x1", "x2", "x3", "x4", "colour"]
     expected = fit_preprocessing(train, features, ["y"], "standard", None, "mean", ["colour"])
@@ -68,7 +68,7 @@ def test_the_spill_holds_each_splits_rows_transformed_as_in_memory(write_config,
     dataset = load_dataset(config)
     spill = dataset.spill(tmp_path / "rows", 16)
     frame = pd.read_csv(DATA / "digits.csv")
-    codes = streaming.split_codes(np.arange(len(frame)), config.seed, 0.15, 0.15)
+    codes = streaming.split_codes(np.arange(len(frame)), config.data.split_seed, 0.15, 0.15)
     assert spill.width == 64 + 1 + 1 and set(spill.files) == {"train", "validation", "test"}
     for split, code in streaming.SPLIT_CODES.items():
         rows, part = spilled_rows(spill, split), frame[codes == code]

@@ -40,9 +40,9 @@ def train(
 ) -> None:
     """Train the config's network and write a new run directory."""
     from mlpctl.api import start
-    from mlpctl.config import load_config
     from mlpctl.console import make_console, make_progress
     from mlpctl.errors import ConfigError
+    from mlpctl.rundir.reader import run_config
 
     console = make_console()
     if force and resume is None:
@@ -53,8 +53,8 @@ def train(
     if resume is not None:  # a resumed run goes on with its own config
         config = resume / FILES["config"]
     assert config is not None
-    run_config = load_config(config, set_ or [])
-    warn_config(run_config, config, quiet)
+    loaded = run_config(config, set_ or [])
+    warn_config(loaded, config, quiet)
 
     def announce(run_dir: Path) -> None:
         if not quiet:
@@ -64,7 +64,7 @@ def train(
         if not quiet:
             print(f"warning: {line}", file=sys.stderr)
 
-    run = start(run_config, output_dir, make_progress(console, quiet), smoke=smoke, resume=resume, force=force, verbose=verbose,
+    run = start(loaded, output_dir, make_progress(console, quiet), smoke=smoke, resume=resume, force=force, verbose=verbose,
                 on_start=announce, on_warning=warn)
     document = run.record
     for warning in run.warnings:

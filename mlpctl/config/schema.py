@@ -66,6 +66,11 @@ class DataConfig(Section):
     )
     validation_split: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows.")
     test_split: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows.")
+    split_seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seeds which rows go to the validation and test splits (and the "
+        "training rows' order), apart from `seed`: runs and sweep trials that differ in `seed` train on the same "
+        "rows. A run directory's config.yaml from before this key splits by its `seed`, as it did.",
+    )
     normalize: Literal["standard", "minmax", "none"] = Field(
         "standard", description="Input scaling; statistics come from the training rows only."
     )
@@ -396,7 +401,8 @@ class RunConfig(Section):
     scenario: Literal["binary", "multiclass", "regression"] = Field(
         description="Sets the output layer, the default loss and the metrics."
     )
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seeds the splits, the weights, shuffling and dropout.")
+    seed: int = Field(0, ge=0, le=2**32 - 1,
+                      description="Seeds the weights, the batches' order and dropout (the split: data.split_seed).")
     data: DataConfig
     model: ModelConfig
     loss: LossSpec | None = Field(

@@ -41,6 +41,7 @@ class Dataset:
     rows: dict[str, int] = field(default_factory=dict)
     weights: np.ndarray | None = None  # per training row, for the loss; None: all equal
     warnings: list[str] = field(default_factory=list)  # data that trains, but probably not as meant
+    source_rows: dict[str, np.ndarray] = field(default_factory=dict)  # split -> the file's row numbers, in order
 
 
 STREAM_BYTES = 1 << 30  # data.streaming: auto streams files bigger than this (1 GiB)
@@ -123,4 +124,6 @@ def load_in_memory(config: RunConfig, max_rows: int | None = None) -> Dataset:
     x = {name: preprocessing.transform(frame.iloc[rows]) for name, rows in parts.items()}
     y = {name: labels[rows] for name, rows in parts.items()}
     weights = training_weights(config, frame.iloc[parts["train"]], y["train"], classes)
-    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()}, weights, warnings)
+    numbers = frame.index.to_numpy()  # each row's own number in the file (dropped rows leave gaps)
+    return Dataset(x, y, preprocessing, {name: len(rows) for name, rows in parts.items()}, weights, warnings,
+                   {name: numbers[rows] for name, rows in parts.items()} if max_rows is None else {})

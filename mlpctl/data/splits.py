@@ -14,7 +14,7 @@ def split_indices(n_rows: int, config: RunConfig, labels: np.ndarray | None) -> 
 
     Each class keeps at least one training row; splits with no rows are left out.
     """
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.data.split_seed)
     fractions = {"validation": config.data.validation_split, "test": config.data.test_split}
     groups = [np.arange(n_rows)] if labels is None else _by_class(labels.reshape(-1))
     parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -175,7 +176,7 @@ def scan(config: RunConfig) -> Scan:
             check_sample_weights(frame, weight_column[0])
         if config.scenario == "regression":
             check_numeric(frame[targets], targets, role="the target of a regression")
-        codes = split_codes(frame.index.to_numpy(), config.seed, data.validation_split, data.test_split)
+        codes = split_codes(frame.index.to_numpy(), data.split_seed, data.validation_split, data.test_split)
         train = frame[codes == 0]
         for split, code in SPLIT_CODES.items():
             found.rows[split] += int((codes == code).sum())
@@ -252,6 +253,7 @@ class StreamingDataset:
     limit: int | None = None  # --smoke: at most this many rows of each split
     source: tuple[int, int] | None = None  # the file's `stamp` when pass one read it
     spilled: Spill | None = None
+    source_rows: ClassVar[dict] = {}  # not recorded: a streamed run's split hashes each row's number (split_codes)
     weights = None  # per-row weights are made chunk by chunk
     streaming = True
 
@@ -301,7 +303,7 @@ class StreamingDataset:
             frame = handle_missing(frame, self.preprocessing.features,
                                    self.preprocessing.targets + _weight_column(config), config.data.missing,
                                    allow_empty=True)
-            codes = split_codes(frame.index.to_numpy(), config.seed, config.data.validation_split,
+            codes = split_codes(frame.index.to_numpy(), config.data.split_seed, config.data.validation_split,
                                 config.data.test_split)
             for split in splits:
                 part = frame[codes == SPLIT_CODES[split]]

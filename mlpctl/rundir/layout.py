@@ -11,6 +11,7 @@ FILES = {
     "preprocessing": "preprocessing.json",
     "snapshots": "snapshots.npz",
     "checkpoint": "checkpoint.npz",
+    "split": "split.csv",
     "lock": ".lock",  # held while a process runs in the directory; its age is the last sign of life
 }
 FOLDERS = {"tensorboard": "tensorboard", "evaluations": "evaluations"}

@@ -1,10 +1,11 @@
 """Reading a run directory back: its record, history and config, and a trained run whole."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlpctl.config import RunConfig, load_config
+from mlpctl.config import RunConfig, config_from_mapping, read_raw
 from mlpctl.data import Preprocessing
 from mlpctl.data.preprocessing import read_saved
 from mlpctl.errors import ConfigError, DataError, described
@@ -25,8 +26,19 @@ def history(run_dir: Path) -> list[dict[str, float]]:
 
 
 def config(run_dir: Path) -> RunConfig:
-    """config.yaml, validated as any config is."""
-    return load_config(run_dir / FILES["config"])
+    """config.yaml, validated as any config is (`run_config`)."""
+    return run_config(run_dir / FILES["config"])
+
+
+def run_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """A config file, read as `config.load_config` reads it, except that a run directory's own
+    config.yaml written before data.split_seed existed splits by its `seed`, as that run did: a
+    repeated or resumed old run sees its own rows."""
+    raw = read_raw(path)
+    data = raw.get("data")
+    if path.name == FILES["config"] and (path.parent / FILES["metrics"]).is_file() and isinstance(data, dict):
+        data.setdefault("split_seed", raw.get("seed", 0))
+    return config_from_mapping(raw, overrides, path)
 
 
 @dataclass
@@ -49,7 +61,7 @@ def load_run(run_dir: Path, load_model) -> TrainedRun:
     for name in (FILES["config"], FILES["preprocessing"], FILES["model"]):
         if not (run_dir / name).is_file():
             raise ConfigError(f"{run_dir}: not a usable run directory (no {name})")
-    config = load_config(run_dir / FILES["config"])
+    config = run_config(run_dir / FILES["config"])
     path = run_dir / FILES["preprocessing"]
     try:
         preprocessing = read_saved(read_regular(path, JSON_BYTES), config.scenario)

@@ -35,15 +35,25 @@ def save_snapshots(model, snapshots: dict[int, list], path: Path) -> None:
     atomic_write(path, buffer.getvalue())
 
 
+def write_split(run_dir: Path, source_rows: dict) -> None:
+    """split.csv: `row,split`, each row's own number in the data file (0 for the first row after
+    the header, as pandas numbers them) and the split it went to, each split in the order training
+    used it, so the split can be rebuilt with pandas alone."""
+    lines = ["row,split"] + [f"{row},{split}" for split, rows in source_rows.items() for row in rows.tolist()]
+    atomic_write(run_dir / FILES["split"], "\n".join(lines) + "\n")
+
+
 class RunRecord:
     """metrics.json while a run goes on: created `running` with the process's identity, and
     rewritten, atomically, at each change of state."""
 
-    def __init__(self, run_dir: Path, config: RunConfig, smoke: bool = False, resumed_after: int | None = None):
+    def __init__(self, run_dir: Path, config: RunConfig, smoke: bool = False, resumed_after: int | None = None,
+                 data_sha256: str = ""):
         self.run_dir = run_dir
         self.document = {
             "status": "running", "smoke": smoke, "name": config.name, "scenario": config.scenario,
-            "epochs_run": resumed_after or 0, "seed": config.seed, "run_dir": str(run_dir.resolve()),
+            "epochs_run": resumed_after or 0, "seed": config.seed, "split_seed": config.data.split_seed,
+            **({"data_sha256": data_sha256} if data_sha256 else {}), "run_dir": str(run_dir.resolve()),
             **this_process(), "started": datetime.now(UTC).isoformat(timespec="seconds"),
             **({"resumed_after_epoch": resumed_after} if resumed_after is not None else {}),
             "notes": [], "metrics": {},

@@ -17,7 +17,7 @@ from mlpctl.progress import Progress
 from mlpctl.rundir import checkpoint, layout, lock
 from mlpctl.rundir.checkpoint import Saved
 from mlpctl.rundir.history import HistoryLog
-from mlpctl.rundir.record import RunRecord, write_config, write_run
+from mlpctl.rundir.record import RunRecord, write_config, write_run, write_split
 from mlpctl.rundir.states import describe, epochs_done, read_record, status_of
 from mlpctl.rundir.tensorboard import write_tensorboard
 from mlpctl.training import engines
@@ -126,7 +126,8 @@ def check_same_config(saved: Saved, config: RunConfig) -> None:
     if saved.config is None:
         return  # a checkpoint written before the config was kept in it
     before, now = flatten(saved.config), flatten(config.model_dump(mode="json"))
-    changed = [key for key in dict.fromkeys([*before, *now]) if before.get(key) != now.get(key)]
+    # a key the checkpoint's config lacks came with a later mlpctl, read as the run had it (data.split_seed)
+    changed = [key for key in dict.fromkeys([*before, *now]) if key in before and before.get(key) != now.get(key)]
     if changed:
         shown = ", ".join(f"{key} ({format_value(before.get(key))} -> {format_value(now.get(key))})"
                           for key in changed[:5])
@@ -175,7 +176,10 @@ def _execute(config: RunConfig, output_dir: Path, progress: Progress, locks: con
             run_dir = resume or _new_run_dir(config, output_dir, run_name, smoke)
             if not (resume or smoke):  # a smoke run is never resumed: it keeps metrics.json alone
                 locks.enter_context(lock.held(run_dir))
-            record = RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None)
+            record = RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None,
+                               data_sha256=data_digest)
+        if dataset.source_rows and not smoke:
+            write_split(run_dir, dataset.source_rows)
         if on_start:
             on_start(run_dir)
         trainer = load_trainer(config, dataset, verbose, cores)

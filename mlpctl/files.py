@@ -54,17 +54,16 @@ def create_run_dir(output_dir: Path, name: str, now: datetime | None = None, tim
     raise RuntimeError(f"no free run directory name for {stem} in {output_dir}")
 
 
-def temporary_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
-    """A new, empty file next to `path`, hidden by a leading dot, opened for writing.
+def temporary_name(path: Path, suffix: str = ".tmp") -> Path:
+    """A name for a temporary file next to `path`, hidden by a leading dot."""
+    return path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
 
-    Created with O_EXCL and mode 0666 as `open()` would create it, so it gets the umask's
-    permissions without the umask being read (tempfile.mkstemp would give 0600)."""
-    while True:
-        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
-        try:
-            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE), temporary
-        except FileExistsError:
-            continue
+
+def create_new(path: Path) -> None:
+    """An empty file at `path`, which must not exist: O_EXCL, and mode 0666 as `open()` would
+    create it, so it gets the umask's permissions without the umask being read (tempfile.mkstemp
+    would give 0600)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE))
 
 
 def unwritable(path: Path, error: OSError) -> OutputError:
@@ -78,8 +77,12 @@ def replace_atomically(path: Path, write, suffix: str = ".tmp") -> None:
     system that refuses (full, read-only, a name too long) is an OutputError naming the file."""
     temporary = None
     try:
-        fd, temporary = temporary_beside(path, suffix)
-        os.close(fd)
+        while temporary is None:
+            temporary = temporary_name(path, suffix)  # named before it exists: a stop from here on leaves nothing
+            try:
+                create_new(temporary)
+            except FileExistsError:  # another's (8 random hex digits alike): not ours to remove
+                temporary = None
         write(temporary)
         os.replace(temporary, path)
     except OSError as error:

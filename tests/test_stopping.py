@@ -727,3 +727,21 @@ def test_a_run_stopped_by_a_full_disk_resumes_from_its_last_checkpoint_once_spac
     assert resumed.exit_code == 0, resumed.stderr
     assert json.loads(resumed.stdout)["resumed_after_epoch"] == 4
     assert (run_dir / "history.csv").read_text() == (reference / "history.csv").read_text()
+
+
+def test_a_stop_the_moment_a_temporary_file_is_made_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """Found by the SIGHUP case of the predict test above, once in a full run: a stop landing
+    after the temporary file was created but before its name was kept left it behind."""
+    from mlpctl import files
+
+    real_open = os.open
+
+    def created_then_stopped(path, flags, *args):
+        real_open(path, flags, *args)
+        raise signals.Stopped("SIGHUP")  # as a signal's handler raises it, between two bytecodes
+
+    monkeypatch.setattr(os, "open", created_then_stopped)
+    with pytest.raises(KeyboardInterrupt):
+        files.replace_atomically(tmp_path / "out.csv", lambda temporary: temporary.write_text("rows"))
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,7 @@ from mlpctl.files import create_run_dir
 from conftest import CONFIGS, DATA, base_config, run_dir_of
 
 RUN_FILES = {"config.yaml", "metrics.json", "history.csv", "learning_curves.png", "model.keras", "preprocessing.json",
-             "report.html", "confusion_matrix.png", ".lock"}
+             "report.html", "confusion_matrix.png", ".lock", "split.csv"}
 
 
 def train(cli, tmp_path, config, *args):

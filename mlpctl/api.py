@@ -169,7 +169,9 @@ def train(config: str | Path | Mapping | RunConfig, *, overrides: Mapping[str, A
         from mlpctl.console import make_console, make_progress
 
         shown = make_progress(make_console(), False)
-    return start(resolve(config, overrides), Path(output_dir), Callbacks(callbacks, shown), smoke=smoke)
+    source = Path(config) if isinstance(config, str | Path) else None
+    return start(resolve(config, overrides), Path(output_dir), Callbacks(callbacks, shown), smoke=smoke,
+                 source=source)
 
 
 def resume(run_dir: str | Path, *, force: bool = False, callbacks: Iterable = (), quiet: bool = True) -> Run:
@@ -187,7 +189,7 @@ def resume(run_dir: str | Path, *, force: bool = False, callbacks: Iterable = ()
 
 def start(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
           resume: Path | None = None, verbose: bool = False, on_start=None, on_warning=None,
-          force: bool = False) -> Run:
+          force: bool = False, source: Path | None = None) -> Run:
     """The one path of `mlpctl train` and `mlpctl.train`: stop signals handled, the run
     executed (`run.execute`), `latest` pointed at a completed run. `on_start(run_dir)` as the
     directory is made; `on_warning(line)` for the data's warnings before training."""
@@ -195,7 +197,7 @@ def start(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: boo
         config = make_smoke(config)
     with stop_signals_handled():
         done = execute(config, output_dir, progress, smoke=smoke, verbose=verbose, on_start=on_start,
-                       resume=resume, on_warning=on_warning, force=force)
+                       resume=resume, on_warning=on_warning, force=force, source=source)
     warnings = list(done.warnings)
     if done.result.status == "completed" and not smoke:
         try:

@@ -594,6 +594,7 @@ def test_a_graceful_stop_before_any_periodic_checkpoint_resumes_to_bitwise_the_s
     resumed = cli("train", "--resume", run_dir, "--json")
     assert resumed.exit_code == 0, resumed.stderr
     assert json.loads(resumed.stdout)["resumed_after_epoch"] == document["epochs_run"]
+    assert json.loads(resumed.stdout)["source"] == document["source"]  # the config file it started from
     assert (run_dir / "history.csv").read_text() == (reference / "history.csv").read_text()
     ours, theirs = weights_of(run_dir), weights_of(reference)
     assert len(ours) == len(theirs) and all((a == b).all() for a, b in zip(ours, theirs))

@@ -240,3 +240,27 @@ def test_a_file_named_latest_that_mlpctl_did_not_write_is_kept_with_a_warning(cl
     assert result.exit_code == 0
     assert (out / "latest").read_text() == "my notes\n"
     assert "not one mlpctl wrote" in result.stderr and "the run itself is complete" in result.stderr
+
+
+@pytest.mark.slow
+def test_metrics_json_traces_a_run_to_its_config_file_and_git_commit(cli, tmp_path, write_config):
+    """#24: which code and config made a run (MLflow #1912 asked for the same)."""
+    import subprocess
+
+    repo = tmp_path / "project"
+    repo.mkdir()
+    config = repo / "run.yaml"
+    config.write_text(write_config(base_config(**{"training.epochs": 2, "report.plots": False})).read_text())
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "run.yaml"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "config"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    clean = json.loads(cli("train", config, "-o", tmp_path / "runs", "--json").stdout)
+    assert clean["source"] == {"config_file": str(config.resolve()), "git": {"commit": head, "dirty": False}}
+    config.write_text(config.read_text() + "\n# an edit not committed\n")
+    dirty = json.loads(cli("train", config, "-o", tmp_path / "runs", "--json").stdout)
+    assert dirty["source"]["git"] == {"commit": head, "dirty": True}
+    outside = write_config(base_config(**{"training.epochs": 2, "report.plots": False}))
+    plain = json.loads(cli("train", outside, "-o", tmp_path / "runs", "--json").stdout)
+    assert plain["source"] == {"config_file": str(outside.resolve())}  # no work tree there: the file alone

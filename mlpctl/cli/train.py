@@ -64,7 +64,7 @@ def train(
         if not quiet:
             print(f"warning: {line}", file=sys.stderr)
 
-    run = start(loaded, output_dir, make_progress(console, quiet), smoke=smoke, resume=resume, force=force, verbose=verbose,
+    run = start(loaded, output_dir, make_progress(console, quiet), smoke=smoke, resume=resume, force=force, source=config, verbose=verbose,
                 on_start=announce, on_warning=warn)
     document = run.record
     for warning in run.warnings:

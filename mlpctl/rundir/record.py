@@ -1,6 +1,7 @@
 """metrics.json: the record of a run, written at each change of its state."""
 
 import io
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,17 +44,43 @@ def write_split(run_dir: Path, source_rows: dict) -> None:
     atomic_write(run_dir / FILES["split"], "\n".join(lines) + "\n")
 
 
+GIT_SECONDS = 5.0  # a git that does not answer by then (a hung network mount) is left out
+
+
+def source_of(config_file: Path) -> dict:
+    """Where a run's config came from: the file, and where it sits in a git work tree the
+    commit and whether the tree had changes (tracked files only), so a run can be traced back to
+    the code and config that made it. Without git, or outside a work tree: the file alone."""
+    source: dict = {"config_file": str(config_file.resolve())}
+    folder = config_file.resolve().parent
+
+    def git(*arguments: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(folder), *arguments], capture_output=True, text=True,
+                                  timeout=GIT_SECONDS, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit:
+        changes = git("status", "--porcelain", "--untracked-files=no")
+        source["git"] = {"commit": commit, "dirty": bool(changes) if changes is not None else None}
+    return source
+
+
 class RunRecord:
     """metrics.json while a run goes on: created `running` with the process's identity, and
     rewritten, atomically, at each change of state."""
 
     def __init__(self, run_dir: Path, config: RunConfig, smoke: bool = False, resumed_after: int | None = None,
-                 data_sha256: str = ""):
+                 data_sha256: str = "", source: dict | None = None):
         self.run_dir = run_dir
         self.document = {
             "status": "running", "smoke": smoke, "name": config.name, "scenario": config.scenario,
             "epochs_run": resumed_after or 0, "seed": config.seed, "split_seed": config.data.split_seed,
-            **({"data_sha256": data_sha256} if data_sha256 else {}), "run_dir": str(run_dir.resolve()),
+            **({"data_sha256": data_sha256} if data_sha256 else {}), **({"source": source} if source else {}),
+            "run_dir": str(run_dir.resolve()),
             **this_process(), "started": datetime.now(UTC).isoformat(timespec="seconds"),
             **({"resumed_after_epoch": resumed_after} if resumed_after is not None else {}),
             "notes": [], "metrics": {},

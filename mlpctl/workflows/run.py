@@ -17,7 +17,7 @@ from mlpctl.progress import Progress
 from mlpctl.rundir import checkpoint, layout, lock
 from mlpctl.rundir.checkpoint import Saved
 from mlpctl.rundir.history import HistoryLog
-from mlpctl.rundir.record import RunRecord, write_config, write_run, write_split
+from mlpctl.rundir.record import RunRecord, source_of, write_config, write_run, write_split
 from mlpctl.rundir.states import describe, epochs_done, read_record, status_of
 from mlpctl.rundir.tensorboard import write_tensorboard
 from mlpctl.training import engines
@@ -138,7 +138,7 @@ def check_same_config(saved: Saved, config: RunConfig) -> None:
 
 def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,
             verbose: bool = False, run_name: str | None = None, on_start=None, cores: int | None = None,
-            resume: Path | None = None, on_warning=None, force: bool = False) -> Run:
+            resume: Path | None = None, on_warning=None, force: bool = False, source: Path | None = None) -> Run:
     """Data is read and checked before a run directory exists. From the moment it exists, it is
     in one of the documented states (mlpctl.rundir): config.yaml, then metrics.json `running`, the
     history as it grows, and whatever ends the run (a stop signal, an error of ours or of the
@@ -147,19 +147,24 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
     warning about the data before training (they are in metrics.json's notes too). `cores`: the cores this run may
     use (a sweep worker's share), if not all. `resume`: an interrupted or killed run directory
     (whose config this is) to go on with, from its last checkpoint (`force`: see `resumable`).
+    `source`: the config file, recorded with its git commit (`record.source_of`); a resumed run
+    keeps the source its record had.
     The run directory's lock is held throughout (`rundir.lock`): a resumed run's before anything
     is read, a new run's from the moment its directory exists (not a smoke run's)."""
     with contextlib.ExitStack() as locks:
         if resume:
             locks.enter_context(lock.held(resume))
         return _execute(config, output_dir, progress, locks, smoke=smoke, verbose=verbose, run_name=run_name,
-                        on_start=on_start, cores=cores, resume=resume, on_warning=on_warning, force=force)
+                        on_start=on_start, cores=cores, resume=resume, on_warning=on_warning, force=force,
+                        source=source)
 
 
 def _execute(config: RunConfig, output_dir: Path, progress: Progress, locks: contextlib.ExitStack, *, smoke: bool,
              verbose: bool, run_name: str | None, on_start, cores: int | None, resume: Path | None, on_warning,
-             force: bool) -> Run:
+             force: bool, source: Path | None) -> Run:
     saved = resumable(resume, force) if resume else None  # None with resume: stopped before its first epoch
+    origin = read_record(resume / layout.FILES["metrics"]).get("source") if resume else None
+    origin = origin or (source_of(source) if source and not smoke else None)
     if saved:
         check_same_config(saved, config)
     check_environment(config)
@@ -177,7 +182,7 @@ def _execute(config: RunConfig, output_dir: Path, progress: Progress, locks: con
             if not (resume or smoke):  # a smoke run is never resumed: it keeps metrics.json alone
                 locks.enter_context(lock.held(run_dir))
             record = RunRecord(run_dir, config, smoke, resumed_after=saved.epoch if saved else None,
-                               data_sha256=data_digest)
+                               data_sha256=data_digest, source=origin)
         if dataset.source_rows and not smoke:
             write_split(run_dir, dataset.source_rows)
         if on_start:

@@ -95,7 +95,8 @@ def _run_trial(task) -> tuple[str, dict]:
     try:
         config = plan.load(overrides)
         resume = unfinished_run(Path(sweep_dir), index, config)
-        run = execute(config, Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores, resume=resume)
+        run = execute(config, Path(sweep_dir), Progress(), run_name=f"trial-{index:03d}", cores=cores, resume=resume,
+                      source=Path(plan.config))
         result.update(status=run.result.status, run_dir=os.path.relpath(run.run_dir, sweep_dir),
                       epochs_run=run.result.epochs_run, metrics=run.document["metrics"])
     except MlpctlError as error:

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlpctl.config import RunConfig, apply_override, load_config, resolved_yaml
+from mlpctl.config.reference import example_config
 from mlpctl.errors import ConfigError
 
 from conftest import CONFIGS, DATA, ROOT, base_config
@@ -137,19 +138,6 @@ def test_suggestions_rank_swaps_and_short_edits_first(typo, choices, meant):
 
 # --- the cross-key rules, generated from their table (config/rules.py) -----------------------------
 
-def _rule_config(overrides: dict):
-    import copy
-
-    from mlpctl.config import config_from_mapping
-    from mlpctl.config.loading import set_key
-    from mlpctl.config.rules import BASE
-
-    raw = copy.deepcopy(BASE)
-    for key, value in copy.deepcopy(overrides).items():
-        set_key(raw, key, value, key)
-    return config_from_mapping(raw, [], "config")
-
-
 def _rule_cases():
     from mlpctl.config import rules
 
@@ -161,7 +149,7 @@ def _rule_cases():
 
 
 def test_the_rules_base_config_breaks_no_rule():
-    assert _rule_config({}).scenario == "binary"
+    assert example_config({}).scenario == "binary"
 
 
 @pytest.mark.parametrize(("entry", "need"), list(_rule_cases()))
@@ -170,7 +158,7 @@ def test_each_rule_refuses_its_example_in_one_line_naming_its_key(entry, need):
     wrong; a need of a Requirements entry is named in the entry's one message."""
     overrides = {**entry.example, **need.example} if need else entry.example
     with pytest.raises(ConfigError) as caught:
-        _rule_config(overrides)
+        example_config(overrides)
     message = str(caught.value)
     assert message.startswith(f"config: {entry.key}: ") and "\n" not in message
     rule = need or entry
@@ -181,8 +169,8 @@ def test_each_rule_refuses_its_example_in_one_line_naming_its_key(entry, need):
 
 
 def test_the_readme_lists_what_the_rules_refuse():
-    from mlpctl.config.rules import BEGIN, END, markdown
+    from mlpctl.config.reference import RULES_BEGIN, RULES_END, rules_markdown
 
     readme = (ROOT / "README.md").read_text()
-    assert readme[readme.index(BEGIN): readme.index(END) + len(END)] == markdown(), \
-        "regenerate with: python -m mlpctl.config.rules"
+    assert readme[readme.index(RULES_BEGIN): readme.index(RULES_END) + len(RULES_END)] == rules_markdown(), \
+        "regenerate with: python -m mlpctl.config.reference README.md"

@@ -164,13 +164,8 @@ def train(config: str | Path | Mapping | RunConfig, *, overrides: Mapping[str, A
         smoke: `--smoke`: at most 2 epochs on at most 300 rows, metrics.json alone.
 
     Returns the Run, whatever its status; raises mlpctl's errors for a bad config or data."""
-    shown = Progress()
-    if not quiet:
-        from mlpctl.console import make_console, make_progress
-
-        shown = make_progress(make_console(), False)
     source = Path(config) if isinstance(config, str | Path) else None
-    return start(resolve(config, overrides), Path(output_dir), Callbacks(callbacks, shown), smoke=smoke,
+    return start(resolve(config, overrides), Path(output_dir), Callbacks(callbacks, _shown(quiet)), smoke=smoke,
                  source=source)
 
 
@@ -179,12 +174,17 @@ def resume(run_dir: str | Path, *, force: bool = False, callbacks: Iterable = ()
     directory, as `mlpctl train --resume` does (`force`: as `--force`, for a run recorded as
     running whose process died on another host). Returns the Run; raises mlpctl's errors."""
     run_dir = follow_latest(Path(run_dir))
-    shown = Progress()
-    if not quiet:
-        from mlpctl.console import make_console, make_progress
+    return start(reader.config(run_dir), run_dir.parent, Callbacks(callbacks, _shown(quiet)), resume=run_dir,
+                 force=force)
 
-        shown = make_progress(make_console(), False)
-    return start(reader.config(run_dir), run_dir.parent, Callbacks(callbacks, shown), resume=run_dir, force=force)
+
+def _shown(quiet: bool) -> Progress:
+    """What a run from Python shows beside its callbacks: nothing, or the command line's progress."""
+    if quiet:
+        return Progress()
+    from mlpctl.console import make_console, make_progress
+
+    return make_progress(make_console(), False)
 
 
 def start(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: bool = False,

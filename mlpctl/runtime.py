@@ -67,19 +67,25 @@ def prune_cache(folder: Path, cap: int) -> int:
     three quarters of `cap` bytes (so that it is not pruned again at every start); returns how
     many. A file another process removes meanwhile, or cannot be removed, is passed over: the
     cache is only a cache."""
+    files: list[tuple[float, int, Path]] = []
     try:
-        files = [(entry.stat().st_mtime, entry.stat().st_size, entry) for entry in folder.iterdir() if entry.is_file()]
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):  # gone meanwhile: passed over
+                    if entry.is_file():
+                        info = entry.stat()
+                        files.append((info.st_mtime, info.st_size, Path(entry.path)))
     except OSError:
         return 0
     total = sum(size for _, size, _ in files)
     if total <= cap:
         return 0
     removed = 0
-    for _, size, entry in sorted(files, key=lambda item: item[0]):
+    for _, size, program in sorted(files, key=lambda item: item[0]):
         if total <= cap * 3 // 4:
             break
         with contextlib.suppress(OSError):
-            entry.unlink()
+            program.unlink()
             total -= size
             removed += 1
     return removed

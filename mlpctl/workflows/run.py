@@ -90,8 +90,9 @@ def make_smoke(config: RunConfig) -> RunConfig:
 RESUMABLE_STATES = ("interrupted", "killed", "output_error")  # output_error: a full disk, once space is freed
 
 
-def resumable(run_dir: Path, force: bool = False) -> Saved | None:
-    """The checkpoint an interrupted, killed or output_error run goes on from; None for one stopped before its
+def resumable(run_dir: Path, force: bool = False) -> tuple[Saved | None, dict]:
+    """The checkpoint an interrupted, killed or output_error run goes on from, and its
+    metrics.json as it was; the checkpoint is None for a run stopped before its
     first epoch, which starts again in its own directory (nothing is lost); anything else is
     refused. A graceful stop leaves a checkpoint where it stopped, so only a kill (-9, the OOM
     killer) before the first periodic checkpoint, or `training.checkpoint: null`, leaves none.
@@ -110,10 +111,10 @@ def resumable(run_dir: Path, force: bool = False) -> Saved | None:
         raise ConfigError(f"--resume: {run_dir} cannot be resumed: {reason}")
     path = run_dir / checkpoint.FILE
     if path.is_file():
-        return checkpoint.load(path)
+        return checkpoint.load(path), document
     done = epochs_done(document, run_dir)
     if done == 0:
-        return None
+        return None, document
     raise ConfigError(f"--resume: {run_dir} has no checkpoint of its {done} epoch(s): it was {state} before its "
                       f"first one (training.checkpoint); train its config.yaml again")
 
@@ -162,9 +163,8 @@ def execute(config: RunConfig, output_dir: Path, progress: Progress, *, smoke: b
 def _execute(config: RunConfig, output_dir: Path, progress: Progress, locks: contextlib.ExitStack, *, smoke: bool,
              verbose: bool, run_name: str | None, on_start, cores: int | None, resume: Path | None, on_warning,
              force: bool, source: Path | None) -> Run:
-    saved = resumable(resume, force) if resume else None  # None with resume: stopped before its first epoch
-    origin = read_record(resume / layout.FILES["metrics"]).get("source") if resume else None
-    origin = origin or (source_of(source) if source and not smoke else None)
+    saved, previous = resumable(resume, force) if resume else (None, {})  # no checkpoint: stopped before epoch 1
+    origin = previous.get("source") or (source_of(source) if source and not smoke else None)
     if saved:
         check_same_config(saved, config)
     check_environment(config)

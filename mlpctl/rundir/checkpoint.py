@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mlpctl import signals
 from mlpctl.errors import DataError
 from mlpctl.files import DAMAGED_NPZ, atomic_write
 from mlpctl.rundir.layout import FILES
@@ -99,12 +100,18 @@ class Checkpoints:
         atomic_write(self.path, buffer.getvalue())
         self.last, self.saved_epoch = self.clock(), done
 
-    def stopped_at(self, done: int, save: Callable[[int], None]) -> None:
-        """A graceful stop (Ctrl-C, SIGTERM, SIGHUP) taken at the boundary after epoch `done`:
-        `save(done)` writes the checkpoint there, unless checkpoints are off or the one on disk
-        is at that epoch already, so that --resume goes on from exactly where the run stopped."""
-        if self.path is not None and done > self.saved_epoch:
-            save(done)
+    def take_stop(self, done: int, save: Callable[[int], None], ended: bool = False) -> None:
+        """Where an engine takes a graceful stop (Ctrl-C, SIGTERM, SIGHUP), at the boundary after
+        epoch `done` (`signals.check`). A stop that came is raised after `save(done)` has written
+        the checkpoint there, so --resume goes on from exactly where the run stopped; not when
+        training ends there anyway (`ended`: the last epoch, an early stop, where a resumed run
+        would not stop as this one did), checkpoints are off, or the one on disk is that epoch's."""
+        try:
+            signals.check()
+        except KeyboardInterrupt:
+            if not ended and self.path is not None and done > self.saved_epoch:
+                save(done)
+            raise
 
 
 def values(variables) -> list[np.ndarray]:

@@ -15,7 +15,6 @@ from mlpctl import catalog
 from mlpctl.config import RunConfig
 from mlpctl.progress import Progress
 from mlpctl.rundir.checkpoint import Checkpoints, restore, values
-from mlpctl.signals import check as check_stop_signal
 from mlpctl.training.engines import Outcome, logged_columns, validation_rows
 from mlpctl.training.engines.batches import eval_pipeline, training_pipeline
 from mlpctl.training.engines.watch import GradientProbe, Snapshots, probe_of, snapshots_of
@@ -96,12 +95,7 @@ class StateKeeper(keras.callbacks.Callback):
         ended = self.model.stop_training or done >= self.params["epochs"]
         if not ended and self.checkpoints.due(done):
             self.save(done)
-        try:
-            check_stop_signal()
-        except KeyboardInterrupt:  # a resumed run would not stop where an ended one did: no checkpoint then
-            if not ended:
-                self.checkpoints.stopped_at(done, self.save)
-            raise
+        self.checkpoints.take_stop(done, self.save, ended)
 
     def save(self, done: int) -> None:
         """The checkpoint after epoch `done`: the variables and the monitors' state."""

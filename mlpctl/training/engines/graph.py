@@ -19,7 +19,6 @@ from mlpctl.config import RunConfig
 from mlpctl.rundir.checkpoint import Checkpoints, restore, values
 from mlpctl.runtime import native_logs_hidden, xla_cache_folder
 from mlpctl.scoring import EVAL_BATCH
-from mlpctl.signals import check as check_stop_signal
 from mlpctl.training.engines import Outcome, logged_columns, validation_rows
 from mlpctl.training.engines.batches import class_rows, epoch_order, tensor
 from mlpctl.training.engines.monitors import InGraphBoldDriver, InGraphEarlyStopping, InGraphReduceLROnPlateau
@@ -108,7 +107,8 @@ class GraphEngine:
                     progress.epoch(len(history), history[-1])
                 self.snapshots.after_epoch(len(history), self.model)  # chunks end at the snapshot epochs
                 ended = bool(stop.numpy()) or len(history) >= epochs
-                self._check_stop(checkpoints, history, ended)
+                checkpoints.take_stop(len(history), lambda done: checkpoints.save(  # between chunks
+                    done, history, values(self.state_variables())), ended)
                 if ended:
                     break
                 if checkpoints.due(len(history)):
@@ -119,18 +119,6 @@ class GraphEngine:
         stopped_at = self.stopping.on_train_end() if self.stopping else None
         return Outcome(history, bool(self.diverged.numpy()), interrupted, stopped_at, self.snapshots.taken,
                        notes=self.notes, compiled=self.jit)
-
-    def _check_stop(self, checkpoints: Checkpoints, history: list[dict], ended: bool) -> None:
-        """Where a stop is taken: between chunks, every variable at the end of the last epoch run.
-        It leaves a checkpoint there, unless training ends here anyway (the last epoch, or an early
-        stop: a resumed run would not stop where this one did)."""
-        try:
-            check_stop_signal()
-        except KeyboardInterrupt:
-            if not ended:
-                checkpoints.stopped_at(len(history), lambda done: checkpoints.save(
-                    done, history, values(self.state_variables())))
-            raise
 
     def _call(self, first_epoch: int, count: int):
         """One chunk. When XLA cannot compile it (an op without an XLA kernel, in a component

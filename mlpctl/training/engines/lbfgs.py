@@ -11,7 +11,6 @@ import tensorflow as tf
 from mlpctl.config import RunConfig
 from mlpctl.config.optimizers import LbfgsConfig
 from mlpctl.rundir.checkpoint import Checkpoints, restore, values
-from mlpctl.signals import check as check_stop_signal
 from mlpctl.training.engines import Outcome, logged_columns, validation_rows
 from mlpctl.training.engines.batches import tensor
 from mlpctl.training.engines.graph import build_variables
@@ -93,12 +92,8 @@ class LbfgsEngine:
             self.snapshots.after_epoch(len(history) + 1, self.model)
             history.append(row)
             progress.epoch(len(history), row)
-            try:
-                check_stop_signal()
-            except KeyboardInterrupt:  # between iterations: the weights are this iteration's
-                checkpoints.stopped_at(len(history), lambda done: checkpoints.save(
-                    done, history, values(self.model.variables)))
-                raise
+            checkpoints.take_stop(len(history), lambda done: checkpoints.save(  # between iterations
+                done, history, values(self.model.variables)))
             if checkpoints.due(len(history)):
                 checkpoints.save(len(history), history, values(self.model.variables))
             if not math.isfinite(row["loss"]):

@@ -346,10 +346,8 @@ def _weight_column(config: RunConfig) -> list[str]:
 def load_streaming(config: RunConfig, max_rows: int | None = None) -> StreamingDataset:
     """Pass one over the file, then a dataset that reads it again for each pass; `max_rows`
     (--smoke): every row is still checked, and each pass reads at most that many per split."""
-    before = stamp(config.data.file)
+    before = stamp(config.data.file)  # every later pass checks the file against it (check_unchanged)
     found = scan(config)
-    if stamp(config.data.file) != before:
-        raise changed_while_read(config.data.file)
     prep, warnings = preprocessing_of(config, found)
     weight = None
     if config.training.class_weight is not None:
